@@ -1,0 +1,47 @@
+//! The top-level error and the documented exit codes.
+
+use std::process::ExitCode;
+
+/// Every check passed.
+pub const EXIT_PASS: u8 = 0;
+/// The command ran and at least one check failed.
+pub const EXIT_FAIL: u8 = 1;
+/// preflight could not run (bad input, unreadable file, refused confirmation, ...).
+pub const EXIT_ERROR: u8 = 2;
+
+/// What a command that ran to the end concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Pass => EXIT_PASS.into(),
+            Outcome::Fail => EXIT_FAIL.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    #[error(transparent)]
+    Fixture(#[from] crate::fixture::FixtureError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    #[error(transparent)]
+    Guard(#[from] crate::guard::GuardError),
+    #[error("writing to standard output: {0}")]
+    Output(std::io::Error),
+}
+
+impl Error {
+    /// Output cut short by a closed pipe (`preflight ... | head`) is not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
