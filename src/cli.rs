@@ -26,6 +26,9 @@ pub enum Command {
     /// Gunzip a backup into a temporary database, check its integrity (and its manifest's
     /// sha256), and print its size and row counts.
     Extract(ExtractArgs),
+    /// Write like the live LiveOne app during its dual-write window: a session, a reading and
+    /// its point rows in one transaction, every --interval-ms. For rehearsing under traffic.
+    SimulateLive(SimulateLiveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,4 +64,19 @@ pub struct ExtractArgs {
     /// extracted copy is removed when preflight exits.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateLiveArgs {
+    /// A LiveOne-shaped SQLite database (a rehearsal copy, never production).
+    pub db: PathBuf,
+    /// The system whose series is continued (a Selectronic or Fronius system).
+    #[arg(long, default_value_t = 1)]
+    pub system: i64,
+    /// Milliseconds between writes.
+    #[arg(long, default_value_t = 100)]
+    pub interval_ms: u64,
+    /// How many readings to write.
+    #[arg(long, default_value_t = 100)]
+    pub count: u64,
 }

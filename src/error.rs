@@ -34,12 +34,23 @@ pub enum Error {
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
     #[error(transparent)]
+    Simulate(#[from] crate::fixture::simulate::SimulateError),
+    #[error(transparent)]
     Guard(#[from] crate::guard::GuardError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
 }
 
 impl Error {
+    /// The exit status for this error: a backup below `--min-size` is a failed check (1), the
+    /// seed checklist's "backup size ≥ 6MB"; everything else means preflight could not run (2).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Backup(crate::backup::BackupError::TooSmall { .. }) => EXIT_FAIL,
+            _ => EXIT_ERROR,
+        }
+    }
+
     /// Output cut short by a closed pipe (`preflight ... | head`) is not worth a message.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)

@@ -35,7 +35,8 @@ impl FsError {
 }
 
 pub fn is_gz(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// The directory a path lives in (`.` for a bare file name).
@@ -106,7 +107,10 @@ pub fn gzip_file(src: &Path, dst: &Path) -> Result<(), FsError> {
 }
 
 pub fn gzip_stream<R: Read, W: Write>(mut input: R, output: W) -> io::Result<W> {
-    let mut enc = GzBuilder::new().write(BufWriter::with_capacity(1 << 20, output), Compression::new(6));
+    let mut enc = GzBuilder::new().write(
+        BufWriter::with_capacity(1 << 20, output),
+        Compression::new(6),
+    );
     io::copy(&mut input, &mut enc)?;
     let buf = enc.finish()?;
     buf.into_inner().map_err(|e| e.into_error())

@@ -12,7 +12,9 @@ use crate::fsutil::FsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
-    #[error("refusing to write to {0} without confirmation: pass --yes, or run on a terminal and type YES")]
+    #[error(
+        "refusing to write to {0} without confirmation: pass --yes, or run on a terminal and type YES"
+    )]
     NotConfirmed(String),
     #[error("{0}: not confirmed (you did not type YES); nothing was written")]
     Declined(String),
@@ -81,7 +83,10 @@ pub fn confirm_write(target: &str, yes: bool, action: &str) -> Result<(), GuardE
         return Err(GuardError::NotConfirmed(target.to_string()));
     }
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "preflight will {action} on {target}.\nType YES to continue: ");
+    let _ = write!(
+        err,
+        "preflight will {action} on {target}.\nType YES to continue: "
+    );
     let _ = err.flush();
     let mut line = String::new();
     let _ = stdin.lock().read_line(&mut line);

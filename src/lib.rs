@@ -20,6 +20,19 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Fixture(a) => commands::fixture(a),
         Command::Backup(a) => commands::backup(a),
         Command::Extract(a) => commands::extract(a),
+        Command::SimulateLive(a) => {
+            let n = fixture::simulate::run(
+                &a.db,
+                a.system,
+                std::time::Duration::from_millis(a.interval_ms),
+                a.count,
+            )?;
+            print(&format!(
+                "wrote {n} readings with their point rows to system {}\n",
+                a.system
+            ))?;
+            Ok(Outcome::Pass)
+        }
     }
 }
 
@@ -38,7 +51,10 @@ mod commands {
     use crate::table::{count, pairs, render};
 
     pub fn fixture(a: cli::FixtureArgs) -> Result<Outcome, Error> {
-        let opts = fixture::FixtureOptions { scale: a.scale, seed: a.seed };
+        let opts = fixture::FixtureOptions {
+            scale: a.scale,
+            seed: a.seed,
+        };
         let bytes = fixture::generate(&a.out, opts)?;
         print(&format!(
             "wrote {} ({}), scale {}, seed {}\n",

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
             if !err.is_broken_pipe() {
                 eprintln!("preflight: {err}");
             }
-            preflight::error::EXIT_ERROR.into()
+            err.exit_code().into()
         }
     }
 }

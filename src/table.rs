@@ -18,9 +18,10 @@ pub fn render<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
     }
     for i in 0..headers.len() {
         let all_numeric = !rows.is_empty()
-            && rows
-                .iter()
-                .all(|r| r.get(i).is_none_or(|c| numeric(c.as_ref()) || c.as_ref().is_empty()));
+            && rows.iter().all(|r| {
+                r.get(i)
+                    .is_none_or(|c| numeric(c.as_ref()) || c.as_ref().is_empty())
+            });
         if all_numeric && let Some(col) = t.column_mut(i) {
             col.set_cell_alignment(CellAlignment::Right);
         }
@@ -44,7 +45,7 @@ pub fn count(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

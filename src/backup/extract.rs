@@ -43,7 +43,11 @@ pub struct Extracted {
 
 /// Extract `backup` into `out`, or into a temporary file in `temp_dir` (the system's temporary
 /// directory when None) when `out` is None. Nothing is left behind on failure.
-pub fn extract(backup: &Path, out: Option<&Path>, temp_dir: Option<&Path>) -> Result<Extracted, BackupError> {
+pub fn extract(
+    backup: &Path,
+    out: Option<&Path>,
+    temp_dir: Option<&Path>,
+) -> Result<Extracted, BackupError> {
     let file = fsutil::open(backup)?;
     if let Some(out) = out {
         fsutil::ensure_absent(out)?;
@@ -51,8 +55,10 @@ pub fn extract(backup: &Path, out: Option<&Path>, temp_dir: Option<&Path>) -> Re
     let manifest_path = manifest::path_for(backup);
     let manifest: Option<Manifest> = match std::fs::read_to_string(&manifest_path) {
         Ok(text) => Some(
-            serde_json::from_str(&text)
-                .map_err(|e| BackupError::BadManifest { path: manifest_path.clone(), detail: e.to_string() })?,
+            serde_json::from_str(&text).map_err(|e| BackupError::BadManifest {
+                path: manifest_path.clone(),
+                detail: e.to_string(),
+            })?,
         ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(FsError::io(&manifest_path, e).into()),
@@ -83,15 +89,24 @@ pub fn extract(backup: &Path, out: Option<&Path>, temp_dir: Option<&Path>) -> Re
             Err(e) => {
                 let read = gz.get_ref().get_ref().get_ref().1.bytes;
                 return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                    BackupError::Truncated { path: backup.to_path_buf(), read }
+                    BackupError::Truncated {
+                        path: backup.to_path_buf(),
+                        read,
+                    }
                 } else {
-                    BackupError::CorruptGzip { path: backup.to_path_buf(), detail: e.to_string() }
+                    BackupError::CorruptGzip {
+                        path: backup.to_path_buf(),
+                        detail: e.to_string(),
+                    }
                 });
             }
         };
         if total == 0 && (n < SQLITE_MAGIC.len() || &buf[..SQLITE_MAGIC.len()] != SQLITE_MAGIC) {
             let head = String::from_utf8_lossy(&buf[..n.min(16)]).into_owned();
-            return Err(BackupError::NotSqlite { path: backup.to_path_buf(), head });
+            return Err(BackupError::NotSqlite {
+                path: backup.to_path_buf(),
+                head,
+            });
         }
         writer
             .write_all(&buf[..n])
@@ -99,7 +114,10 @@ pub fn extract(backup: &Path, out: Option<&Path>, temp_dir: Option<&Path>) -> Re
         total += n as u64;
     }
     if total == 0 {
-        return Err(BackupError::NotSqlite { path: backup.to_path_buf(), head: String::new() });
+        return Err(BackupError::NotSqlite {
+            path: backup.to_path_buf(),
+            head: String::new(),
+        });
     }
     writer.flush().map_err(|e| FsError::io(tmp.path(), e))?;
     drop(writer);
@@ -107,25 +125,31 @@ pub fn extract(backup: &Path, out: Option<&Path>, temp_dir: Option<&Path>) -> Re
     let compressed = hashed.bytes;
     let sha256 = hashed.hex();
 
+    let mismatch = |what: String, actual: String, expected: String| BackupError::ManifestMismatch {
+        backup: backup.to_path_buf(),
+        manifest: manifest_path.clone(),
+        what,
+        actual,
+        expected,
+    };
     if let Some(m) = &manifest {
-        let mismatch = |what: String| BackupError::ManifestMismatch {
-            backup: backup.to_path_buf(),
-            manifest: manifest_path.clone(),
-            what,
-        };
         if m.sha256 != sha256 {
-            return Err(mismatch(format!("sha256 {sha256} (manifest: {})", m.sha256)));
+            return Err(mismatch("sha256".into(), sha256, m.sha256.clone()));
         }
         if m.uncompressed_bytes != total {
-            return Err(mismatch(format!(
-                "uncompressed size {total} bytes (manifest: {})",
-                m.uncompressed_bytes
-            )));
+            return Err(mismatch(
+                "the uncompressed size".into(),
+                format!("{total} bytes"),
+                format!("{} bytes", m.uncompressed_bytes),
+            ));
         }
     }
 
     if let Some(problem) = integrity::check(tmp.path()).map_err(BackupError::sqlite(backup))? {
-        return Err(BackupError::Integrity { path: backup.to_path_buf(), detail: problem.0 });
+        return Err(BackupError::Integrity {
+            path: backup.to_path_buf(),
+            detail: problem.0,
+        });
     }
     let conn = rusqlite::Connection::open_with_flags(
         tmp.path(),
@@ -137,26 +161,18 @@ pub fn extract(backup: &Path, out: Option<&Path>, temp_dir: Option<&Path>) -> Re
     if let Some(m) = &manifest
         && m.tables != tables
     {
-        let (name, got) = tables
-            .iter()
-            .find(|(k, v)| m.tables.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), Some(*v)))
-            .or_else(|| {
-                m.tables
-                    .keys()
-                    .find(|k| !tables.contains_key(*k))
-                    .map(|k| (k.clone(), None))
-            })
+        let names: std::collections::BTreeSet<&String> =
+            m.tables.keys().chain(tables.keys()).collect();
+        let name = names
+            .into_iter()
+            .find(|n| m.tables.get(*n) != tables.get(*n))
             .expect("tables differ");
-        return Err(BackupError::ManifestMismatch {
-            backup: backup.to_path_buf(),
-            manifest: manifest_path,
-            what: format!(
-                "row count of table {name} ({} rows, manifest: {})",
-                got.map_or("missing".into(), |g| g.to_string()),
-                m.tables.get(&name).map_or("missing".into(), |g| g.to_string())
-            ),
-        });
+        let rows = |v: Option<&i64>| v.map_or("no such table".to_string(), |n| format!("{n} rows"));
+        return Err(mismatch(
+            format!("table {name}"),
+            rows(tables.get(name)),
+            rows(m.tables.get(name)),
+        ));
     }
 
     let db = match out {

@@ -131,7 +131,9 @@ fn page_census(
     let mut used = vec![false; n as usize + 1];
     let mut mark = |page: u32, what: &str| -> Option<Problem> {
         if page == 0 || page > n {
-            return Some(Problem(format!("{what} refers to page {page}, outside the file's {n} pages")));
+            return Some(Problem(format!(
+                "{what} refers to page {page}, outside the file's {n} pages"
+            )));
         }
         if std::mem::replace(&mut used[page as usize], true) {
             return Some(Problem(format!("page {page} is used twice ({what})")));
@@ -228,7 +230,9 @@ mod tests {
              DELETE FROM t WHERE a > 1000;",
         )
         .unwrap();
-        let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap();
+        let free: i64 = c
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+            .unwrap();
         assert!(free > 10, "the test needs a freelist");
         f
     }
@@ -255,7 +259,11 @@ mod tests {
         let f = db_with_free_pages();
         let c = Connection::open(f.path()).unwrap();
         let root: i64 = c
-            .query_row("SELECT rootpage FROM sqlite_schema WHERE type = 'index'", [], |r| r.get(0))
+            .query_row(
+                "SELECT rootpage FROM sqlite_schema WHERE type = 'index'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         drop(c);
         let mut bytes = std::fs::read(f.path()).unwrap();

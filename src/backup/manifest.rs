@@ -46,6 +46,9 @@ mod tests {
             path_for(Path::new("/b/liveone-20251106-055259.db.gz")),
             PathBuf::from("/b/liveone-20251106-055259.manifest.json")
         );
-        assert_eq!(path_for(Path::new("x.gz")), PathBuf::from("x.manifest.json"));
+        assert_eq!(
+            path_for(Path::new("x.gz")),
+            PathBuf::from("x.manifest.json")
+        );
     }
 }

@@ -32,16 +32,22 @@ pub enum BackupError {
     SourceNotSqlite(PathBuf),
     #[error("{}: the database fails its integrity check: {detail}", path.display())]
     Integrity { path: PathBuf, detail: String },
-    #[error("{}: {what} does not match its manifest {}", backup.display(), manifest.display())]
+    #[error("{}: {what} is {actual}, but its manifest {} records {expected}", backup.display(), manifest.display())]
     ManifestMismatch {
         backup: PathBuf,
         manifest: PathBuf,
         what: String,
+        actual: String,
+        expected: String,
     },
     #[error("{}: unreadable manifest: {detail}", path.display())]
     BadManifest { path: PathBuf, detail: String },
     #[error("{}: the backup is {actual} bytes, below --min-size {min} bytes; nothing was kept", path.display())]
-    TooSmall { path: PathBuf, actual: u64, min: u64 },
+    TooSmall {
+        path: PathBuf,
+        actual: u64,
+        min: u64,
+    },
     #[error("{}: {source}", path.display())]
     Sqlite {
         path: PathBuf,
@@ -135,7 +141,10 @@ pub struct BackupSummary {
 /// The backup file name: `<stem>-YYYYMMDD-HHMMSS.db.gz` (UTC).
 pub fn backup_name(source_stem: &str, at: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
-    format!("{source_stem}-{}.db.gz", at.format(&f).expect("formattable time"))
+    format!(
+        "{source_stem}-{}.db.gz",
+        at.format(&f).expect("formattable time")
+    )
 }
 
 fn stem_of(source: &Path) -> String {
@@ -153,7 +162,11 @@ fn stem_of(source: &Path) -> String {
 
 /// Snapshot a local database (consistent even while another process writes), gzip it and
 /// write its manifest beside it.
-pub fn create(source: &Path, out_dir: &Path, min_size: Option<u64>) -> Result<BackupSummary, BackupError> {
+pub fn create(
+    source: &Path,
+    out_dir: &Path,
+    min_size: Option<u64>,
+) -> Result<BackupSummary, BackupError> {
     if !source.is_file() {
         return Err(FsError::Missing(source.to_path_buf()).into());
     }
@@ -164,7 +177,9 @@ pub fn create(source: &Path, out_dir: &Path, min_size: Option<u64>) -> Result<Ba
         .map_err(BackupError::sqlite(source))?;
     src.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(BackupError::sqlite(source))?;
-    let taken = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid");
+    let taken = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid");
     let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
     let (counts, sqlite_version) = snapshot(&src, source, tmp_db.path())?;
     drop(src);
@@ -179,8 +194,11 @@ pub fn create(source: &Path, out_dir: &Path, min_size: Option<u64>) -> Result<Ba
     let sha256 = {
         let input = fsutil::open(tmp_db.path())?;
         let file = tmp_gz.reopen().map_err(|e| FsError::io(tmp_gz.path(), e))?;
-        let hashed = fsutil::gzip_stream(io::BufReader::with_capacity(1 << 20, input), Hashing::new(file))
-            .map_err(|e| FsError::io(&out, e))?;
+        let hashed = fsutil::gzip_stream(
+            io::BufReader::with_capacity(1 << 20, input),
+            Hashing::new(file),
+        )
+        .map_err(|e| FsError::io(&out, e))?;
         hashed.hex()
     };
     drop(tmp_db);
@@ -274,7 +292,10 @@ mod tests {
     #[test]
     fn names_follow_the_stem_and_utc_time() {
         let at = time::macros::datetime!(2025-11-06 05:52:59 UTC);
-        assert_eq!(backup_name("liveone-tokyo", at), "liveone-tokyo-20251106-055259.db.gz");
+        assert_eq!(
+            backup_name("liveone-tokyo", at),
+            "liveone-tokyo-20251106-055259.db.gz"
+        );
         assert_eq!(stem_of(Path::new("/x/prod.sqlite3")), "prod");
         assert_eq!(stem_of(Path::new("live.db")), "live");
     }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run every gate: formatting, clippy with warnings as errors,
+# and the whole test suite. Used as is by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== format"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== tests"
+cargo test --locked

@@ -1,0 +1,8 @@
+//! Integration tests: the preflight binary and library against real SQLite files.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod backup;
+mod extract;
+mod fixture;

@@ -1,0 +1,157 @@
+//! Helpers shared by the integration tests: running the binary, the bundled fixture, and
+//! comparing database content.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The fixture committed in the repository (scale 0.01, seed 1).
+pub fn small_fixture_gz() -> PathBuf {
+    repo("fixtures/liveone-small.db.gz")
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stderr as lines, for "one line naming the file and the problem".
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().collect()
+    }
+}
+
+pub fn preflight() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_preflight"));
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Run preflight with `args`; `tmpdir` becomes its TMPDIR when given.
+pub fn run_in(args: &[&str], tmpdir: Option<&Path>) -> Run {
+    let mut c = preflight();
+    c.args(args);
+    if let Some(t) = tmpdir {
+        c.env("TMPDIR", t);
+    }
+    let out = c.output().expect("run preflight");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_in(args, None)
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Gunzip a .gz into `dest` (plain flate2, independent of preflight's own extract).
+pub fn gunzip(src: &Path, dest: &Path) {
+    let f = std::fs::File::open(src).expect("open gz");
+    let mut d = flate2::read::MultiGzDecoder::new(f);
+    let mut bytes = Vec::new();
+    d.read_to_end(&mut bytes).expect("gunzip");
+    std::fs::write(dest, bytes).expect("write db");
+}
+
+/// A fresh copy of the bundled fixture as a plain database file in `dir`.
+pub fn small_fixture_db(dir: &Path) -> PathBuf {
+    let db = dir.join("liveone.db");
+    gunzip(&small_fixture_gz(), &db);
+    db
+}
+
+/// Every table's rows in rowid (or primary key) order, and the schema, as plain values.
+pub type Dump = BTreeMap<String, Vec<Vec<Value>>>;
+
+pub fn dump_conn(conn: &Connection) -> Dump {
+    let mut out = Dump::new();
+    let schema: Vec<Vec<Value>> = rows(
+        conn,
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name",
+    );
+    out.insert("(schema)".into(), schema);
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in tables {
+        let without_rowid: bool = conn
+            .query_row(
+                "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = ?1",
+                [&t],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let order = if without_rowid { "1" } else { "rowid" };
+        let sql = format!(
+            "SELECT * FROM \"{}\" ORDER BY {order}",
+            t.replace('"', "\"\"")
+        );
+        out.insert(t.clone(), rows(conn, &sql));
+    }
+    out
+}
+
+pub fn dump(db: &Path) -> Dump {
+    dump_conn(&Connection::open(db).expect("open db"))
+}
+
+pub fn rows(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+pub fn scalar(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+pub fn sha256(path: &Path) -> String {
+    preflight::backup::sha256_file(path).expect("hash")
+}
+
+/// Files in `dir` whose names start with `.preflight-` (temporary files left behind).
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".preflight-") || n.starts_with(".fixture-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
