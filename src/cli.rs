@@ -29,6 +29,103 @@ pub enum Command {
     /// Write like the live LiveOne app during its dual-write window: a session, a reading and
     /// its point rows in one transaction, every --interval-ms. For rehearsing under traffic.
     SimulateLive(SimulateLiveArgs),
+    /// Migrate readings → point_readings and readings_agg_5m → point_readings_agg_5m as the
+    /// spec says: set-based, in batches, resumable, idempotent, undoable with `rollback`.
+    Migrate(MigrateArgs),
+    /// Delete exactly the rows preflight's migrations inserted (from its journal), and restore
+    /// the progress table as it was. Rows the live app wrote are not touched.
+    Rollback(RollbackArgs),
+    /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
+    Spec {
+        #[command(subcommand)]
+        command: SpecCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Print the spec as TOML.
+    Show(SpecArgs),
+}
+
+/// The database a command works on.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The database: a path, a file: URL, or a libsql://, https:// or http:// URL.
+    pub db: String,
+    /// The environment variable holding the auth token for a remote database.
+    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
+    pub auth_token_env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// A migration spec (TOML) replacing the built-in LiveOne spec.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    /// readings → point_readings
+    Raw,
+    /// readings_agg_5m → point_readings_agg_5m
+    Agg5m,
+}
+
+/// Flags of the migration engine, shared by `migrate` and `rehearse`.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Run only one of the two migrations.
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Only this system (repeatable).
+    #[arg(long = "system", value_name = "N")]
+    pub systems: Vec<i64>,
+    /// Source rows per batch (each batch is one transaction).
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub batch_size: u64,
+    /// Skip mapped points that a system lacks in point_info instead of refusing to start.
+    #[arg(long)]
+    pub allow_missing_points: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub target: DbArgs,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Report per system what would be inserted; the database is opened read-only.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ignore recorded progress and scan every source row again (existing rows are skipped).
+    #[arg(long)]
+    pub from_start: bool,
+    /// Append timestamped lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: DbArgs,
+    /// The migration to undo (readings_to_points, agg5m_to_points); repeatable. Without it,
+    /// every migration in the journal, newest first.
+    #[arg(long = "migration", value_name = "NAME")]
+    pub migrations: Vec<String>,
+    /// Append timestamped lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,16 @@ pub enum Error {
     Simulate(#[from] crate::fixture::simulate::SimulateError),
     #[error(transparent)]
     Guard(#[from] crate::guard::GuardError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+    #[error(transparent)]
+    Plan(#[from] crate::spec::validate::PlanError),
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
+    #[error(transparent)]
+    Journal(#[from] crate::migrate::journal::JournalError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
 }

@@ -2,10 +2,14 @@
 
 pub mod backup;
 pub mod cli;
+mod commands;
+pub mod db;
 pub mod error;
 pub mod fixture;
 pub mod fsutil;
 pub mod guard;
+pub mod migrate;
+pub mod spec;
 pub mod sql;
 pub mod table;
 
@@ -20,19 +24,12 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Fixture(a) => commands::fixture(a),
         Command::Backup(a) => commands::backup(a),
         Command::Extract(a) => commands::extract(a),
-        Command::SimulateLive(a) => {
-            let n = fixture::simulate::run(
-                &a.db,
-                a.system,
-                std::time::Duration::from_millis(a.interval_ms),
-                a.count,
-            )?;
-            print(&format!(
-                "wrote {n} readings with their point rows to system {}\n",
-                a.system
-            ))?;
-            Ok(Outcome::Pass)
-        }
+        Command::SimulateLive(a) => commands::simulate_live(a),
+        Command::Migrate(a) => commands::migrate(a),
+        Command::Rollback(a) => commands::rollback(a),
+        Command::Spec {
+            command: cli::SpecCommand::Show(a),
+        } => commands::spec_show(a),
     }
 }
 
@@ -44,82 +41,7 @@ pub fn print(text: &str) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
-mod commands {
-    use std::path::Path;
-
-    use super::*;
-    use crate::table::{count, pairs, render};
-
-    pub fn fixture(a: cli::FixtureArgs) -> Result<Outcome, Error> {
-        let opts = fixture::FixtureOptions {
-            scale: a.scale,
-            seed: a.seed,
-        };
-        let bytes = fixture::generate(&a.out, opts)?;
-        print(&format!(
-            "wrote {} ({}), scale {}, seed {}\n",
-            a.out.display(),
-            fsutil::human(bytes),
-            a.scale,
-            a.seed
-        ))?;
-        Ok(Outcome::Pass)
-    }
-
-    fn counts_table(tables: &std::collections::BTreeMap<String, i64>) -> String {
-        let rows: Vec<Vec<String>> = tables
-            .iter()
-            .map(|(t, n)| vec![t.clone(), count(*n)])
-            .collect();
-        render(&["table", "rows"], &rows)
-    }
-
-    pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
-        let s = backup::create(Path::new(&a.source), &a.out, a.min_size)?;
-        let m = &s.manifest;
-        let head = pairs(&[
-            ("backup", s.path.display().to_string()),
-            ("manifest", s.manifest_path.display().to_string()),
-            ("source", m.source.clone()),
-            ("taken (UTC)", m.created_utc.clone()),
-            ("SQLite", m.sqlite_version.clone()),
-            ("database", fsutil::human(m.uncompressed_bytes)),
-            ("compressed", fsutil::human(m.compressed_bytes)),
-            ("sha256", m.sha256.clone()),
-        ]);
-        print(&format!("{head}\n{}\n", counts_table(&m.tables)))?;
-        Ok(Outcome::Pass)
-    }
-
-    pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
-        let e = backup::extract(&a.backup, a.out.as_deref(), None)?;
-        let place = match &e.db {
-            backup::extract::ExtractedDb::Kept(p) => p.display().to_string(),
-            backup::extract::ExtractedDb::Temp(p) => format!("{} (removed on exit)", p.display()),
-        };
-        let head = pairs(&[
-            ("backup", e.backup.display().to_string()),
-            ("extracted", place),
-            (
-                "size",
-                format!(
-                    "{} ({} bytes) from {} compressed",
-                    fsutil::human(e.uncompressed_bytes),
-                    e.uncompressed_bytes,
-                    fsutil::human(e.compressed_bytes)
-                ),
-            ),
-            ("sha256", e.sha256.clone()),
-            (
-                "manifest",
-                match &e.manifest {
-                    Some(p) => format!("{} (sha256, size and row counts match)", p.display()),
-                    None => "none beside the backup".to_string(),
-                },
-            ),
-            ("integrity", "ok".to_string()),
-        ]);
-        print(&format!("{head}\n{}\n", counts_table(&e.tables)))?;
-        Ok(Outcome::Pass)
-    }
+/// A warning on standard error.
+pub fn warn(text: &str) {
+    eprintln!("preflight: warning: {text}");
 }

@@ -62,7 +62,7 @@ fn backup_then_extract_preserves_every_table() {
         manifest["uncompressed_bytes"],
         std::fs::metadata(&copy).unwrap().len()
     );
-    assert_eq!(dump(&db), dump(&copy));
+    assert_same(&dump(&db), &dump(&copy), "backup → extract");
     assert!(leftovers(&out).is_empty() && leftovers(dir.path()).is_empty());
 }
 

@@ -6,3 +6,4 @@ mod common;
 mod backup;
 mod extract;
 mod fixture;
+mod migrate;

@@ -2,6 +2,8 @@
 //! comparing database content.
 #![allow(dead_code)]
 
+pub mod reference;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -154,4 +156,43 @@ pub fn is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+/// The first difference between two dumps, as one readable line (None when equal).
+pub fn first_difference(a: &Dump, b: &Dump) -> Option<String> {
+    for name in a.keys().chain(b.keys()) {
+        let (ra, rb) = match (a.get(name), b.get(name)) {
+            (Some(x), Some(y)) => (x, y),
+            (x, y) => {
+                return Some(format!(
+                    "table {name}: present {} / {}",
+                    x.is_some(),
+                    y.is_some()
+                ));
+            }
+        };
+        if ra != rb {
+            let i = ra
+                .iter()
+                .zip(rb.iter())
+                .position(|(x, y)| x != y)
+                .unwrap_or(ra.len().min(rb.len()));
+            return Some(format!(
+                "table {name}: {} vs {} rows; first difference at row {i}: {:?} vs {:?}",
+                ra.len(),
+                rb.len(),
+                ra.get(i),
+                rb.get(i)
+            ));
+        }
+    }
+    None
+}
+
+/// Assert two dumps are equal, reporting only the first difference.
+#[track_caller]
+pub fn assert_same(a: &Dump, b: &Dump, what: &str) {
+    if let Some(d) = first_difference(a, b) {
+        panic!("{what}: {d}");
+    }
 }

@@ -1,0 +1,350 @@
+//! One function per subcommand: parse what the command line gave, call the library, print.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use crate::cli;
+use crate::db::{self, Access, Db, Target};
+use crate::error::{Error, Outcome};
+use crate::migrate::{self, Event, Logger};
+use crate::spec::LoadedSpec;
+use crate::spec::validate::{self, Scope};
+use crate::table::{count, pairs, render};
+use crate::{backup, fixture, fsutil, guard, print, warn};
+
+pub fn fixture(a: cli::FixtureArgs) -> Result<Outcome, Error> {
+    let opts = fixture::FixtureOptions {
+        scale: a.scale,
+        seed: a.seed,
+    };
+    let bytes = fixture::generate(&a.out, opts)?;
+    print(&format!(
+        "wrote {} ({}), scale {}, seed {}\n",
+        a.out.display(),
+        fsutil::human(bytes),
+        a.scale,
+        a.seed
+    ))?;
+    Ok(Outcome::Pass)
+}
+
+fn counts_table(tables: &std::collections::BTreeMap<String, i64>) -> String {
+    let rows: Vec<Vec<String>> = tables
+        .iter()
+        .map(|(t, n)| vec![t.clone(), count(*n)])
+        .collect();
+    render(&["table", "rows"], &rows)
+}
+
+pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
+    let s = backup::create(Path::new(&a.source), &a.out, a.min_size)?;
+    let m = &s.manifest;
+    let head = pairs(&[
+        ("backup", s.path.display().to_string()),
+        ("manifest", s.manifest_path.display().to_string()),
+        ("source", m.source.clone()),
+        ("taken (UTC)", m.created_utc.clone()),
+        ("SQLite", m.sqlite_version.clone()),
+        ("database", fsutil::human(m.uncompressed_bytes)),
+        ("compressed", fsutil::human(m.compressed_bytes)),
+        ("sha256", m.sha256.clone()),
+    ]);
+    print(&format!("{head}\n{}\n", counts_table(&m.tables)))?;
+    Ok(Outcome::Pass)
+}
+
+pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
+    let e = backup::extract(&a.backup, a.out.as_deref(), None)?;
+    let place = match &e.db {
+        backup::extract::ExtractedDb::Kept(p) => p.display().to_string(),
+        backup::extract::ExtractedDb::Temp(p) => format!("{} (removed on exit)", p.display()),
+    };
+    let head = pairs(&[
+        ("backup", e.backup.display().to_string()),
+        ("extracted", place),
+        (
+            "size",
+            format!(
+                "{} ({} bytes) from {} compressed",
+                fsutil::human(e.uncompressed_bytes),
+                e.uncompressed_bytes,
+                fsutil::human(e.compressed_bytes)
+            ),
+        ),
+        ("sha256", e.sha256.clone()),
+        (
+            "manifest",
+            match &e.manifest {
+                Some(p) => format!("{} (sha256, size and row counts match)", p.display()),
+                None => "none beside the backup".to_string(),
+            },
+        ),
+        ("integrity", "ok".to_string()),
+    ]);
+    print(&format!("{head}\n{}\n", counts_table(&e.tables)))?;
+    Ok(Outcome::Pass)
+}
+
+pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
+    let n = fixture::simulate::run(
+        &a.db,
+        a.system,
+        std::time::Duration::from_millis(a.interval_ms),
+        a.count,
+    )?;
+    print(&format!(
+        "wrote {n} readings with their point rows to system {}\n",
+        a.system
+    ))?;
+    Ok(Outcome::Pass)
+}
+
+pub fn spec_show(a: cli::SpecArgs) -> Result<Outcome, Error> {
+    let spec = LoadedSpec::load(a.spec.as_deref())?;
+    print(&spec.text)?;
+    Ok(Outcome::Pass)
+}
+
+/// How a write command may open its target: a rehearsal copy made by `extract --out` needs no
+/// confirmation; anything else needs --yes or YES typed on a terminal.
+pub fn write_access(target: &Target, yes: bool, action: &str) -> Result<Access, Error> {
+    if let Some(p) = target.local_path()
+        && guard::is_rehearsal_copy(p)
+    {
+        return Ok(Access::Rehearsal);
+    }
+    guard::confirm_write(&target.shown(), yes, action)?;
+    Ok(Access::Write)
+}
+
+pub fn open(args: &cli::DbArgs, access: Access) -> Result<Box<dyn Db>, Error> {
+    let target = Target::parse(&args.db);
+    Ok(db::open(&target, access)?)
+}
+
+pub fn scope(e: &cli::EngineArgs) -> Scope {
+    Scope {
+        only: e.only.map(|o| match o {
+            cli::Only::Raw => crate::spec::Kind::Raw,
+            cli::Only::Agg5m => crate::spec::Kind::Agg5m,
+        }),
+        systems: e.systems.clone(),
+        allow_missing_points: e.allow_missing_points,
+    }
+}
+
+pub fn results_table(results: &[migrate::SystemResult], dry_run: bool) -> String {
+    let mut rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.migration.clone(),
+                format!("{} ({})", r.system_id, r.vendor_type),
+                count(r.source_rows as i64),
+                count(r.carried as i64),
+                count(r.already_present as i64),
+                count(r.inserted as i64),
+            ];
+            if !dry_run {
+                row.push(format!("{:.2}", r.seconds));
+                row.push(count(r.rows_per_second().round() as i64));
+            }
+            row
+        })
+        .collect();
+    let sum =
+        |f: fn(&migrate::SystemResult) -> u64| count(results.iter().map(f).sum::<u64>() as i64);
+    let secs: f64 = results.iter().map(|r| r.seconds).sum();
+    let inserted: u64 = results.iter().map(|r| r.inserted).sum();
+    let mut total = vec![
+        "total".to_string(),
+        String::new(),
+        sum(|r| r.source_rows),
+        sum(|r| r.carried),
+        sum(|r| r.already_present),
+        sum(|r| r.inserted),
+    ];
+    if !dry_run {
+        total.push(format!("{secs:.2}"));
+        total.push(count(if secs > 0.0 {
+            (inserted as f64 / secs).round() as i64
+        } else {
+            0
+        }));
+    }
+    rows.push(total);
+    let inserted_header = if dry_run { "would insert" } else { "inserted" };
+    let mut headers = vec![
+        "migration",
+        "system",
+        "source rows",
+        "carried",
+        "already present",
+        inserted_header,
+    ];
+    if !dry_run {
+        headers.extend(["seconds", "rows/s"]);
+    }
+    render(&headers, &rows)
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>24} [{bar:32}] {human_pos}/{human_len} {what} ({per_sec}, {eta} left)",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key("what", {
+            let w = what.to_string();
+            move |_: &indicatif::ProgressState, f: &mut dyn std::fmt::Write| {
+                let _ = f.write_str(&w);
+            }
+        }),
+    );
+    pb
+}
+
+pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
+    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
+    let target = Target::parse(&a.target.db);
+    let scope = scope(&a.engine);
+    let opts = migrate::Options {
+        batch_size: a.engine.batch_size,
+        from_start: a.from_start,
+    };
+    // validate on a read-only handle before asking anything or writing anything
+    let ro = open(&a.target, Access::ReadOnly)?;
+    let plan = validate::plan(&spec, ro.as_ref(), &scope)?;
+    for w in &plan.warnings {
+        warn(w);
+    }
+    if a.dry_run {
+        let results = migrate::engine::dry_run(ro.as_ref(), &plan, &opts)?;
+        print(&format!(
+            "dry run on {} (nothing written), spec {}\n{}\n",
+            target.shown(),
+            spec.origin,
+            results_table(&results, true)
+        ))?;
+        return Ok(Outcome::Pass);
+    }
+    drop(ro);
+    let access = write_access(&target, a.yes, "migrate point data")?;
+    let db = open(&a.target, access)?;
+    let mut log = Logger::open(a.log_file.as_deref())?;
+    log.line(&format!(
+        "migrate {} with spec {} (sha256 {})",
+        target.shown(),
+        spec.origin,
+        spec.sha256
+    ));
+    for w in &plan.warnings {
+        log.line(&format!("warning: {w}"));
+    }
+    let mut pb = None;
+    let results = migrate::engine::run(db.as_ref(), &plan, &opts, &mut |e: Event| {
+        if let Some(line) = migrate::describe(&e) {
+            log.line(&line);
+        }
+        match e {
+            Event::Start { total_source_rows } => {
+                pb = Some(progress_bar(total_source_rows, "source rows"))
+            }
+            Event::Batch {
+                migration,
+                system_id,
+                source_rows,
+                ..
+            } => {
+                if let Some(pb) = &pb {
+                    pb.set_message(format!("{migration} #{system_id}"));
+                    pb.inc(source_rows);
+                }
+            }
+            Event::SystemDone(_) => {}
+        }
+    });
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let results = match results {
+        Ok(r) => r,
+        Err(e) => {
+            log.line(&format!("failed: {e}"));
+            return Err(e.into());
+        }
+    };
+    log.line("migration finished");
+    print(&format!(
+        "migrated {} with spec {}\n{}\n",
+        target.shown(),
+        spec.origin,
+        results_table(&results, false)
+    ))?;
+    Ok(Outcome::Pass)
+}
+
+pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
+    let target = Target::parse(&a.target.db);
+    let access = write_access(&target, a.yes, "delete the rows preflight migrated")?;
+    let db = open(&a.target, access)?;
+    let names: Vec<String> = if a.migrations.is_empty() {
+        let mut seen = Vec::new();
+        if crate::db::DbExt::table_exists(db.as_ref(), migrate::journal::STATE)? {
+            for r in db.query(
+                &format!(
+                    "SELECT DISTINCT migration_name FROM {} WHERE migration_name != '*' ORDER BY rowid DESC",
+                    migrate::journal::STATE
+                ),
+                &[],
+            )? {
+                if let Some(n) = crate::db::as_text(&r[0]) {
+                    seen.push(n);
+                }
+            }
+        }
+        seen
+    } else {
+        a.migrations.clone()
+    };
+    let mut log = Logger::open(a.log_file.as_deref())?;
+    log.line(&format!(
+        "rollback {} of {}",
+        names.join(", "),
+        target.shown()
+    ));
+    let mut rows = Vec::new();
+    for name in &names {
+        let s = migrate::journal::rollback(db.as_ref(), name, &mut |e| {
+            log.line(&format!(
+                "{name}: journal entry {} (system {}, {} rows of {}) deleted",
+                e.id, e.system_id, e.inserted, e.target_table
+            ));
+        })?;
+        rows.push(vec![
+            name.clone(),
+            count(s.entries as i64),
+            count(s.deleted as i64),
+        ]);
+    }
+    if names.is_empty() {
+        return Err(migrate::journal::JournalError::NothingToUndo {
+            target: target.shown(),
+            migration: "any".into(),
+        }
+        .into());
+    }
+    log.line("rollback finished");
+    print(&format!(
+        "rolled back on {}\n{}\n",
+        target.shown(),
+        render(&["migration", "journal entries", "rows deleted"], &rows)
+    ))?;
+    Ok(Outcome::Pass)
+}

@@ -1,0 +1,178 @@
+//! The database boundary: a small trait that the engine and the checks speak, with a driver for
+//! local files (rusqlite) and one for libSQL servers over HTTP. Statements are plain SQL with
+//! positional parameters and run where the data lives.
+
+pub mod local;
+pub mod target;
+
+pub use rusqlite::types::Value;
+pub use target::Target;
+
+pub type Row = Vec<Value>;
+
+/// One statement with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Stmt {
+    pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Stmt {
+        Stmt {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+/// What one statement of a batch did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StmtOut {
+    /// Rows inserted, updated or deleted (0 for a query).
+    pub changes: u64,
+    /// Rows returned (empty for a plain write).
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{target}: {message}")]
+    Open { target: String, message: String },
+    #[error("{target}: {message} (in: {sql})")]
+    Sql {
+        target: String,
+        message: String,
+        sql: String,
+    },
+}
+
+impl DbError {
+    /// The statement shown in a message: its first line, shortened.
+    pub fn sql_excerpt(sql: &str) -> String {
+        let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        if one.chars().count() > 120 {
+            format!("{}…", one.chars().take(120).collect::<String>())
+        } else {
+            one
+        }
+    }
+
+    /// The database's own words, without the target and statement.
+    pub fn message(&self) -> &str {
+        match self {
+            DbError::Open { message, .. } | DbError::Sql { message, .. } => message,
+        }
+    }
+}
+
+/// How a command may use the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read-only: the file (or server) cannot be written through this handle.
+    ReadOnly,
+    /// Writes to a real database: durability as the database is configured.
+    Write,
+    /// Writes to a throw-away rehearsal copy: durability may be traded for speed.
+    Rehearsal,
+}
+
+pub trait Db: Send {
+    fn target(&self) -> &Target;
+    /// All rows of a query. For results that may be large, use `for_each`.
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+    /// One statement outside any explicit transaction; rows changed.
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    /// Every statement in one write transaction (BEGIN IMMEDIATE … COMMIT), in order, in one
+    /// round trip: all of them take effect or none does.
+    fn write_batch(&self, stmts: &[Stmt]) -> Result<Vec<StmtOut>, DbError>;
+    /// Visit every row of a query, without holding them all (paged on a remote server).
+    fn for_each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>,
+    ) -> Result<(), DbError>;
+    /// A second, independent handle on the same database with the same access (for work spread
+    /// over threads).
+    fn reopen(&self) -> Result<Box<dyn Db>, DbError>;
+}
+
+/// Open a target with the given access.
+pub fn open(target: &Target, access: Access) -> Result<Box<dyn Db>, DbError> {
+    match target {
+        Target::Local(path) => Ok(Box::new(local::LocalDb::open(path, access)?)),
+        Target::Remote(_) => Err(DbError::Open {
+            target: target.shown(),
+            message: "remote libSQL targets are not supported by this build".into(),
+        }),
+    }
+}
+
+/// Helpers over the trait: typed single values.
+pub trait DbExt: Db {
+    fn scalar_i64(&self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+        Ok(self
+            .query(sql, params)?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(|v| as_i64(&v)))
+    }
+
+    fn table_exists(&self, table: &str) -> Result<bool, DbError> {
+        Ok(!self
+            .query(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                &[Value::Text(table.into())],
+            )?
+            .is_empty())
+    }
+
+    /// Column names of a table, in order (empty when the table does not exist).
+    fn columns(&self, table: &str) -> Result<Vec<String>, DbError> {
+        let rows = self.query(
+            "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+            &[Value::Text(table.into())],
+        )?;
+        Ok(rows.into_iter().filter_map(|r| as_text(&r[0])).collect())
+    }
+}
+
+impl<T: Db + ?Sized> DbExt for T {}
+
+pub fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        Value::Real(f) if f.fract() == 0.0 => Some(*f as i64),
+        _ => None,
+    }
+}
+
+pub fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(f) => Some(*f),
+        _ => None,
+    }
+}
+
+pub fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) => Some(t.clone()),
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(f) => Some(f.to_string()),
+        _ => None,
+    }
+}
+
+/// A value as a report shows it: NULL, integers plainly, reals with full precision.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => format!("{f:?}"),
+        Value::Text(t) => format!("{t:?}"),
+        Value::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}

@@ -1,0 +1,346 @@
+//! Validation of a spec against the real database, before anything is written: every table,
+//! column and point the spec names must exist; identifiers come from the schema, never from the
+//! spec alone. The result is a plan with every point resolved to its (system_id, id).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Kind, LoadedSpec, Migration, OnMissing, SpecError, Transform};
+use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
+
+/// One point of one system, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedPoint {
+    pub point: String,
+    pub point_id: i64,
+    pub metric_unit: String,
+    pub fields: BTreeMap<String, Transform>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemPlan {
+    pub system_id: i64,
+    pub vendor_type: String,
+    pub points: Vec<ResolvedPoint>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrationPlan {
+    pub migration: Migration,
+    /// Source columns that exist (a mapped column missing from this set reads as NULL, which
+    /// only an `on_missing_column = "null"` spec allows).
+    pub source_columns: BTreeSet<String>,
+    pub target_columns: BTreeSet<String>,
+    pub systems: Vec<SystemPlan>,
+}
+
+impl MigrationPlan {
+    pub fn has_column(&self, c: &str) -> bool {
+        self.source_columns.contains(c)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub spec: LoadedSpec,
+    pub migrations: Vec<MigrationPlan>,
+    /// Things allowed but worth saying (missing points allowed, columns read as NULL).
+    pub warnings: Vec<String>,
+}
+
+/// What to plan for.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub only: Option<Kind>,
+    pub systems: Vec<i64>,
+    pub allow_missing_points: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Catalogue of systems and points, read once.
+pub struct CatalogData {
+    /// system id → vendor type
+    pub systems: BTreeMap<i64, String>,
+    /// (system id, point key) → (point ids, metric unit)
+    pub points: BTreeMap<(i64, String), Vec<(i64, String)>>,
+}
+
+pub fn read_catalog(spec: &LoadedSpec, db: &dyn Db) -> Result<CatalogData, PlanError> {
+    let c = &spec.spec.catalog;
+    let invalid = |message: String| SpecError::Invalid {
+        origin: spec.origin.clone(),
+        message,
+    };
+    for (table, cols) in [
+        (&c.systems, vec![&c.system_id, &c.vendor_type]),
+        (
+            &c.points,
+            vec![&c.point_system, &c.point_id, &c.point_key, &c.metric_unit],
+        ),
+    ] {
+        let have = db.columns(table)?;
+        if have.is_empty() {
+            return Err(invalid(format!(
+                "catalogue table {table} does not exist in {}",
+                db.target().shown()
+            ))
+            .into());
+        }
+        for col in cols {
+            if !have.contains(col) {
+                return Err(
+                    invalid(format!("catalogue column {table}.{col} does not exist")).into(),
+                );
+            }
+        }
+    }
+    use crate::sql::ident as q;
+    let systems = db
+        .query(
+            &format!(
+                "SELECT {}, {} FROM {}",
+                q(&c.system_id),
+                q(&c.vendor_type),
+                q(&c.systems)
+            ),
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| Some((as_i64(&r[0])?, as_text(&r[1])?)))
+        .collect();
+    let mut points: BTreeMap<(i64, String), Vec<(i64, String)>> = BTreeMap::new();
+    for r in db.query(
+        &format!(
+            "SELECT {}, {}, {}, {} FROM {}",
+            q(&c.point_system),
+            q(&c.point_key),
+            q(&c.point_id),
+            q(&c.metric_unit),
+            q(&c.points)
+        ),
+        &[],
+    )? {
+        if let (Some(s), Some(k), Some(id)) = (as_i64(&r[0]), as_text(&r[1]), as_i64(&r[2])) {
+            points
+                .entry((s, k))
+                .or_default()
+                .push((id, as_text(&r[3]).unwrap_or_default()));
+        }
+    }
+    Ok(CatalogData { systems, points })
+}
+
+/// Does `table` have a UNIQUE index or primary key on exactly these columns?
+fn has_unique_key(db: &dyn Db, table: &str, cols: &[&str]) -> Result<bool, DbError> {
+    let want: BTreeSet<&str> = cols.iter().copied().collect();
+    let indexes = db.query(
+        "SELECT name FROM pragma_index_list(?1) WHERE \"unique\" = 1",
+        &[Value::Text(table.into())],
+    )?;
+    for ix in indexes {
+        let Some(name) = as_text(&ix[0]) else {
+            continue;
+        };
+        let cols: BTreeSet<String> = db
+            .query(
+                "SELECT name FROM pragma_index_info(?1)",
+                &[Value::Text(name)],
+            )?
+            .into_iter()
+            .filter_map(|r| as_text(&r[0]))
+            .collect();
+        if cols.iter().map(String::as_str).collect::<BTreeSet<_>>() == want {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Validate the spec against the database and resolve every point. Nothing is written.
+pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanError> {
+    let catalog = read_catalog(spec, db)?;
+    let mut errors: Vec<String> = Vec::new();
+    let mut missing_points: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    for s in &scope.systems {
+        match catalog.systems.get(s) {
+            None => errors.push(format!(
+                "--system {s}: no such system in {}",
+                spec.spec.catalog.systems
+            )),
+            Some(v)
+                if !spec
+                    .spec
+                    .migrations
+                    .iter()
+                    .any(|m| scope.only.is_none_or(|k| k == m.kind) && m.vendor(v).is_some()) =>
+            {
+                errors.push(format!(
+                    "--system {s}: its vendor {v} has no mapping in the spec"
+                ))
+            }
+            _ => {}
+        }
+    }
+    let mut migrations = Vec::new();
+    for m in &spec.spec.migrations {
+        if scope.only.is_some_and(|k| k != m.kind) {
+            continue;
+        }
+        let at = format!("migration {}", m.name);
+        let source_columns: BTreeSet<String> = db.columns(&m.source)?.into_iter().collect();
+        let target_columns: BTreeSet<String> = db.columns(&m.target)?.into_iter().collect();
+        if source_columns.is_empty() {
+            errors.push(format!("{at}: source table {} does not exist", m.source));
+            continue;
+        }
+        if target_columns.is_empty() {
+            errors.push(format!("{at}: target table {} does not exist", m.target));
+            continue;
+        }
+        let need_source = [
+            (&m.system, "system column"),
+            (&m.time.source, "time column"),
+        ];
+        for (c, what) in need_source {
+            if !source_columns.contains(c) {
+                errors.push(format!("{at}: {what} {}.{c} does not exist", m.source));
+            }
+        }
+        let mut need_target: Vec<(&String, String)> = vec![
+            (&m.system, "system column".into()),
+            (&m.time.target, "time column".into()),
+            (&m.point_column, "point column".into()),
+        ];
+        for f in &m.fields {
+            need_target.push((f, "field".into()));
+        }
+        for (c, col) in &m.columns {
+            need_target.push((c, "column".into()));
+            if let super::Column::Source { source, .. } = col
+                && !source_columns.contains(source)
+            {
+                errors.push(format!(
+                    "{at}: column {c} is filled from {}.{source}, which does not exist",
+                    m.source
+                ));
+            }
+        }
+        for (c, what) in need_target {
+            if !target_columns.contains(c) {
+                errors.push(format!("{at}: {what} {}.{c} does not exist", m.target));
+            }
+        }
+        if !has_unique_key(db, &m.target, &[&m.system, &m.point_column, &m.time.target])? {
+            errors.push(format!(
+                "{at}: {} has no UNIQUE key on ({}, {}, {}): existing rows could not be skipped",
+                m.target, m.system, m.point_column, m.time.target
+            ));
+        }
+        for c in m.ignore.keys() {
+            if !source_columns.contains(c) {
+                warnings.push(format!(
+                    "{at}: ignored column {}.{c} does not exist",
+                    m.source
+                ));
+            }
+        }
+        let mut systems = Vec::new();
+        for v in &m.vendors {
+            for p in &v.points {
+                for (field, t) in &p.fields {
+                    if !source_columns.contains(&t.source) {
+                        let msg = format!(
+                            "{at}, vendor {}, point {}: {field} is read from {}.{}, which does not exist",
+                            v.vendor_type, p.point, m.source, t.source
+                        );
+                        match spec.spec.on_missing_column {
+                            OnMissing::Error => errors.push(msg),
+                            OnMissing::Null => warnings.push(format!(
+                                "{msg}; it reads as NULL (on_missing_column = \"null\")"
+                            )),
+                        }
+                    }
+                }
+            }
+            for (&system_id, vendor_type) in &catalog.systems {
+                if vendor_type != &v.vendor_type {
+                    continue;
+                }
+                if !scope.systems.is_empty() && !scope.systems.contains(&system_id) {
+                    continue;
+                }
+                let mut points = Vec::new();
+                for p in &v.points {
+                    match catalog.points.get(&(system_id, p.point.clone())).map(Vec::as_slice) {
+                        Some([(id, unit)]) => points.push(ResolvedPoint {
+                            point: p.point.clone(),
+                            point_id: *id,
+                            metric_unit: unit.clone(),
+                            fields: p.fields.clone(),
+                        }),
+                        Some(many) if many.len() > 1 => errors.push(format!(
+                            "{at}, vendor {}, point {}: system {system_id} has {} points with {} = {:?} (ids {}); the mapping is ambiguous",
+                            v.vendor_type,
+                            p.point,
+                            many.len(),
+                            spec.spec.catalog.point_key,
+                            p.point,
+                            many.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", ")
+                        )),
+                        _ => missing_points.push(format!(
+                            "system {system_id} ({}): point {} (migration {})",
+                            v.vendor_type, p.point, m.name
+                        )),
+                    }
+                }
+                systems.push(SystemPlan {
+                    system_id,
+                    vendor_type: vendor_type.clone(),
+                    points,
+                });
+            }
+        }
+        migrations.push(MigrationPlan {
+            migration: m.clone(),
+            source_columns,
+            target_columns,
+            systems,
+        });
+    }
+    if !missing_points.is_empty() {
+        if scope.allow_missing_points {
+            warnings.extend(missing_points.iter().map(|p| {
+                format!(
+                    "{p} is not in {}; skipped (--allow-missing-points)",
+                    spec.spec.catalog.points
+                )
+            }));
+        } else {
+            errors.push(format!(
+                "{} mapped point(s) missing from {} (pass --allow-missing-points to skip them): {}",
+                missing_points.len(),
+                spec.spec.catalog.points,
+                missing_points.join("; ")
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SpecError::Invalid {
+            origin: spec.origin.clone(),
+            message: errors.join("; "),
+        }
+        .into());
+    }
+    Ok(Plan {
+        spec: spec.clone(),
+        migrations,
+        warnings,
+    })
+}
