@@ -35,6 +35,12 @@ pub enum Command {
     /// Delete exactly the rows preflight's migrations inserted (from its journal), and restore
     /// the progress table as it was. Rows the live app wrote are not touched.
     Rollback(RollbackArgs),
+    /// Run the verification suite against a database, opened read-only: every check of the
+    /// seed checklist and the ones that catch what went wrong in LiveOne's migration.
+    Verify(VerifyArgs),
+    /// Rehearse the migration on a backup (the bundled fixture when none is given): extract →
+    /// fingerprint → migrate → verify → migrate again → undo → compare, then report.
+    Rehearse(RehearseArgs),
     /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
     Spec {
         #[command(subcommand)]
@@ -176,4 +182,47 @@ pub struct SimulateLiveArgs {
     /// How many readings to write.
     #[arg(long, default_value_t = 100)]
     pub count: u64,
+}
+
+/// Where and how a report is written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Also write the report to this file (format from --format, or from the extension:
+    /// .json, .md, .xml for JUnit; anything else gets the table).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The report format on standard output (and in --report FILE).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::report::Format>,
+    /// How many random rows the spot check shows.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub sample: u64,
+    /// Seed of the spot check's random choice (same seed, same rows).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: DbArgs,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// A backup of the database before the migration: enables the collateral checks.
+    #[arg(long, value_name = "BACKUP.db.gz")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// A gzipped backup; without it, the bundled LiveOne fixture.
+    pub backup: Option<PathBuf>,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

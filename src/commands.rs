@@ -130,6 +130,7 @@ pub fn scope(e: &cli::EngineArgs) -> Scope {
         }),
         systems: e.systems.clone(),
         allow_missing_points: e.allow_missing_points,
+        lenient: false,
     }
 }
 
@@ -347,4 +348,69 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
         render(&["migration", "journal entries", "rows deleted"], &rows)
     ))?;
     Ok(Outcome::Pass)
+}
+
+/// Print the report (in --format, the table by default) and write --report FILE.
+pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Outcome, Error> {
+    use crate::report::{Format, render};
+    if let Some(path) = &out.report {
+        let format = out
+            .format
+            .or_else(|| Format::from_extension(path))
+            .unwrap_or(Format::Table);
+        let dir = fsutil::parent_dir(path);
+        let mut tmp = fsutil::temp_file_in(&dir, ".preflight-report-", ".tmp")?;
+        std::io::Write::write_all(&mut tmp, render(report, format).as_bytes())
+            .map_err(|e| fsutil::FsError::io(path, e))?;
+        // a report may replace an older one of the same name
+        tmp.persist(path)
+            .map_err(|e| fsutil::FsError::io(path, e.error))?;
+        print(&render(report, Format::Table))?;
+    } else {
+        print(&render(report, out.format.unwrap_or(Format::Table)))?;
+    }
+    Ok(if report.passed() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
+}
+
+pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
+    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
+    let target = Target::parse(&a.target.db);
+    let report = crate::verify::verify(
+        &target,
+        &crate::verify::Options {
+            spec,
+            sample: a.output.sample,
+            seed: a.output.seed,
+            baseline: a.baseline.clone(),
+        },
+    )?;
+    emit(&report, &a.output)
+}
+
+pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
+    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
+    let pb = if std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let report = crate::rehearse::rehearse(
+        &crate::rehearse::Options {
+            backup: a.backup.clone(),
+            spec,
+            scope: scope(&a.engine),
+            batch_size: a.engine.batch_size,
+            sample: a.output.sample,
+            seed: a.output.seed,
+        },
+        &mut |stage| pb.set_message(format!("rehearse: {stage}")),
+    );
+    pb.finish_and_clear();
+    emit(&report?, &a.output)
 }

@@ -1,17 +1,23 @@
 //! preflight: rehearse and verify data migrations of SQLite and libSQL (Turso) databases.
 
 pub mod backup;
+pub mod checks;
 pub mod cli;
 mod commands;
 pub mod db;
 pub mod error;
+pub mod fingerprint;
 pub mod fixture;
 pub mod fsutil;
 pub mod guard;
 pub mod migrate;
+pub mod parallel;
+pub mod rehearse;
+pub mod report;
 pub mod spec;
 pub mod sql;
 pub mod table;
+pub mod verify;
 
 use std::io::Write;
 
@@ -27,6 +33,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::SimulateLive(a) => commands::simulate_live(a),
         Command::Migrate(a) => commands::migrate(a),
         Command::Rollback(a) => commands::rollback(a),
+        Command::Verify(a) => commands::verify(a),
+        Command::Rehearse(a) => commands::rehearse(a),
         Command::Spec {
             command: cli::SpecCommand::Show(a),
         } => commands::spec_show(a),

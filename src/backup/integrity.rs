@@ -45,6 +45,55 @@ pub fn check(path: &Path) -> rusqlite::Result<Option<Problem>> {
 }
 
 fn check_inner(path: &Path) -> rusqlite::Result<Option<Problem>> {
+    let (problem, work) = census_and_work(path)?;
+    if problem.is_some() {
+        return Ok(problem);
+    }
+    let mut sizes: Vec<(String, i64)> = work.into_iter().collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    // largest first, each to the least loaded worker
+    let mut queues: Vec<(i64, Vec<String>)> = vec![(0, Vec::new()); workers];
+    for (table, cost) in sizes {
+        let q = queues.iter_mut().min_by_key(|q| q.0).expect("a worker");
+        q.0 += cost;
+        q.1.push(table);
+    }
+    let results: Vec<rusqlite::Result<Option<Problem>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = queues
+            .into_iter()
+            .filter(|q| !q.1.is_empty())
+            .map(|(_, tables)| {
+                s.spawn(move || -> rusqlite::Result<Option<Problem>> {
+                    let conn = open_ro(path)?;
+                    for t in tables {
+                        if let Some(p) = check_table(&conn, &t)? {
+                            return Ok(Some(p));
+                        }
+                    }
+                    Ok(None)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("integrity worker panicked"))
+            .collect()
+    });
+    for r in results {
+        if let Some(p) = r? {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
+/// The page census (every page used exactly once) and, per table, the work its per-table check
+/// will take (its rows plus its index entries).
+pub fn census_and_work(path: &Path) -> rusqlite::Result<(Option<Problem>, BTreeMap<String, i64>)> {
     let conn = open_ro(path)?;
     // Which table each b-tree (table or index) belongs to.
     let owner: BTreeMap<String, String> = conn
@@ -69,52 +118,14 @@ fn check_inner(path: &Path) -> rusqlite::Result<Option<Problem>> {
             }
         }
     }
-    if let Some(p) = page_census(&conn, path, census)? {
-        return Ok(Some(p));
-    }
-    drop(conn);
-    let mut sizes: Vec<(String, i64)> = work.into_iter().collect();
-    sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4);
-    // largest first, each to the least loaded worker
-    let mut queues: Vec<(i64, Vec<String>)> = vec![(0, Vec::new()); workers];
-    for (table, cost) in sizes {
-        let q = queues.iter_mut().min_by_key(|q| q.0).expect("a worker");
-        q.0 += cost;
-        q.1.push(table);
-    }
-    let results: Vec<rusqlite::Result<Option<Problem>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = queues
-            .into_iter()
-            .filter(|q| !q.1.is_empty())
-            .map(|(_, tables)| {
-                s.spawn(move || -> rusqlite::Result<Option<Problem>> {
-                    let conn = open_ro(path)?;
-                    for t in tables {
-                        let sql = format!("PRAGMA integrity_check({})", crate::sql::ident(&t));
-                        let first: String = conn.query_row(&sql, [], |r| r.get(0))?;
-                        if first != "ok" {
-                            return Ok(Some(Problem(format!("table {t}: {first}"))));
-                        }
-                    }
-                    Ok(None)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("integrity worker panicked"))
-            .collect()
-    });
-    for r in results {
-        if let Some(p) = r? {
-            return Ok(Some(p));
-        }
-    }
-    Ok(None)
+    Ok((page_census(&conn, path, census)?, work))
+}
+
+/// `PRAGMA integrity_check(TABLE)`: one table and its indexes.
+pub fn check_table(conn: &Connection, table: &str) -> rusqlite::Result<Option<Problem>> {
+    let sql = format!("PRAGMA integrity_check({})", crate::sql::ident(table));
+    let first: String = conn.query_row(&sql, [], |r| r.get(0))?;
+    Ok((first != "ok").then(|| Problem(format!("table {table}: {first}"))))
 }
 
 /// Every page used exactly once: by one b-tree, by the freelist, or as a pointer-map or

@@ -59,7 +59,11 @@ impl LocalDb {
         &self.conn
     }
 
-    fn err(&self, sql: &str, e: rusqlite::Error) -> DbError {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn sql_error(&self, sql: &str, e: rusqlite::Error) -> DbError {
         DbError::Sql {
             target: self.target.shown(),
             message: match &e {
@@ -74,17 +78,19 @@ impl LocalDb {
         let mut stmt = self
             .conn
             .prepare_cached(&st.sql)
-            .map_err(|e| self.err(&st.sql, e))?;
+            .map_err(|e| self.sql_error(&st.sql, e))?;
         let params = rusqlite::params_from_iter(st.params.iter());
         if stmt.column_count() > 0 {
             let n = stmt.column_count();
             let rows = stmt
                 .query_map(params, |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
                 .and_then(|it| it.collect::<rusqlite::Result<Vec<Row>>>())
-                .map_err(|e| self.err(&st.sql, e))?;
+                .map_err(|e| self.sql_error(&st.sql, e))?;
             Ok(StmtOut { changes: 0, rows })
         } else {
-            let changes = stmt.execute(params).map_err(|e| self.err(&st.sql, e))?;
+            let changes = stmt
+                .execute(params)
+                .map_err(|e| self.sql_error(&st.sql, e))?;
             Ok(StmtOut {
                 changes: changes as u64,
                 rows: Vec::new(),
@@ -109,7 +115,7 @@ impl Db for LocalDb {
     fn write_batch(&self, stmts: &[Stmt]) -> Result<Vec<StmtOut>, DbError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| self.err("BEGIN IMMEDIATE", e))?;
+            .map_err(|e| self.sql_error("BEGIN IMMEDIATE", e))?;
         let mut out = Vec::with_capacity(stmts.len());
         for st in stmts {
             match self.run(st) {
@@ -122,7 +128,7 @@ impl Db for LocalDb {
         }
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(self.err("COMMIT", e));
+            return Err(self.sql_error("COMMIT", e));
         }
         Ok(out)
     }
@@ -133,16 +139,16 @@ impl Db for LocalDb {
         params: &[Value],
         f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(sql, e))?;
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.sql_error(sql, e))?;
         let n = stmt.column_count();
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(|e| self.err(sql, e))?;
+            .map_err(|e| self.sql_error(sql, e))?;
         let mut buf: Vec<Value> = Vec::with_capacity(n);
-        while let Some(r) = rows.next().map_err(|e| self.err(sql, e))? {
+        while let Some(r) = rows.next().map_err(|e| self.sql_error(sql, e))? {
             buf.clear();
             for i in 0..n {
-                buf.push(r.get::<_, Value>(i).map_err(|e| self.err(sql, e))?);
+                buf.push(r.get::<_, Value>(i).map_err(|e| self.sql_error(sql, e))?);
             }
             f(&buf)?;
         }
@@ -151,5 +157,9 @@ impl Db for LocalDb {
 
     fn reopen(&self) -> Result<Box<dyn Db>, DbError> {
         Ok(Box::new(LocalDb::open(&self.path, self.access)?))
+    }
+
+    fn as_local(&self) -> Option<&LocalDb> {
+        Some(self)
     }
 }

@@ -96,6 +96,10 @@ pub trait Db: Send {
     /// A second, independent handle on the same database with the same access (for work spread
     /// over threads).
     fn reopen(&self) -> Result<Box<dyn Db>, DbError>;
+    /// The local driver, for work that reads SQLite's values in place.
+    fn as_local(&self) -> Option<&local::LocalDb> {
+        None
+    }
 }
 
 /// Open a target with the given access.

@@ -39,12 +39,35 @@ impl MigrationPlan {
     }
 }
 
+/// A mapped column the source table lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissingColumn {
+    pub migration: String,
+    pub vendor_type: String,
+    pub point: String,
+    pub field: String,
+    pub column: String,
+}
+
+/// A mapped point a system lacks in the point catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissingPoint {
+    pub migration: String,
+    pub system_id: i64,
+    pub vendor_type: String,
+    pub point: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub spec: LoadedSpec,
     pub migrations: Vec<MigrationPlan>,
     /// Things allowed but worth saying (missing points allowed, columns read as NULL).
     pub warnings: Vec<String>,
+    /// Mapped columns the source lacks (read as NULL).
+    pub missing_columns: Vec<MissingColumn>,
+    /// Mapped points that systems lack (skipped).
+    pub missing_points: Vec<MissingPoint>,
 }
 
 /// What to plan for.
@@ -53,6 +76,9 @@ pub struct Scope {
     pub only: Option<Kind>,
     pub systems: Vec<i64>,
     pub allow_missing_points: bool,
+    /// Plan whatever can be planned and record missing columns and points in the plan instead
+    /// of refusing (for verification, which reports them as failed checks).
+    pub lenient: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +194,8 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
     let mut errors: Vec<String> = Vec::new();
     let mut missing_points: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
+    let mut missing_column_list: Vec<MissingColumn> = Vec::new();
+    let mut missing_point_list: Vec<MissingPoint> = Vec::new();
     for s in &scope.systems {
         match catalog.systems.get(s) {
             None => errors.push(format!(
@@ -256,15 +284,20 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
             for p in &v.points {
                 for (field, t) in &p.fields {
                     if !source_columns.contains(&t.source) {
+                        missing_column_list.push(MissingColumn {
+                            migration: m.name.clone(),
+                            vendor_type: v.vendor_type.clone(),
+                            point: p.point.clone(),
+                            field: field.clone(),
+                            column: t.source.clone(),
+                        });
                         let msg = format!(
                             "{at}, vendor {}, point {}: {field} is read from {}.{}, which does not exist",
                             v.vendor_type, p.point, m.source, t.source
                         );
-                        match spec.spec.on_missing_column {
-                            OnMissing::Error => errors.push(msg),
-                            OnMissing::Null => warnings.push(format!(
-                                "{msg}; it reads as NULL (on_missing_column = \"null\")"
-                            )),
+                        match (spec.spec.on_missing_column, scope.lenient) {
+                            (OnMissing::Error, false) => errors.push(msg),
+                            _ => warnings.push(format!("{msg}; it reads as NULL")),
                         }
                     }
                 }
@@ -294,10 +327,18 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
                             p.point,
                             many.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", ")
                         )),
-                        _ => missing_points.push(format!(
-                            "system {system_id} ({}): point {} (migration {})",
-                            v.vendor_type, p.point, m.name
-                        )),
+                        _ => {
+                            missing_point_list.push(MissingPoint {
+                                migration: m.name.clone(),
+                                system_id,
+                                vendor_type: v.vendor_type.clone(),
+                                point: p.point.clone(),
+                            });
+                            missing_points.push(format!(
+                                "system {system_id} ({}): point {} (migration {})",
+                                v.vendor_type, p.point, m.name
+                            ))
+                        }
                     }
                 }
                 systems.push(SystemPlan {
@@ -315,7 +356,7 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
         });
     }
     if !missing_points.is_empty() {
-        if scope.allow_missing_points {
+        if scope.allow_missing_points || scope.lenient {
             warnings.extend(missing_points.iter().map(|p| {
                 format!(
                     "{p} is not in {}; skipped (--allow-missing-points)",
@@ -342,5 +383,7 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
         spec: spec.clone(),
         migrations,
         warnings,
+        missing_columns: missing_column_list,
+        missing_points: missing_point_list,
     })
 }

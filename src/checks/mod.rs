@@ -1,0 +1,455 @@
+//! The verification suite. Each check is its own unit: it derives what to expect from the spec
+//! (through `expect`, never through the engine's statement builder), runs queries inside the
+//! database that return a violation count and a few examples, and returns results; it never
+//! prints. `run` spreads the checks over worker threads and returns them in registry order.
+
+mod coverage;
+mod expect;
+mod keys;
+mod left_behind;
+mod parity;
+mod points;
+mod progress;
+mod rows;
+mod schema;
+mod spot;
+mod units;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::db::{Db, DbError, DbExt, Value, as_i64};
+use crate::fingerprint::Fingerprint;
+use crate::migrate::journal;
+use crate::report::CheckResult;
+use crate::spec::validate::{MigrationPlan, Plan, ResolvedPoint, SystemPlan};
+use crate::sql::ident as q;
+
+pub use expect::same_value;
+
+/// Which target rows the live app wrote, as opposed to the migration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveRows {
+    /// Rowid ranges (lo, hi] preflight's journal says it inserted; everything else is live.
+    Journal(Vec<(i64, i64)>),
+    /// Rows where this column is set (the spec's live marker), when there is no journal.
+    Marker(String),
+    /// No way to tell: live parity is skipped, every row counts as migrated.
+    Unknown,
+}
+
+impl LiveRows {
+    /// SQL condition on alias `t`: the row was written by the live app. The rowid terms carry a
+    /// unary `+`, so queries keep using the (system, point, time) key rather than rowid ranges.
+    pub fn live_sql(&self, t: &str) -> Option<String> {
+        match self {
+            LiveRows::Journal(ranges) => Some(if ranges.is_empty() {
+                "1".into()
+            } else {
+                format!("NOT ({})", ranges_sql(t, ranges, "+"))
+            }),
+            LiveRows::Marker(c) => Some(format!("{t}.{} IS NOT NULL", q(c))),
+            LiveRows::Unknown => None,
+        }
+    }
+
+    /// The same, as plain rowid ranges, for queries that should scan live rows by rowid.
+    pub fn live_rowid_sql(&self, t: &str) -> Option<String> {
+        match self {
+            LiveRows::Journal(ranges) => {
+                let mut live = Vec::new();
+                let mut from = 0i64;
+                for (lo, hi) in ranges {
+                    if *lo > from {
+                        live.push((from, *lo));
+                    }
+                    from = *hi;
+                }
+                live.push((from, i64::MAX - 1));
+                Some(format!("({})", ranges_sql(t, &live, "")))
+            }
+            other => other.live_sql(t),
+        }
+    }
+
+    /// SQL condition on alias `t`: the row was written by the migration.
+    pub fn migrated_sql(&self, t: &str) -> String {
+        match self {
+            LiveRows::Journal(ranges) if ranges.is_empty() => "0".into(),
+            LiveRows::Journal(ranges) => format!("({})", ranges_sql(t, ranges, "+")),
+            LiveRows::Marker(c) => format!("{t}.{} IS NULL", q(c)),
+            LiveRows::Unknown => "1".into(),
+        }
+    }
+}
+
+fn ranges_sql(t: &str, ranges: &[(i64, i64)], prefix: &str) -> String {
+    ranges
+        .iter()
+        .map(|(lo, hi)| format!("{prefix}{t}.rowid BETWEEN {} AND {hi}", lo + 1))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// Merge journal ranges that touch, so the condition stays short.
+fn merge_ranges(mut r: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    r.sort();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for (lo, hi) in r {
+        if hi <= lo {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+/// Source rows of one system: first and last time, and how many.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceRange {
+    pub min: i64,
+    pub max: i64,
+    pub rows: i64,
+}
+
+/// What every check may read.
+pub struct Ctx<'a> {
+    pub plan: &'a Plan,
+    /// Per target table.
+    pub live: BTreeMap<String, LiveRows>,
+    /// Per (migration, system), when the system has source rows.
+    pub sources: BTreeMap<(String, i64), SourceRange>,
+    pub sample: u64,
+    pub seed: u64,
+    /// The state before the migration, for collateral damage (rehearse, or verify --baseline).
+    pub baseline: Option<Baseline<'a>>,
+    /// Every catalogued point: (system, point id) → (point key, metric unit).
+    pub points: BTreeMap<(i64, i64), (String, String)>,
+}
+
+pub struct Baseline<'a> {
+    pub fingerprint: &'a Fingerprint,
+    /// The baseline database itself (opened read-only by each task that needs rows from it).
+    pub target: crate::db::Target,
+}
+
+impl Baseline<'_> {
+    pub fn open(&self) -> Result<Box<dyn Db>, DbError> {
+        crate::db::open(&self.target, crate::db::Access::ReadOnly)
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub fn build(
+        db: &dyn Db,
+        plan: &'a Plan,
+        sample: u64,
+        seed: u64,
+        baseline: Option<Baseline<'a>>,
+    ) -> Result<Ctx<'a>, DbError> {
+        let mut live = BTreeMap::new();
+        let mut sources = BTreeMap::new();
+        let entries = journal::entries(db, None)?;
+        for mp in &plan.migrations {
+            let m = &mp.migration;
+            let ranges: Vec<(i64, i64)> = entries
+                .iter()
+                .filter(|e| e.target_table == m.target)
+                .map(|e| (e.rowid_lo, e.rowid_hi))
+                .collect();
+            let how = if !ranges.is_empty() {
+                LiveRows::Journal(merge_ranges(ranges))
+            } else if let Some(marker) = &m.live {
+                LiveRows::Marker(marker.column.clone())
+            } else {
+                LiveRows::Unknown
+            };
+            live.insert(m.target.clone(), how);
+            for r in db.query(
+                &format!(
+                    "SELECT {s}, min({t}), max({t}), count(*) FROM {src} GROUP BY {s}",
+                    s = q(&m.system),
+                    t = q(&m.time.source),
+                    src = q(&m.source)
+                ),
+                &[],
+            )? {
+                if let (Some(sys), Some(min), Some(max), Some(n)) =
+                    (as_i64(&r[0]), as_i64(&r[1]), as_i64(&r[2]), as_i64(&r[3]))
+                {
+                    sources.insert((m.name.clone(), sys), SourceRange { min, max, rows: n });
+                }
+            }
+        }
+        let c = &plan.spec.spec.catalog;
+        let points = db
+            .query(
+                &format!(
+                    "SELECT {}, {}, {}, {} FROM {}",
+                    q(&c.point_system),
+                    q(&c.point_id),
+                    q(&c.point_key),
+                    q(&c.metric_unit),
+                    q(&c.points)
+                ),
+                &[],
+            )?
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    (as_i64(&r[0])?, as_i64(&r[1])?),
+                    (
+                        crate::db::as_text(&r[2]).unwrap_or_default(),
+                        crate::db::as_text(&r[3]).unwrap_or_default(),
+                    ),
+                ))
+            })
+            .collect();
+        Ok(Ctx {
+            plan,
+            live,
+            sources,
+            sample,
+            seed,
+            baseline,
+            points,
+        })
+    }
+
+    pub fn live_rows(&self, mp: &MigrationPlan) -> &LiveRows {
+        self.live
+            .get(&mp.migration.target)
+            .unwrap_or(&LiveRows::Unknown)
+    }
+
+    pub fn source(&self, mp: &MigrationPlan, sp: &SystemPlan) -> Option<SourceRange> {
+        self.sources
+            .get(&(mp.migration.name.clone(), sp.system_id))
+            .copied()
+    }
+}
+
+/// `migration · system N · point (id)`
+pub fn scope(mp: &MigrationPlan, sp: &SystemPlan, p: Option<&ResolvedPoint>) -> String {
+    match p {
+        Some(p) => format!(
+            "{} · system {} · {} ({})",
+            mp.migration.name, sp.system_id, p.point, p.point_id
+        ),
+        None => format!(
+            "{} · system {} ({})",
+            mp.migration.name, sp.system_id, sp.vendor_type
+        ),
+    }
+}
+
+/// A time in a migration's target unit, as UTC.
+pub fn show_time(t: i64, multiply: i64) -> String {
+    let secs = t.div_euclid(multiply.max(1));
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// A unit of work: one query (or a few) on its own handle, giving results for some scopes.
+pub type Task<'a> = Box<dyn Fn(&dyn Db) -> Result<Vec<CheckResult>, DbError> + Send + Sync + 'a>;
+
+/// The checks, in the order the report lists them.
+pub const REGISTRY: &[(&str, &str)] = &[
+    ("schema.columns", "mapped source columns exist"),
+    (
+        "schema.points",
+        "mapped points exist in the point catalogue",
+    ),
+    (
+        "schema.targets",
+        "target tables and their indexes are present",
+    ),
+    ("schema.integrity", "the database passes integrity_check"),
+    ("schema.foreign_keys", "no foreign key violations"),
+    (
+        "row_counts",
+        "target rows match the source rows the spec carries",
+    ),
+    (
+        "values",
+        "every migrated value equals its source after the spec's transform",
+    ),
+    ("spot_checks", "random rows, source beside target"),
+    (
+        "timestamps",
+        "target time = source time × multiplier, and plausible",
+    ),
+    (
+        "units",
+        "units converted as the point's unit needs, values plausible",
+    ),
+    (
+        "counters",
+        "lifetime counters never decrease, across the seam to live rows",
+    ),
+    (
+        "coverage",
+        "first and last time match; no gap the source does not have",
+    ),
+    (
+        "progress",
+        "migration_progress records every migrated system",
+    ),
+    ("collateral", "nothing outside the migration changed"),
+    (
+        "left_behind",
+        "every source column with data is carried or ignored",
+    ),
+    (
+        "empty_points",
+        "no migrated point is all NULL while it has data",
+    ),
+    (
+        "live_parity",
+        "live rows equal what the spec makes of the legacy row",
+    ),
+    ("keys", "point rows reference their own system's points"),
+    (
+        "rehearse.rerun",
+        "a second run inserts nothing and changes nothing",
+    ),
+    ("rehearse.undo", "undo restores every table exactly"),
+];
+
+pub fn title(check: &str) -> &'static str {
+    REGISTRY
+        .iter()
+        .find(|(id, _)| *id == check)
+        .map(|(_, t)| *t)
+        .unwrap_or("")
+}
+
+pub fn result(check: &str, scope: impl Into<String>) -> CheckResult {
+    CheckResult::new(check, title(check), scope)
+}
+
+/// A check that could not be made here, and why.
+pub fn skipped(check: &str, scope: impl Into<String>, why: impl Into<String>) -> CheckResult {
+    let mut r = result(check, scope);
+    r.status = crate::report::Status::Skip;
+    r.actual = why.into();
+    r
+}
+
+/// Every task of every check, in registry order.
+fn tasks<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<(usize, Task<'a>)>, DbError> {
+    let mut all: Vec<(usize, Task<'a>)> = Vec::new();
+    let mut add = |check: &str, ts: Vec<Task<'a>>| {
+        let k = REGISTRY
+            .iter()
+            .position(|(id, _)| *id == check)
+            .expect("registered");
+        all.extend(ts.into_iter().map(|t| (k, t)));
+    };
+    add("schema.columns", schema::columns(ctx));
+    add("schema.points", schema::points(ctx));
+    add("schema.targets", schema::targets(ctx));
+    add("schema.integrity", schema::integrity(ctx, db));
+    add("schema.foreign_keys", schema::foreign_keys(ctx, db)?);
+    add("row_counts", rows::counts(ctx));
+    add("values", rows::values(ctx));
+    add("spot_checks", spot::spot(ctx));
+    add("timestamps", rows::timestamps(ctx));
+    add("units", units::units(ctx));
+    add("counters", units::counters(ctx));
+    add("coverage", coverage::coverage(ctx));
+    add("progress", progress::progress(ctx));
+    add("collateral", progress::collateral(ctx, db)?);
+    add("left_behind", left_behind::left_behind(ctx));
+    add("empty_points", points::empty_points(ctx));
+    add("live_parity", parity::parity(ctx));
+    add("keys", keys::keys(ctx));
+    Ok(all)
+}
+
+/// Run the suite on `db` with up to `workers` threads. Returns the results in registry and
+/// scope order, and the seconds each check took (summed over its tasks).
+pub fn run(
+    ctx: &Ctx,
+    db: &dyn Db,
+    workers: usize,
+) -> Result<(Vec<CheckResult>, BTreeMap<String, f64>), DbError> {
+    let tasks = tasks(ctx, db)?;
+    let n = tasks.len();
+    // the costliest checks first, so the threads finish together
+    let cost = |k: usize| match REGISTRY[k].0 {
+        "schema.integrity" => 0,
+        "values" | "schema.foreign_keys" => 1,
+        "live_parity" | "units" | "counters" | "row_counts" => 2,
+        _ => 3,
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (cost(tasks[i].0), i));
+    let tasks_ref = &tasks;
+    let outcomes = crate::parallel::map(db, workers, order.clone(), |db, i| {
+        let start = Instant::now();
+        let r = (tasks_ref[i].1)(db)?;
+        Ok((i, r, start.elapsed().as_secs_f64()))
+    })?;
+    let mut by_task: Vec<Option<Vec<CheckResult>>> = (0..n).map(|_| None).collect();
+    let mut timings: BTreeMap<String, f64> = BTreeMap::new();
+    for (i, r, secs) in outcomes {
+        *timings
+            .entry(format!("check:{}", REGISTRY[tasks[i].0].0))
+            .or_default() += secs;
+        by_task[i] = Some(r);
+    }
+    let results = by_task.into_iter().flatten().flatten().collect();
+    Ok((results, timings))
+}
+
+/// The same row count helper every check uses.
+pub fn count(db: &dyn Db, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    Ok(db.scalar_i64(sql, params)?.unwrap_or(0).max(0) as u64)
+}
+
+/// Up to five rows of a query, each rendered by `f`.
+pub fn examples(
+    db: &dyn Db,
+    sql: &str,
+    params: &[Value],
+    f: impl Fn(&[Value]) -> String,
+) -> Result<Vec<String>, DbError> {
+    Ok(db
+        .query(&format!("{sql} LIMIT 5"), params)?
+        .iter()
+        .map(|r| f(r))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_ranges_merge_and_render() {
+        assert_eq!(
+            merge_ranges(vec![(10, 20), (0, 10), (25, 30), (30, 30)]),
+            vec![(0, 20), (25, 30)]
+        );
+        let l = LiveRows::Journal(vec![(0, 20)]);
+        assert_eq!(l.migrated_sql("t"), "(+t.rowid BETWEEN 1 AND 20)");
+        assert_eq!(l.live_sql("t").unwrap(), "NOT (+t.rowid BETWEEN 1 AND 20)");
+        let l = LiveRows::Journal(vec![(5, 20), (25, 30)]);
+        assert_eq!(
+            l.live_rowid_sql("t").unwrap(),
+            format!(
+                "(t.rowid BETWEEN 1 AND 5 OR t.rowid BETWEEN 21 AND 25 OR t.rowid BETWEEN 31 AND {})",
+                i64::MAX - 1
+            )
+        );
+    }
+}

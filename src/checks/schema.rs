@@ -1,0 +1,260 @@
+//! Schema checks: mapped columns and points exist, targets and their indexes are present, the
+//! file is sound, foreign keys hold.
+
+use super::{Ctx, Task, count, examples, result};
+use crate::db::{Db, DbError, Value, as_text, show};
+
+pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
+    ctx.plan
+        .migrations
+        .iter()
+        .map(|mp| -> Task<'a> {
+            Box::new(move |_db: &dyn Db| {
+                let missing: Vec<_> = ctx
+                    .plan
+                    .missing_columns
+                    .iter()
+                    .filter(|c| c.migration == mp.migration.name)
+                    .collect();
+                let mapped: usize = mp
+                    .migration
+                    .vendors
+                    .iter()
+                    .flat_map(|v| &v.points)
+                    .map(|p| p.fields.len())
+                    .sum();
+                Ok(vec![
+                    result("schema.columns", mp.migration.name.clone())
+                        .judged(
+                            missing.len() as u64,
+                            format!("{mapped} mapped fields read existing columns"),
+                            if missing.is_empty() {
+                                "all present".to_string()
+                            } else {
+                                format!(
+                                    "{} read columns {} lacks (NULL)",
+                                    missing.len(),
+                                    mp.migration.source
+                                )
+                            },
+                        )
+                        .with_examples(
+                            missing
+                                .iter()
+                                .take(5)
+                                .map(|c| {
+                                    format!(
+                                        "vendor {} · point {}: {} ← {}.{} does not exist",
+                                        c.vendor_type,
+                                        c.point,
+                                        c.field,
+                                        mp.migration.source,
+                                        c.column
+                                    )
+                                })
+                                .collect(),
+                        ),
+                ])
+            })
+        })
+        .collect()
+}
+
+pub fn points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
+    ctx.plan
+        .migrations
+        .iter()
+        .map(|mp| -> Task<'a> {
+            Box::new(move |_db: &dyn Db| {
+                let missing: Vec<_> = ctx
+                    .plan
+                    .missing_points
+                    .iter()
+                    .filter(|p| p.migration == mp.migration.name)
+                    .collect();
+                let resolved: usize = mp.systems.iter().map(|s| s.points.len()).sum();
+                Ok(vec![
+                    result("schema.points", mp.migration.name.clone())
+                        .judged(
+                            missing.len() as u64,
+                            "every mapped point in point_info",
+                            format!("{resolved} resolved, {} missing", missing.len()),
+                        )
+                        .with_examples(
+                            missing
+                                .iter()
+                                .take(5)
+                                .map(|p| {
+                                    format!(
+                                        "system {} ({}): no point {}",
+                                        p.system_id, p.vendor_type, p.point
+                                    )
+                                })
+                                .collect(),
+                        ),
+                ])
+            })
+        })
+        .collect()
+}
+
+fn indexes(db: &dyn Db, table: &str) -> Result<Vec<(String, String)>, DbError> {
+    Ok(db
+        .query(
+            "SELECT name, ifnull(sql, '') FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 ORDER BY name",
+            &[Value::Text(table.into())],
+        )?
+        .into_iter()
+        .filter_map(|r| Some((as_text(&r[0])?, as_text(&r[1])?)))
+        .collect())
+}
+
+pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
+    ctx.plan
+        .migrations
+        .iter()
+        .map(|mp| -> Task<'a> {
+            Box::new(move |db: &dyn Db| {
+                let m = &mp.migration;
+                let now = indexes(db, &m.target)?;
+                let mut problems = Vec::new();
+                let unique = db.query(
+                    "SELECT 1 FROM pragma_index_list(?1) AS l WHERE l.\"unique\" = 1 AND (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info(l.name) ORDER BY name)) = ?2",
+                    &[Value::Text(m.target.clone()), Value::Text({
+                        let mut k = [m.system.clone(), m.point_column.clone(), m.time.target.clone()];
+                        k.sort();
+                        k.join(",")
+                    })],
+                )?;
+                if unique.is_empty() {
+                    problems.push(format!("no UNIQUE key on ({}, {}, {})", m.system, m.point_column, m.time.target));
+                }
+                let mut expected = format!("{} with a unique key on (system, point, time)", m.target);
+                if let Some(base) = &ctx.baseline {
+                    let before = indexes(base.open()?.as_ref(), &m.target)?;
+                    expected = format!("{} indexes as before the migration", before.len());
+                    for (name, sql) in &before {
+                        match now.iter().find(|(n, _)| n == name) {
+                            None => problems.push(format!("index {name} is gone")),
+                            Some((_, s)) if s != sql => problems.push(format!("index {name} changed: {s}")),
+                            _ => {}
+                        }
+                    }
+                    for (name, _) in &now {
+                        if !before.iter().any(|(n, _)| n == name) {
+                            problems.push(format!("index {name} is new"));
+                        }
+                    }
+                }
+                let names: Vec<&str> = now.iter().map(|(n, _)| n.as_str()).collect();
+                Ok(vec![result("schema.targets", m.target.clone())
+                    .judged(problems.len() as u64, expected, format!("{} indexes: {}", now.len(), names.join(", ")))
+                    .with_examples(problems.into_iter().take(5).collect())])
+            })
+        })
+        .collect()
+}
+
+/// Integrity: per table on a local file (and a page census), the whole pragma on a server.
+pub fn integrity<'a>(_ctx: &'a Ctx<'a>, db: &dyn Db) -> Vec<Task<'a>> {
+    let Some(local) = db.as_local() else {
+        return vec![Box::new(|db: &dyn Db| {
+            let rows = db.query("PRAGMA integrity_check", &[])?;
+            let lines: Vec<String> = rows.iter().filter_map(|r| as_text(&r[0])).collect();
+            let ok = lines.len() == 1 && lines[0] == "ok";
+            Ok(vec![
+                result("schema.integrity", "database")
+                    .judged(
+                        if ok { 0 } else { lines.len() as u64 },
+                        "ok",
+                        if ok { "ok".into() } else { lines[0].clone() },
+                    )
+                    .with_examples(if ok {
+                        vec![]
+                    } else {
+                        lines.into_iter().take(5).collect()
+                    }),
+            ])
+        })];
+    };
+    let path = local.path().to_path_buf();
+    let (census, work) = match crate::backup::integrity::census_and_work(&path) {
+        Ok(x) => x,
+        Err(e) => {
+            let message = e.to_string();
+            return vec![Box::new(move |_db: &dyn Db| {
+                Ok(vec![result("schema.integrity", "database").judged(
+                    1,
+                    "ok",
+                    message.clone(),
+                )])
+            })];
+        }
+    };
+    let mut tables: Vec<(String, i64)> = work.into_iter().collect();
+    tables.sort();
+    let mut tasks: Vec<Task<'a>> = vec![Box::new(move |_db: &dyn Db| {
+        Ok(vec![match &census {
+            None => result("schema.integrity", "pages").judged(0, "every page used once", "ok"),
+            Some(p) => {
+                result("schema.integrity", "pages").judged(1, "every page used once", p.0.clone())
+            }
+        }])
+    })];
+    for (table, _) in tables {
+        tasks.push(Box::new(move |db: &dyn Db| {
+            let local = db.as_local().expect("a local handle");
+            let r = crate::backup::integrity::check_table(local.conn(), &table)
+                .map_err(|e| local.sql_error("PRAGMA integrity_check", e))?;
+            Ok(vec![match r {
+                None => result("schema.integrity", format!("table {table}")).judged(0, "ok", "ok"),
+                Some(p) => {
+                    result("schema.integrity", format!("table {table}")).judged(1, "ok", p.0)
+                }
+            }])
+        }));
+    }
+    tasks
+}
+
+pub fn foreign_keys<'a>(_ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
+    let tables: Vec<String> = db
+        .query(
+            "SELECT m.name FROM sqlite_schema AS m WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name)) ORDER BY m.name",
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| as_text(&r[0]))
+        .collect();
+    Ok(tables
+        .into_iter()
+        .map(|table| -> Task<'a> {
+            Box::new(move |db: &dyn Db| {
+                let p = [Value::Text(table.clone())];
+                let n = count(db, "SELECT count(*) FROM pragma_foreign_key_check(?1)", &p)?;
+                let ex = if n > 0 {
+                    examples(
+                        db,
+                        "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1)",
+                        &p,
+                        |r| {
+                            format!(
+                                "{} rowid {} has no parent in {}",
+                                show(&r[0]),
+                                show(&r[1]),
+                                show(&r[2])
+                            )
+                        },
+                    )?
+                } else {
+                    vec![]
+                };
+                Ok(vec![
+                    result("schema.foreign_keys", format!("table {table}"))
+                        .judged(n, "0 violations", format!("{n} violations"))
+                        .with_examples(ex),
+                ])
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,225 @@
+//! Logical content hashes, in the spirit of SQLite's dbhash: the schema, and every table's rows in
+//! rowid (or primary key) order with their types, hashed. Two databases with the same fingerprint
+//! hold the same data, whatever their page layout.
+
+pub mod diff;
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::ValueRef;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
+use crate::sql::ident as q;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableHash {
+    pub rows: u64,
+    pub max_rowid: Option<i64>,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fingerprint {
+    /// Hash of every schema row (type, name, table, SQL).
+    pub schema: String,
+    pub tables: BTreeMap<String, TableHash>,
+}
+
+impl Fingerprint {
+    /// Tables whose content differs (or that only one side has), and whether the schema differs.
+    pub fn differences(&self, other: &Fingerprint) -> (bool, Vec<String>) {
+        let mut names: Vec<&String> = self.tables.keys().chain(other.tables.keys()).collect();
+        names.sort();
+        names.dedup();
+        let tables = names
+            .into_iter()
+            .filter(|n| self.tables.get(*n) != other.tables.get(*n))
+            .cloned()
+            .collect();
+        (self.schema != other.schema, tables)
+    }
+}
+
+/// How a table's rows are ordered and keyed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableKey {
+    /// `rowid` for rowid tables; the primary key columns for WITHOUT ROWID tables.
+    pub key: Vec<String>,
+    pub rowid: bool,
+}
+
+/// Tables with storage (not virtual), by name.
+pub fn tables(db: &dyn Db) -> Result<Vec<String>, DbError> {
+    Ok(db
+        .query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| as_text(&r[0]))
+        .collect())
+}
+
+pub fn table_key(db: &dyn Db, table: &str) -> Result<TableKey, DbError> {
+    let sql = db
+        .query(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            &[Value::Text(table.into())],
+        )?
+        .into_iter()
+        .next()
+        .and_then(|r| as_text(&r[0]))
+        .unwrap_or_default();
+    let without_rowid = sql
+        .to_ascii_uppercase()
+        .replace(char::is_whitespace, "")
+        .contains("WITHOUTROWID");
+    if !without_rowid {
+        return Ok(TableKey {
+            key: vec!["rowid".into()],
+            rowid: true,
+        });
+    }
+    let mut pk: Vec<(i64, String)> = db
+        .query(
+            "SELECT pk, name FROM pragma_table_info(?1) WHERE pk > 0",
+            &[Value::Text(table.into())],
+        )?
+        .into_iter()
+        .filter_map(|r| Some((as_i64(&r[0])?, as_text(&r[1])?)))
+        .collect();
+    pk.sort();
+    Ok(TableKey {
+        key: pk.into_iter().map(|(_, n)| n).collect(),
+        rowid: false,
+    })
+}
+
+/// `SELECT key…, * FROM t [WHERE rowid <= ?] ORDER BY key…`
+pub fn ordered_select(table: &str, key: &TableKey, max_rowid: Option<i64>) -> String {
+    let keys: Vec<String> = key
+        .key
+        .iter()
+        .map(|k| if key.rowid { "rowid".to_string() } else { q(k) })
+        .collect();
+    let filter = match (key.rowid, max_rowid) {
+        (true, Some(m)) => format!(" WHERE rowid <= {m}"),
+        _ => String::new(),
+    };
+    format!(
+        "SELECT {k}, * FROM {t}{filter} ORDER BY {k}",
+        k = keys.join(", "),
+        t = q(table)
+    )
+}
+
+/// Typed encoding of one value into the hash.
+fn feed(h: &mut Sha256, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => h.update([0u8]),
+        ValueRef::Integer(i) => {
+            h.update([1u8]);
+            h.update(i.to_le_bytes());
+        }
+        ValueRef::Real(f) => {
+            h.update([2u8]);
+            h.update(f.to_bits().to_le_bytes());
+        }
+        ValueRef::Text(t) => {
+            h.update([3u8]);
+            h.update((t.len() as u64).to_le_bytes());
+            h.update(t);
+        }
+        ValueRef::Blob(b) => {
+            h.update([4u8]);
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        }
+    }
+}
+
+/// Hash one table (only rows with rowid ≤ `max_rowid` when given).
+pub fn hash_table(db: &dyn Db, table: &str, max_rowid: Option<i64>) -> Result<TableHash, DbError> {
+    let key = table_key(db, table)?;
+    let sql = ordered_select(table, &key, max_rowid);
+    let mut h = Sha256::new();
+    let mut rows = 0u64;
+    let mut max = None;
+    if let Some(local) = db.as_local() {
+        // the fast path: values straight from SQLite, no copies
+        let conn = local.conn();
+        let mut stmt = conn.prepare(&sql).map_err(|e| local.sql_error(&sql, e))?;
+        let n = stmt.column_count();
+        let mut it = stmt.query([]).map_err(|e| local.sql_error(&sql, e))?;
+        while let Some(r) = it.next().map_err(|e| local.sql_error(&sql, e))? {
+            h.update([0xffu8]);
+            for i in 0..n {
+                feed(&mut h, r.get_ref(i).map_err(|e| local.sql_error(&sql, e))?);
+            }
+            if key.rowid {
+                max = r.get_ref(0).ok().and_then(|v| v.as_i64().ok());
+            }
+            rows += 1;
+        }
+    } else {
+        db.for_each(&sql, &[], &mut |r| {
+            h.update([0xffu8]);
+            for v in r {
+                feed(&mut h, ValueRef::from(v));
+            }
+            if key.rowid {
+                max = as_i64(&r[0]);
+            }
+            rows += 1;
+            Ok(())
+        })?;
+    }
+    Ok(TableHash {
+        rows,
+        max_rowid: max,
+        sha256: crate::backup::hex(&h.finalize()),
+    })
+}
+
+fn schema_hash(db: &dyn Db) -> Result<String, DbError> {
+    let mut h = Sha256::new();
+    for r in db.query(
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name",
+        &[],
+    )? {
+        h.update([0xffu8]);
+        for v in &r {
+            feed(&mut h, ValueRef::from(v));
+        }
+    }
+    Ok(crate::backup::hex(&h.finalize()))
+}
+
+/// Fingerprint every table, spread over the available cores for a local file.
+pub fn fingerprint(db: &dyn Db) -> Result<Fingerprint, DbError> {
+    let schema = schema_hash(db)?;
+    let names = tables(db)?;
+    let workers = if db.as_local().is_some() {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+    } else {
+        1
+    };
+    let tables = crate::parallel::map(db, workers, names, |db, name| {
+        hash_table(db, &name, None).map(|h| (name, h))
+    })?;
+    Ok(Fingerprint {
+        schema,
+        tables: tables.into_iter().collect(),
+    })
+}
+
+/// Row count of a table (for reports).
+pub fn count_rows(db: &dyn Db, table: &str) -> Result<i64, DbError> {
+    Ok(db
+        .scalar_i64(&format!("SELECT count(*) FROM {}", q(table)), &[])?
+        .unwrap_or(0))
+}

@@ -1,0 +1,57 @@
+//! Work spread over threads, each with its own database handle.
+
+use std::sync::Mutex;
+
+use crate::db::{Db, DbError};
+
+/// Apply `f` to every item on up to `workers` threads (each worker reopens `db`; with one
+/// worker, `db` itself is used). Results come back in the items' order; the first error wins.
+pub fn map<T, R, F>(db: &dyn Db, workers: usize, items: Vec<T>, f: F) -> Result<Vec<R>, DbError>
+where
+    T: Send,
+    R: Send,
+    F: Fn(&dyn Db, T) -> Result<R, DbError> + Sync,
+{
+    let n = items.len();
+    if workers <= 1 || n <= 1 {
+        return items.into_iter().map(|it| f(db, it)).collect();
+    }
+    let queue: Mutex<Vec<(usize, T)>> = Mutex::new(items.into_iter().enumerate().rev().collect());
+    let results: Mutex<Vec<Option<Result<R, DbError>>>> =
+        Mutex::new((0..n).map(|_| None).collect());
+    let handles: Vec<Box<dyn Db>> = (0..workers.min(n))
+        .map(|_| db.reopen())
+        .collect::<Result<_, _>>()?;
+    std::thread::scope(|s| {
+        for handle in handles {
+            let (queue, results, f) = (&queue, &results, &f);
+            s.spawn(move || {
+                loop {
+                    let next = queue.lock().expect("queue").pop();
+                    let Some((i, item)) = next else { break };
+                    let r = f(handle.as_ref(), item);
+                    let failed = r.is_err();
+                    results.lock().expect("results")[i] = Some(r);
+                    if failed {
+                        queue.lock().expect("queue").clear();
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(n);
+    let mut first_error = None;
+    for r in results.into_inner().expect("results") {
+        match r {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) if first_error.is_none() => first_error = Some(e),
+            // later errors, and items skipped once an error stopped the queue
+            _ => {}
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}

@@ -1,0 +1,306 @@
+//! `rehearse`: orchestration only. Extract into a temporary database → fingerprint every table →
+//! migrate → verify → migrate again (nothing may change) → undo (every table must be as it was) →
+//! report, with the size before and after and the time each stage took.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::backup::{self, Extracted};
+use crate::checks;
+use crate::db::{self, Access, Db, Target};
+use crate::error::Error;
+use crate::fingerprint::{self, Fingerprint, diff};
+use crate::migrate::{self, journal};
+use crate::report::{Report, Stage, Status};
+use crate::spec::LoadedSpec;
+use crate::spec::validate::{self, Scope};
+use crate::table::count;
+use crate::verify::{file_identity, run_checks, spec_identity};
+
+pub struct Options {
+    /// The backup to rehearse on; None: the bundled fixture.
+    pub backup: Option<PathBuf>,
+    pub spec: LoadedSpec,
+    pub scope: Scope,
+    pub batch_size: u64,
+    pub sample: u64,
+    pub seed: u64,
+}
+
+/// How the bundled fixture is named in reports.
+pub const BUNDLED_NAME: &str = "(bundled) fixtures/liveone-small.db.gz";
+
+/// Events for a progress display: a stage starts.
+pub type OnStage<'a> = &'a mut dyn FnMut(&str);
+
+struct Timer<'r> {
+    report: &'r mut Report,
+}
+
+impl Timer<'_> {
+    fn stage<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Report) -> Result<(T, Status, String), Error>,
+    ) -> Result<T, Error> {
+        let t = Instant::now();
+        let (v, status, detail) = f(self.report)?;
+        self.report
+            .timings
+            .insert(format!("stage:{name}"), t.elapsed().as_secs_f64());
+        self.report.stages.push(Stage {
+            name: name.into(),
+            status,
+            detail,
+        });
+        Ok(v)
+    }
+}
+
+/// How far `after` is from `before`: rows inserted, updated and deleted per table (with examples)
+/// when the `before` database is at hand, otherwise one per table that differs.
+fn differences(
+    before: &Fingerprint,
+    after: &Fingerprint,
+    dbs: Option<(&dyn Db, &dyn Db)>,
+) -> Result<(u64, Vec<String>), Error> {
+    let (schema, tables) = before.differences(after);
+    let mut n = u64::from(schema);
+    let mut ex = Vec::new();
+    if schema {
+        ex.push("the schema differs".to_string());
+    }
+    for t in tables {
+        if let (Some((a, b)), true) = (
+            dbs,
+            before.tables.contains_key(&t) && after.tables.contains_key(&t),
+        ) {
+            let d = diff::diff_table(a, b, &t, None, 5)?;
+            n += d.inserted + d.updated + d.deleted;
+            ex.extend(d.examples.into_iter().map(|e| format!("{t}: {e}")));
+        } else {
+            n += 1;
+            ex.push(
+                match (
+                    before.tables.contains_key(&t),
+                    after.tables.contains_key(&t),
+                ) {
+                    (false, _) => format!("table {t} appeared"),
+                    (_, false) => format!("table {t} is gone"),
+                    _ => format!("table {t} changed"),
+                },
+            );
+        }
+    }
+    ex.truncate(5);
+    Ok((n, ex))
+}
+
+pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
+    let started = Instant::now();
+    let workdir = tempfile::Builder::new()
+        .prefix(".preflight-rehearse-")
+        .tempdir()
+        .map_err(|e| crate::fsutil::FsError::io(&std::env::temp_dir(), e))?;
+    let (backup_path, shown): (PathBuf, String) = match &opts.backup {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => {
+            let p = workdir.path().join("liveone-small.db.gz");
+            std::fs::write(&p, crate::fixture::BUNDLED_FIXTURE)
+                .map_err(|e| crate::fsutil::FsError::io(&p, e))?;
+            (p, BUNDLED_NAME.to_string())
+        }
+    };
+    let mut report = Report::new(
+        "rehearse",
+        file_identity(&shown, &backup_path)?,
+        spec_identity(&opts.spec),
+        opts.sample,
+        opts.seed,
+    );
+    let mut t = Timer {
+        report: &mut report,
+    };
+
+    on_stage("extract");
+    let (extracted, pristine): (Extracted, PathBuf) = t.stage("extract", |_| {
+        let e = backup::extract(&backup_path, None, Some(workdir.path()))?;
+        // an untouched copy: the baseline for collateral checks and row-level differences
+        let pristine = workdir.path().join("before.db");
+        std::fs::copy(e.db.path(), &pristine)
+            .map_err(|err| crate::fsutil::FsError::io(&pristine, err))?;
+        let detail = format!(
+            "{} into a temporary database, integrity ok{}",
+            crate::fsutil::human(e.uncompressed_bytes),
+            if e.manifest.is_some() {
+                ", manifest matched"
+            } else {
+                ""
+            }
+        );
+        Ok(((e, pristine), Status::Pass, detail))
+    })?;
+    let path = extracted.db.path().to_path_buf();
+    let size_before = extracted.uncompressed_bytes;
+    let work: Box<dyn Db> = db::open(&Target::Local(path.clone()), Access::Rehearsal)?;
+    let base: Box<dyn Db> = db::open(&Target::Local(pristine.clone()), Access::ReadOnly)?;
+
+    on_stage("fingerprint");
+    let before = t.stage("fingerprint", |_| {
+        let fp = fingerprint::fingerprint(base.as_ref())?;
+        let rows: u64 = fp.tables.values().map(|h| h.rows).sum();
+        let detail = format!("{} tables, {} rows", fp.tables.len(), count(rows as i64));
+        Ok((fp, Status::Pass, detail))
+    })?;
+
+    let plan = validate::plan(&opts.spec, work.as_ref(), &opts.scope)?;
+    for w in &plan.warnings {
+        crate::warn(w);
+    }
+    let engine_opts = migrate::Options {
+        batch_size: opts.batch_size,
+        from_start: false,
+    };
+    on_stage("migrate");
+    t.stage("migrate", |_| {
+        let r = migrate::engine::run(work.as_ref(), &plan, &engine_opts, &mut |_| {})?;
+        let inserted: u64 = r.iter().map(|x| x.inserted).sum();
+        let present: u64 = r.iter().map(|x| x.already_present).sum();
+        let batches: u64 = r.iter().map(|x| x.batches).sum();
+        Ok((
+            (),
+            Status::Pass,
+            format!(
+                "{} rows inserted, {} already present, {batches} batches",
+                count(inserted as i64),
+                count(present as i64)
+            ),
+        ))
+    })?;
+    let size_after = crate::fsutil::size(&path)?;
+
+    on_stage("verify");
+    t.stage("verify", |report| {
+        let ro = db::open(&Target::Local(path.clone()), Access::ReadOnly)?;
+        run_checks(
+            ro.as_ref(),
+            &opts.spec,
+            opts.sample,
+            opts.seed,
+            Some((&before, Target::Local(pristine.clone()))),
+            report,
+        )?;
+        let failed = report
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .count();
+        Ok((
+            (),
+            if failed == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            format!("{} checks, {failed} failed", report.checks.len()),
+        ))
+    })?;
+
+    on_stage("migrate again");
+    let migrated = fingerprint::fingerprint(work.as_ref())?;
+    t.stage("migrate again", |report| {
+        let again = migrate::Options {
+            batch_size: opts.batch_size,
+            from_start: true,
+        };
+        let r = migrate::engine::run(work.as_ref(), &plan, &again, &mut |_| {})?;
+        let inserted: u64 = r.iter().map(|x| x.inserted).sum();
+        let after = fingerprint::fingerprint(work.as_ref())?;
+        let (changed, mut ex) = differences(&migrated, &after, None)?;
+        if inserted > 0 {
+            ex.insert(
+                0,
+                format!("{} rows inserted by the second run", count(inserted as i64)),
+            );
+        }
+        let violations = inserted + changed;
+        report.checks.push(
+            checks::result("rehearse.rerun", "database")
+                .judged(
+                    violations,
+                    "0 rows inserted, every table unchanged",
+                    format!(
+                        "{} inserted, {} changed",
+                        count(inserted as i64),
+                        count(changed as i64)
+                    ),
+                )
+                .with_examples(ex),
+        );
+        Ok((
+            (),
+            if violations == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            format!(
+                "scanned every source row again: {} inserted",
+                count(inserted as i64)
+            ),
+        ))
+    })?;
+
+    on_stage("undo");
+    t.stage("undo", |report| {
+        let mut deleted = 0;
+        for mp in plan.migrations.iter().rev() {
+            match journal::rollback(work.as_ref(), &mp.migration.name, &mut |_| {}) {
+                Ok(s) => deleted += s.deleted,
+                Err(journal::JournalError::NothingToUndo { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let after = fingerprint::fingerprint(work.as_ref())?;
+        let (changed, ex) = differences(&before, &after, Some((base.as_ref(), work.as_ref())))?;
+        report.checks.push(
+            checks::result("rehearse.undo", "database")
+                .judged(
+                    changed,
+                    "schema and every table as before the migration",
+                    if changed == 0 {
+                        "identical".to_string()
+                    } else {
+                        format!("{} rows differ", count(changed as i64))
+                    },
+                )
+                .with_examples(ex),
+        );
+        Ok((
+            (),
+            if changed == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            format!(
+                "{} rows deleted; {}",
+                count(deleted as i64),
+                if changed == 0 {
+                    "every table as before"
+                } else {
+                    "NOT as before"
+                }
+            ),
+        ))
+    })?;
+    drop(work);
+    drop(base);
+    drop(extracted);
+    report.sizes = Some((size_before, size_after));
+    report
+        .timings
+        .insert("total".into(), started.elapsed().as_secs_f64());
+    report.finish();
+    Ok(report)
+}

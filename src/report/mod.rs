@@ -1,0 +1,237 @@
+//! The report: one serde model that checks fill and renderers read (table, JSON, Markdown,
+//! JUnit). Durations live only in `timings`, so that the same input and seed give the same
+//! report byte for byte once timings are left out.
+
+mod render;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use render::render;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Skip,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// One check on one scope (a migration, system, point; or the whole database).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// Stable id, e.g. `values` or `live_parity`.
+    pub check: String,
+    /// What is checked, in words.
+    pub title: String,
+    /// Where: e.g. `readings_to_points · system 1 · fault_ts (16)`, or `database`.
+    pub scope: String,
+    pub status: Status,
+    pub expected: String,
+    pub actual: String,
+    pub violations: u64,
+    /// Up to five examples (the spot check shows every sampled row).
+    pub examples: Vec<String>,
+}
+
+impl CheckResult {
+    pub fn new(check: &str, title: &str, scope: impl Into<String>) -> CheckResult {
+        CheckResult {
+            check: check.into(),
+            title: title.into(),
+            scope: scope.into(),
+            status: Status::Pass,
+            expected: String::new(),
+            actual: String::new(),
+            violations: 0,
+            examples: Vec::new(),
+        }
+    }
+
+    /// Pass when there are no violations, fail otherwise.
+    pub fn judged(
+        mut self,
+        violations: u64,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        self.violations = violations;
+        self.status = if violations == 0 {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
+        self.expected = expected.into();
+        self.actual = actual.into();
+        self
+    }
+
+    pub fn with_examples(mut self, examples: Vec<String>) -> Self {
+        self.examples = examples;
+        self
+    }
+
+    pub fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// A database as the report names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    /// A path, or a URL without credentials.
+    pub database: String,
+    pub size_bytes: Option<u64>,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpecIdentity {
+    pub name: String,
+    pub origin: String,
+    pub sha256: String,
+}
+
+/// A stage of a rehearsal, in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub checks: u64,
+    pub passed: u64,
+    pub warned: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub failed_checks: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub tool: String,
+    pub command: String,
+    pub status: Status,
+    pub target: Identity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Identity>,
+    pub spec: SpecIdentity,
+    pub sample: u64,
+    pub seed: u64,
+    /// Database size before and after the migration (rehearse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sizes: Option<(u64, u64)>,
+    pub stages: Vec<Stage>,
+    pub summary: Summary,
+    pub checks: Vec<CheckResult>,
+    /// Seconds per stage and per check: the only part that changes from run to run.
+    pub timings: BTreeMap<String, f64>,
+}
+
+impl Report {
+    pub fn new(
+        command: &str,
+        target: Identity,
+        spec: SpecIdentity,
+        sample: u64,
+        seed: u64,
+    ) -> Report {
+        Report {
+            tool: format!("preflight {}", env!("CARGO_PKG_VERSION")),
+            command: command.into(),
+            status: Status::Pass,
+            target,
+            baseline: None,
+            spec,
+            sample,
+            seed,
+            sizes: None,
+            stages: Vec::new(),
+            summary: Summary {
+                checks: 0,
+                passed: 0,
+                warned: 0,
+                skipped: 0,
+                failed: 0,
+                failed_checks: Vec::new(),
+            },
+            checks: Vec::new(),
+            timings: BTreeMap::new(),
+        }
+    }
+
+    /// Recompute the summary and overall status from checks and stages.
+    pub fn finish(&mut self) {
+        let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count() as u64;
+        let mut failed_checks: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.check.clone())
+            .collect();
+        failed_checks.dedup();
+        self.summary = Summary {
+            checks: self.checks.len() as u64,
+            passed: count(Status::Pass),
+            warned: count(Status::Warn),
+            skipped: count(Status::Skip),
+            failed: count(Status::Fail),
+            failed_checks,
+        };
+        let stage_failed = self.stages.iter().any(|s| s.status == Status::Fail);
+        self.status = if self.summary.failed > 0 || stage_failed {
+            Status::Fail
+        } else {
+            Status::Pass
+        };
+    }
+
+    /// The same report with every duration removed (for snapshots and byte comparisons).
+    pub fn without_timings(&self) -> Report {
+        let mut r = self.clone();
+        r.timings.clear();
+        r
+    }
+
+    pub fn passed(&self) -> bool {
+        self.status != Status::Fail
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+    Junit,
+}
+
+impl Format {
+    /// The format a report file's name suggests.
+    pub fn from_extension(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "md" | "markdown" => Some(Format::Markdown),
+            "xml" => Some(Format::Junit),
+            "txt" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}

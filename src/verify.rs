@@ -1,0 +1,125 @@
+//! `verify`: the suite on a database opened read-only, optionally against a baseline backup for
+//! collateral damage.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::backup;
+use crate::checks::{self, Baseline, Ctx};
+use crate::db::{self, Access, Db, Target};
+use crate::error::Error;
+use crate::fingerprint::{self, Fingerprint};
+use crate::report::{Identity, Report, SpecIdentity};
+use crate::spec::LoadedSpec;
+use crate::spec::validate::{self, Scope};
+
+pub struct Options {
+    pub spec: LoadedSpec,
+    pub sample: u64,
+    pub seed: u64,
+    pub baseline: Option<PathBuf>,
+}
+
+pub fn spec_identity(spec: &LoadedSpec) -> SpecIdentity {
+    SpecIdentity {
+        name: spec.spec.name.clone(),
+        origin: spec.origin.clone(),
+        sha256: spec.sha256.clone(),
+    }
+}
+
+/// A file as a report names it: path, size, sha256.
+pub fn file_identity(shown: &str, path: &Path) -> Result<Identity, Error> {
+    Ok(Identity {
+        database: shown.to_string(),
+        size_bytes: Some(crate::fsutil::size(path)?),
+        sha256: Some(backup::sha256_file(path)?),
+    })
+}
+
+pub fn target_identity(target: &Target) -> Result<Identity, Error> {
+    match target {
+        Target::Local(p) => file_identity(&target.shown(), p),
+        Target::Remote(_) => Ok(Identity {
+            database: target.shown(),
+            size_bytes: None,
+            sha256: None,
+        }),
+    }
+}
+
+/// Worker threads for a database: the cores for a local file, a few requests for a server.
+pub fn workers(db: &dyn Db) -> usize {
+    if db.as_local().is_some() {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+    } else {
+        4
+    }
+}
+
+/// Run the suite on an open database. `baseline` is the state before the migration.
+pub fn run_checks(
+    db: &dyn Db,
+    spec: &LoadedSpec,
+    sample: u64,
+    seed: u64,
+    baseline: Option<(&Fingerprint, Target)>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let plan = validate::plan(
+        spec,
+        db,
+        &Scope {
+            allow_missing_points: true,
+            lenient: true,
+            ..Scope::default()
+        },
+    )?;
+    let baseline = baseline.map(|(fingerprint, target)| Baseline {
+        fingerprint,
+        target,
+    });
+    let ctx = Ctx::build(db, &plan, sample, seed, baseline)?;
+    let (results, timings) = checks::run(&ctx, db, workers(db))?;
+    report.checks.extend(results);
+    report.timings.extend(timings);
+    Ok(())
+}
+
+pub fn verify(target: &Target, opts: &Options) -> Result<Report, Error> {
+    let started = Instant::now();
+    let db = db::open(target, Access::ReadOnly)?;
+    let mut report = Report::new(
+        "verify",
+        target_identity(target)?,
+        spec_identity(&opts.spec),
+        opts.sample,
+        opts.seed,
+    );
+    let base = match &opts.baseline {
+        Some(path) => {
+            let e = backup::extract(path, None, None)?;
+            report.baseline = Some(file_identity(&path.display().to_string(), path)?);
+            let base_db = db::open(&Target::Local(e.db.path().to_path_buf()), Access::ReadOnly)?;
+            let fp = fingerprint::fingerprint(base_db.as_ref())?;
+            Some((e, fp))
+        }
+        None => None,
+    };
+    run_checks(
+        db.as_ref(),
+        &opts.spec,
+        opts.sample,
+        opts.seed,
+        base.as_ref()
+            .map(|(e, fp)| (fp, Target::Local(e.db.path().to_path_buf()))),
+        &mut report,
+    )?;
+    report
+        .timings
+        .insert("total".into(), started.elapsed().as_secs_f64());
+    report.finish();
+    Ok(report)
+}
