@@ -184,7 +184,7 @@ pub struct SimulateLiveArgs {
     pub count: u64,
 }
 
-/// Where and how a report is written.
+/// How the suite runs, and where and how its report is written.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Also write the report to this file (format from --format, or from the extension:
@@ -200,6 +200,10 @@ pub struct OutputArgs {
     /// Seed of the spot check's random choice (same seed, same rows).
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
+    /// Check integrity with PRAGMA quick_check (pages, b-trees and records, but not every index
+    /// entry against its row): much faster on a large database than the full integrity_check.
+    #[arg(long)]
+    pub quick_integrity: bool,
 }
 
 #[derive(Debug, Args)]

@@ -376,6 +376,14 @@ pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Out
     })
 }
 
+fn suite(o: &cli::OutputArgs) -> crate::checks::SuiteOptions {
+    crate::checks::SuiteOptions {
+        sample: o.sample,
+        seed: o.seed,
+        quick_integrity: o.quick_integrity,
+    }
+}
+
 pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
     let target = Target::parse(&a.target.db);
@@ -383,8 +391,7 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
         &target,
         &crate::verify::Options {
             spec,
-            sample: a.output.sample,
-            seed: a.output.seed,
+            suite: suite(&a.output),
             baseline: a.baseline.clone(),
         },
     )?;
@@ -406,8 +413,7 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
             spec,
             scope: scope(&a.engine),
             batch_size: a.engine.batch_size,
-            sample: a.output.sample,
-            seed: a.output.seed,
+            suite: suite(&a.output),
         },
         &mut |stage| pb.set_message(format!("rehearse: {stage}")),
     );

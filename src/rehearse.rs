@@ -23,8 +23,7 @@ pub struct Options {
     pub spec: LoadedSpec,
     pub scope: Scope,
     pub batch_size: u64,
-    pub sample: u64,
-    pub seed: u64,
+    pub suite: checks::SuiteOptions,
 }
 
 /// How the bundled fixture is named in reports.
@@ -115,8 +114,8 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         "rehearse",
         file_identity(&shown, &backup_path)?,
         spec_identity(&opts.spec),
-        opts.sample,
-        opts.seed,
+        opts.suite.sample,
+        opts.suite.seed,
     );
     let mut t = Timer {
         report: &mut report,
@@ -185,8 +184,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         run_checks(
             ro.as_ref(),
             &opts.spec,
-            opts.sample,
-            opts.seed,
+            &opts.suite,
             Some((&before, Target::Local(pristine.clone()))),
             report,
         )?;

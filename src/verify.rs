@@ -15,8 +15,7 @@ use crate::spec::validate::{self, Scope};
 
 pub struct Options {
     pub spec: LoadedSpec,
-    pub sample: u64,
-    pub seed: u64,
+    pub suite: checks::SuiteOptions,
     pub baseline: Option<PathBuf>,
 }
 
@@ -63,8 +62,7 @@ pub fn workers(db: &dyn Db) -> usize {
 pub fn run_checks(
     db: &dyn Db,
     spec: &LoadedSpec,
-    sample: u64,
-    seed: u64,
+    suite: &checks::SuiteOptions,
     baseline: Option<(&Fingerprint, Target)>,
     report: &mut Report,
 ) -> Result<(), Error> {
@@ -81,7 +79,7 @@ pub fn run_checks(
         fingerprint,
         target,
     });
-    let ctx = Ctx::build(db, &plan, sample, seed, baseline)?;
+    let ctx = Ctx::build(db, &plan, suite, baseline)?;
     let (results, timings) = checks::run(&ctx, db, workers(db))?;
     report.checks.extend(results);
     report.timings.extend(timings);
@@ -95,8 +93,8 @@ pub fn verify(target: &Target, opts: &Options) -> Result<Report, Error> {
         "verify",
         target_identity(target)?,
         spec_identity(&opts.spec),
-        opts.sample,
-        opts.seed,
+        opts.suite.sample,
+        opts.suite.seed,
     );
     let base = match &opts.baseline {
         Some(path) => {
@@ -111,8 +109,7 @@ pub fn verify(target: &Target, opts: &Options) -> Result<Report, Error> {
     run_checks(
         db.as_ref(),
         &opts.spec,
-        opts.sample,
-        opts.seed,
+        &opts.suite,
         base.as_ref()
             .map(|(e, fp)| (fp, Target::Local(e.db.path().to_path_buf()))),
         &mut report,

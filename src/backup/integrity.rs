@@ -70,7 +70,7 @@ fn check_inner(path: &Path) -> rusqlite::Result<Option<Problem>> {
                 s.spawn(move || -> rusqlite::Result<Option<Problem>> {
                     let conn = open_ro(path)?;
                     for t in tables {
-                        if let Some(p) = check_table(&conn, &t)? {
+                        if let Some(p) = check_table(&conn, &t, "integrity_check")? {
                             return Ok(Some(p));
                         }
                     }
@@ -121,9 +121,13 @@ pub fn census_and_work(path: &Path) -> rusqlite::Result<(Option<Problem>, BTreeM
     Ok((page_census(&conn, path, census)?, work))
 }
 
-/// `PRAGMA integrity_check(TABLE)`: one table and its indexes.
-pub fn check_table(conn: &Connection, table: &str) -> rusqlite::Result<Option<Problem>> {
-    let sql = format!("PRAGMA integrity_check({})", crate::sql::ident(table));
+/// `PRAGMA integrity_check(TABLE)` (or `quick_check`): one table and its indexes.
+pub fn check_table(
+    conn: &Connection,
+    table: &str,
+    pragma: &str,
+) -> rusqlite::Result<Option<Problem>> {
+    let sql = format!("PRAGMA {pragma}({})", crate::sql::ident(table));
     let first: String = conn.query_row(&sql, [], |r| r.get(0))?;
     Ok((first != "ok").then(|| Problem(format!("table {table}: {first}"))))
 }

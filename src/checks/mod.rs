@@ -115,15 +115,28 @@ pub struct SourceRange {
     pub rows: i64,
 }
 
+/// How the suite runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SuiteOptions {
+    /// Rows the spot check shows.
+    pub sample: u64,
+    pub seed: u64,
+    pub quick_integrity: bool,
+}
+
 /// What every check may read.
 pub struct Ctx<'a> {
     pub plan: &'a Plan,
     /// Per target table.
     pub live: BTreeMap<String, LiveRows>,
+    /// Rowid ranges the journal says the migration inserted, per (target table, system).
+    pub migrated_ranges: BTreeMap<(String, i64), Vec<(i64, i64)>>,
     /// Per (migration, system), when the system has source rows.
     pub sources: BTreeMap<(String, i64), SourceRange>,
     pub sample: u64,
     pub seed: u64,
+    /// quick_check rather than integrity_check.
+    pub quick_integrity: bool,
     /// The state before the migration, for collateral damage (rehearse, or verify --baseline).
     pub baseline: Option<Baseline<'a>>,
     /// Every catalogued point: (system, point id) → (point key, metric unit).
@@ -146,13 +159,23 @@ impl<'a> Ctx<'a> {
     pub fn build(
         db: &dyn Db,
         plan: &'a Plan,
-        sample: u64,
-        seed: u64,
+        opts: &SuiteOptions,
         baseline: Option<Baseline<'a>>,
     ) -> Result<Ctx<'a>, DbError> {
         let mut live = BTreeMap::new();
         let mut sources = BTreeMap::new();
         let entries = journal::entries(db, None)?;
+        let mut migrated_ranges: BTreeMap<(String, i64), Vec<(i64, i64)>> = BTreeMap::new();
+        for e in &entries {
+            migrated_ranges
+                .entry((e.target_table.clone(), e.system_id))
+                .or_default()
+                .push((e.rowid_lo, e.rowid_hi));
+        }
+        let migrated_ranges = migrated_ranges
+            .into_iter()
+            .map(|(k, v)| (k, merge_ranges(v)))
+            .collect();
         for mp in &plan.migrations {
             let m = &mp.migration;
             let ranges: Vec<(i64, i64)> = entries
@@ -211,9 +234,11 @@ impl<'a> Ctx<'a> {
         Ok(Ctx {
             plan,
             live,
+            migrated_ranges,
             sources,
-            sample,
-            seed,
+            sample: opts.sample,
+            seed: opts.seed,
+            quick_integrity: opts.quick_integrity,
             baseline,
             points,
         })

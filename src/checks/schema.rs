@@ -156,10 +156,15 @@ pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
 }
 
 /// Integrity: per table on a local file (and a page census), the whole pragma on a server.
-pub fn integrity<'a>(_ctx: &'a Ctx<'a>, db: &dyn Db) -> Vec<Task<'a>> {
+pub fn integrity<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Vec<Task<'a>> {
+    let pragma = if ctx.quick_integrity {
+        "quick_check"
+    } else {
+        "integrity_check"
+    };
     let Some(local) = db.as_local() else {
-        return vec![Box::new(|db: &dyn Db| {
-            let rows = db.query("PRAGMA integrity_check", &[])?;
+        return vec![Box::new(move |db: &dyn Db| {
+            let rows = db.query(&format!("PRAGMA {pragma}"), &[])?;
             let lines: Vec<String> = rows.iter().filter_map(|r| as_text(&r[0])).collect();
             let ok = lines.len() == 1 && lines[0] == "ok";
             Ok(vec![
@@ -204,12 +209,15 @@ pub fn integrity<'a>(_ctx: &'a Ctx<'a>, db: &dyn Db) -> Vec<Task<'a>> {
     for (table, _) in tables {
         tasks.push(Box::new(move |db: &dyn Db| {
             let local = db.as_local().expect("a local handle");
-            let r = crate::backup::integrity::check_table(local.conn(), &table)
-                .map_err(|e| local.sql_error("PRAGMA integrity_check", e))?;
+            let r = crate::backup::integrity::check_table(local.conn(), &table, pragma)
+                .map_err(|e| local.sql_error(pragma, e))?;
+            let expected = format!("{pragma}: ok");
             Ok(vec![match r {
-                None => result("schema.integrity", format!("table {table}")).judged(0, "ok", "ok"),
+                None => {
+                    result("schema.integrity", format!("table {table}")).judged(0, expected, "ok")
+                }
                 Some(p) => {
-                    result("schema.integrity", format!("table {table}")).judged(1, "ok", p.0)
+                    result("schema.integrity", format!("table {table}")).judged(1, expected, p.0)
                 }
             }])
         }));

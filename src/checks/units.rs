@@ -73,92 +73,132 @@ fn spec_problem(mp: &MigrationPlan, p: &ResolvedPoint) -> Option<String> {
     None
 }
 
-pub fn units<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
-    let mut tasks: Vec<Task<'a>> = Vec::new();
-    for (mp, sp, _) in systems(ctx) {
-        for p in &sp.points {
-            tasks.push(Box::new(move |db: &dyn Db| {
-                let m = &mp.migration;
-                let unit = p.metric_unit.as_str();
-                let mut problems: Vec<String> = spec_problem(mp, p).into_iter().collect();
-                let mut violations = problems.len() as u64;
-                let fields: Vec<&String> = m
-                    .fields
-                    .iter()
-                    .filter(|f| p.fields.contains_key(*f))
-                    .collect();
-                let mut bad: Vec<String> = Vec::new();
-                for f in &fields {
-                    let col = format!("t.{}", q(f));
-                    let text_field = p.fields[*f].as_text;
-                    let check_unit = if text_field { "text" } else { unit };
-                    if let Some(ok) = plausible(&col, check_unit) {
-                        bad.push(format!("({col} IS NOT NULL AND NOT ({ok}))"));
-                    }
-                    let rounds = matches!(p.fields[*f], Transform { round: Some(0), .. });
-                    if rounds && unit == "Wh" {
-                        bad.push(format!("({col} != round({col}))"));
-                    }
-                }
-                let mut examples_out = Vec::new();
-                if !bad.is_empty() {
-                    let from = format!(
-                        "FROM {} AS t WHERE t.{} = ?1 AND t.{} = ?2 AND ({})",
-                        q(&m.target),
-                        q(&m.system),
-                        q(&m.point_column),
-                        bad.join(" OR ")
-                    );
-                    let params = [Value::Integer(sp.system_id), Value::Integer(p.point_id)];
-                    let n = count(db, &format!("SELECT count(*) {from}"), &params)?;
-                    violations += n;
-                    if n > 0 {
-                        let cols: Vec<String> =
-                            fields.iter().map(|f| format!("t.{}", q(f))).collect();
-                        let names: Vec<&String> = fields.clone();
-                        examples_out = examples(
-                            db,
-                            &format!(
-                                "SELECT t.{}, {} {from} ORDER BY t.{}",
-                                q(&m.time.target),
-                                cols.join(", "),
-                                q(&m.time.target)
-                            ),
-                            &params,
-                            |r| {
-                                let vals: Vec<String> = names
-                                    .iter()
-                                    .zip(&r[1..])
-                                    .map(|(f, v)| format!("{f} {}", show(v)))
-                                    .collect();
-                                format!(
-                                    "{}: {} (not a plausible {unit})",
-                                    show_time(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
-                                    vals.join(", ")
-                                )
-                            },
-                        )?;
-                    }
-                }
-                problems.extend(examples_out);
-                problems.truncate(5);
-                Ok(vec![
-                    result("units", scope(mp, sp, Some(p)))
-                        .judged(
-                            violations,
-                            format!("{unit}, converted and plausible"),
-                            if violations == 0 {
-                                "ok".to_string()
-                            } else {
-                                format!("{violations} problems")
-                            },
-                        )
-                        .with_examples(problems),
-                ])
-            }));
+/// SQL on alias `t`: a stored row of point `p` that is implausible for its unit, or not whole
+/// Wh where the spec rounds.
+fn bad_row(mp: &MigrationPlan, p: &ResolvedPoint) -> Option<String> {
+    let mut bad: Vec<String> = Vec::new();
+    for f in mp
+        .migration
+        .fields
+        .iter()
+        .filter(|f| p.fields.contains_key(*f))
+    {
+        let col = format!("t.{}", q(f));
+        let check_unit = if p.fields[f].as_text {
+            "text"
+        } else {
+            p.metric_unit.as_str()
+        };
+        if let Some(ok) = plausible(&col, check_unit) {
+            bad.push(format!("({col} IS NOT NULL AND NOT ({ok}))"));
+        }
+        if matches!(p.fields[f], Transform { round: Some(0), .. }) && p.metric_unit == "Wh" {
+            bad.push(format!("({col} != round({col}))"));
         }
     }
-    tasks
+    (!bad.is_empty()).then(|| format!("({})", bad.join(" OR ")))
+}
+
+/// One point: the spec's conversion, and every stored row (migrated and live) counted.
+fn point_units(
+    db: &dyn Db,
+    mp: &MigrationPlan,
+    sp: &crate::spec::validate::SystemPlan,
+    p: &ResolvedPoint,
+    scan: bool,
+) -> Result<crate::report::CheckResult, crate::db::DbError> {
+    let m = &mp.migration;
+    let unit = p.metric_unit.as_str();
+    let mut problems: Vec<String> = spec_problem(mp, p).into_iter().collect();
+    let mut violations = problems.len() as u64;
+    if let (true, Some(bad)) = (scan, bad_row(mp, p)) {
+        let from = format!(
+            "FROM {} AS t WHERE t.{} = ?1 AND t.{} = ?2 AND {bad}",
+            q(&m.target),
+            q(&m.system),
+            q(&m.point_column)
+        );
+        let params = [Value::Integer(sp.system_id), Value::Integer(p.point_id)];
+        let n = count(db, &format!("SELECT count(*) {from}"), &params)?;
+        violations += n;
+        if n > 0 {
+            let fields: Vec<&String> = m
+                .fields
+                .iter()
+                .filter(|f| p.fields.contains_key(*f))
+                .collect();
+            let cols: Vec<String> = fields.iter().map(|f| format!("t.{}", q(f))).collect();
+            problems.extend(examples(
+                db,
+                &format!(
+                    "SELECT t.{tt}, {} {from} ORDER BY t.{tt}",
+                    cols.join(", "),
+                    tt = q(&m.time.target)
+                ),
+                &params,
+                |r| {
+                    let vals: Vec<String> = fields
+                        .iter()
+                        .zip(&r[1..])
+                        .map(|(f, v)| format!("{f} {}", show(v)))
+                        .collect();
+                    format!(
+                        "{}: {} (not a plausible {unit})",
+                        show_time(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
+                        vals.join(", ")
+                    )
+                },
+            )?);
+        }
+    }
+    problems.truncate(5);
+    Ok(result("units", scope(mp, sp, Some(p)))
+        .judged(
+            violations,
+            format!("{unit}, converted and plausible"),
+            if violations == 0 {
+                "ok".to_string()
+            } else {
+                format!("{violations} problems")
+            },
+        )
+        .with_examples(problems))
+}
+
+pub fn units<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
+    systems(ctx)
+        .map(|(mp, sp, _)| -> Task<'a> {
+            Box::new(move |db: &dyn Db| {
+                let m = &mp.migration;
+                // with a journal, one pass over the migrated rows and one over the live rows for
+                // the whole system; point by point only when some row is implausible
+                let mut all_plausible = false;
+                if let (Some(ranges), Some(live)) = (
+                    ctx.migrated_ranges.get(&(m.target.clone(), sp.system_id)),
+                    ctx.live_rows(mp).live_rowid_sql("t"),
+                ) && ranges.len() <= 200
+                {
+                    let arms: Vec<String> = sp
+                        .points
+                        .iter()
+                        .filter_map(|p| bad_row(mp, p).map(|b| format!("WHEN {} THEN {b}", p.point_id)))
+                        .collect();
+                    all_plausible = arms.is_empty() || {
+                        let migrated: Vec<String> = ranges.iter().map(|(lo, hi)| format!("t.rowid BETWEEN {} AND {hi}", lo + 1)).collect();
+                        let bad = format!("CASE t.{} {} ELSE 0 END", q(&m.point_column), arms.join(" "));
+                        let sql = format!(
+                            "SELECT count(*) FROM {} AS t WHERE (({}) OR {live}) AND +t.{} = ?1 AND {bad}",
+                            q(&m.target),
+                            migrated.join(" OR "),
+                            q(&m.system)
+                        );
+                        count(db, &sql, &[Value::Integer(sp.system_id)])? == 0
+                    };
+                }
+                sp.points.iter().map(|p| point_units(db, mp, sp, p, !all_plausible)).collect()
+            })
+        })
+        .collect()
 }
 
 /// A lifetime counter: an energy point fed from a running total.

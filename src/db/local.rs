@@ -30,14 +30,17 @@ impl LocalDb {
             _ => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e.to_string()))?;
-        let mut setup = String::from("PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;");
+        let mut setup = String::from("PRAGMA temp_store = MEMORY;");
         match access {
-            Access::ReadOnly => {
-                setup.push_str("PRAGMA query_only = 1; PRAGMA mmap_size = 4294967296;")
-            }
+            // reads go through a memory map of the file; a small page cache of its own suffices
+            Access::ReadOnly => setup.push_str(
+                "PRAGMA query_only = 1; PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -32768;",
+            ),
             // a throw-away copy: no fsync (a crash of the machine may lose it; a killed process does not)
-            Access::Rehearsal => setup.push_str("PRAGMA synchronous = OFF;"),
-            Access::Write => {}
+            Access::Rehearsal => {
+                setup.push_str("PRAGMA synchronous = OFF; PRAGMA cache_size = -131072;")
+            }
+            Access::Write => setup.push_str("PRAGMA cache_size = -131072;"),
         }
         conn.execute_batch(&setup)
             .map_err(|e| fail(e.to_string()))?;

@@ -140,13 +140,33 @@ fn feed(h: &mut Sha256, v: ValueRef<'_>) {
     }
 }
 
-/// Hash one table (only rows with rowid ≤ `max_rowid` when given).
-pub fn hash_table(db: &dyn Db, table: &str, max_rowid: Option<i64>) -> Result<TableHash, DbError> {
-    let key = table_key(db, table)?;
-    let sql = ordered_select(table, &key, max_rowid);
+/// Rows per chunk of rowids: a table is hashed chunk by chunk (chunks on parallel connections),
+/// and its hash is the hash of its chunks' digests in order.
+pub const CHUNK: i64 = 1 << 19;
+
+/// One chunk of a rowid table (rowids in `lo..=hi`), or the whole of a WITHOUT ROWID table.
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    table: String,
+    key: TableKey,
+    range: Option<(i64, i64)>,
+}
+
+/// A part's rows, largest rowid, and digest.
+type PartDigest = (u64, Option<i64>, [u8; 32]);
+
+fn hash_part(db: &dyn Db, part: &Part) -> Result<PartDigest, DbError> {
+    let mut sql = ordered_select(&part.table, &part.key, None);
+    if let Some((lo, hi)) = part.range {
+        sql = sql.replace(
+            " ORDER BY ",
+            &format!(" WHERE rowid BETWEEN {lo} AND {hi} ORDER BY "),
+        );
+    }
     let mut h = Sha256::new();
     let mut rows = 0u64;
     let mut max = None;
+    let rowid = part.key.rowid;
     if let Some(local) = db.as_local() {
         // the fast path: values straight from SQLite, no copies
         let conn = local.conn();
@@ -158,7 +178,7 @@ pub fn hash_table(db: &dyn Db, table: &str, max_rowid: Option<i64>) -> Result<Ta
             for i in 0..n {
                 feed(&mut h, r.get_ref(i).map_err(|e| local.sql_error(&sql, e))?);
             }
-            if key.rowid {
+            if rowid {
                 max = r.get_ref(0).ok().and_then(|v| v.as_i64().ok());
             }
             rows += 1;
@@ -169,18 +189,83 @@ pub fn hash_table(db: &dyn Db, table: &str, max_rowid: Option<i64>) -> Result<Ta
             for v in r {
                 feed(&mut h, ValueRef::from(v));
             }
-            if key.rowid {
+            if rowid {
                 max = as_i64(&r[0]);
             }
             rows += 1;
             Ok(())
         })?;
     }
-    Ok(TableHash {
+    Ok((rows, max, h.finalize().into()))
+}
+
+/// The parts of a table: chunks of CHUNK rowids up to `max_rowid` (or the table's largest).
+fn parts(db: &dyn Db, table: &str, max_rowid: Option<i64>) -> Result<Vec<Part>, DbError> {
+    let key = table_key(db, table)?;
+    if !key.rowid {
+        return Ok(vec![Part {
+            table: table.into(),
+            key,
+            range: None,
+        }]);
+    }
+    let largest = db
+        .scalar_i64(&format!("SELECT max(rowid) FROM {}", q(table)), &[])?
+        .unwrap_or(0);
+    let top = max_rowid.map_or(largest, |m| m.min(largest)).max(0);
+    let first = db
+        .scalar_i64(&format!("SELECT min(rowid) FROM {}", q(table)), &[])?
+        .unwrap_or(1)
+        .min(1);
+    let mut out = Vec::new();
+    let mut k = first.div_euclid(CHUNK);
+    loop {
+        let lo = (k * CHUNK).max(first);
+        let hi = ((k + 1) * CHUNK - 1).min(top);
+        out.push(Part {
+            table: table.into(),
+            key: key.clone(),
+            range: Some((lo, hi)),
+        });
+        if hi >= top {
+            break;
+        }
+        k += 1;
+    }
+    Ok(out)
+}
+
+fn combine(parts: Vec<PartDigest>) -> TableHash {
+    let mut h = Sha256::new();
+    let mut rows = 0;
+    let mut max = None;
+    for (n, m, digest) in parts {
+        rows += n;
+        max = m.or(max);
+        h.update(digest);
+    }
+    TableHash {
         rows,
         max_rowid: max,
         sha256: crate::backup::hex(&h.finalize()),
-    })
+    }
+}
+
+fn workers(db: &dyn Db) -> usize {
+    if db.as_local().is_some() {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+    } else {
+        1
+    }
+}
+
+/// Hash one table (only rows with rowid ≤ `max_rowid` when given).
+pub fn hash_table(db: &dyn Db, table: &str, max_rowid: Option<i64>) -> Result<TableHash, DbError> {
+    let parts = parts(db, table, max_rowid)?;
+    let digests = crate::parallel::map(db, workers(db), parts, |db, p| hash_part(db, &p))?;
+    Ok(combine(digests))
 }
 
 fn schema_hash(db: &dyn Db) -> Result<String, DbError> {
@@ -200,20 +285,23 @@ fn schema_hash(db: &dyn Db) -> Result<String, DbError> {
 /// Fingerprint every table, spread over the available cores for a local file.
 pub fn fingerprint(db: &dyn Db) -> Result<Fingerprint, DbError> {
     let schema = schema_hash(db)?;
-    let names = tables(db)?;
-    let workers = if db.as_local().is_some() {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4)
-    } else {
-        1
-    };
-    let tables = crate::parallel::map(db, workers, names, |db, name| {
-        hash_table(db, &name, None).map(|h| (name, h))
-    })?;
+    let mut all: Vec<Part> = Vec::new();
+    for name in tables(db)? {
+        all.extend(parts(db, &name, None)?);
+    }
+    // every part of every table in one queue: a big table's chunks spread over the workers
+    let names: Vec<String> = all.iter().map(|p| p.table.clone()).collect();
+    let digests = crate::parallel::map(db, workers(db), all, |db, p| hash_part(db, &p))?;
+    let mut tables: BTreeMap<String, Vec<PartDigest>> = BTreeMap::new();
+    for (name, d) in names.into_iter().zip(digests) {
+        tables.entry(name).or_default().push(d);
+    }
     Ok(Fingerprint {
         schema,
-        tables: tables.into_iter().collect(),
+        tables: tables
+            .into_iter()
+            .map(|(n, parts)| (n, combine(parts)))
+            .collect(),
     })
 }
 
