@@ -184,6 +184,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         run_checks(
             ro.as_ref(),
             &opts.spec,
+            &opts.scope,
             &opts.suite,
             Some((&before, Target::Local(pristine.clone()))),
             report,

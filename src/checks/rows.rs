@@ -73,7 +73,7 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                                 tgt = q(&m.target),
                                 pc = q(&m.point_column)
                             ),
-                            &params,
+                            &params[..2],
                             |r| format!("missing: {}", show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult)),
                         )?);
                         ex.extend(examples(
@@ -213,10 +213,12 @@ fn values_of_point(
 }
 
 /// Every point of one system at once, in one pass over the rows the journal says the migration
-/// inserted (in rowid order, so without an index walk and a lookup per row): how many rows
-/// differ from what the spec makes of their source row. The unary `+` keeps SQLite from walking
-/// the (system, point) index instead.
+/// inserted for it (in rowid order, so without an index walk and a lookup per row): how many rows
+/// differ from what the spec makes of their source row. A row in those ranges that now belongs to
+/// another system or point counts as differing too, and so do this system's rows found in other
+/// systems' ranges.
 fn differing_rows_of_system(
+    ctx: &Ctx,
     db: &dyn Db,
     mp: &MigrationPlan,
     sp: &SystemPlan,
@@ -248,17 +250,20 @@ fn differing_rows_of_system(
     let ok: Vec<String> = (0..n)
         .map(|i| same_value(&format!("a{i}"), &format!("b{i}")))
         .collect();
-    let ranges_sql: Vec<String> = ranges
-        .iter()
-        .map(|(lo, hi)| format!("t.rowid BETWEEN {} AND {hi}", lo + 1))
-        .collect();
+    let in_ranges = |rs: &[(i64, i64)]| -> String {
+        rs.iter()
+            .map(|(lo, hi)| format!("t.rowid BETWEEN {} AND {hi}", lo + 1))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
     let ids: Vec<String> = per_point.iter().map(|(id, _)| id.to_string()).collect();
+    // the unary + keeps SQLite on the rowid ranges rather than the (system, point) index
     let sql = format!(
         "SELECT count(*) FROM (
-             SELECT s.{ts} IS NULL AS orphan, {cols}
-             FROM {tgt} AS t LEFT JOIN {src} AS s ON s.{sys} = t.{sys} AND s.{ts} = t.{tt} / {mult} AND t.{tt} % {mult} = 0
-             WHERE ({ranges}) AND +t.{sys} = ?1 AND +t.{pc} IN ({ids}) LIMIT -1)
-         WHERE orphan OR NOT ({ok})",
+             SELECT s.{ts} IS NULL OR t.{sys} != ?1 OR t.{pc} NOT IN ({ids}) AS foreign_row, {cols}
+             FROM {tgt} AS t LEFT JOIN {src} AS s ON s.{sys} = ?1 AND +t.{sys} = ?1 AND s.{ts} = t.{tt} / {mult} AND t.{tt} % {mult} = 0
+             WHERE ({ranges}) LIMIT -1)
+         WHERE foreign_row OR NOT ({ok})",
         ok = ok.join(" AND "),
         pc = q(&m.point_column),
         ts = q(&m.time.source),
@@ -267,10 +272,30 @@ fn differing_rows_of_system(
         tgt = q(&m.target),
         src = q(&m.source),
         cols = cols.join(", "),
-        ranges = ranges_sql.join(" OR "),
+        ranges = in_ranges(ranges),
         ids = ids.join(", ")
     );
-    count(db, &sql, &[Value::Integer(sp.system_id)])
+    let mut bad = count(db, &sql, &[Value::Integer(sp.system_id)])?;
+    // this system's rows inside the ranges of other systems (from its index entries alone)
+    let others: Vec<(i64, i64)> = ctx
+        .migrated_ranges
+        .iter()
+        .filter(|((t, s), _)| t == &m.target && *s != sp.system_id)
+        .flat_map(|(_, r)| r.iter().copied())
+        .collect();
+    if !others.is_empty() {
+        bad += count(
+            db,
+            &format!(
+                "SELECT count(*) FROM {} AS t WHERE t.{} = ?1 AND ({})",
+                q(&m.target),
+                q(&m.system),
+                in_ranges(&others)
+            ),
+            &[Value::Integer(sp.system_id)],
+        )?;
+    }
+    Ok(bad)
 }
 
 /// Migrated rows per point, from the index alone.
@@ -307,7 +332,7 @@ pub fn values<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 // with a journal: one pass for the whole system, and point by point only when
                 // something differs
                 let all_equal = match ranges {
-                    Some(r) if r.len() <= 200 => differing_rows_of_system(db, mp, sp, r)? == 0,
+                    Some(r) if r.len() <= 200 => differing_rows_of_system(ctx, db, mp, sp, r)? == 0,
                     _ => false,
                 };
                 let totals = if all_equal {

@@ -7,3 +7,5 @@ mod backup;
 mod extract;
 mod fixture;
 mod migrate;
+mod rehearse;
+mod verify;

@@ -196,3 +196,32 @@ pub fn assert_same(a: &Dump, b: &Dump, what: &str) {
         panic!("{what}: {d}");
     }
 }
+
+/// Snapshot a text under the top-level `snapshots/` directory (the one place the path is set).
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+/// A report as snapshots and byte comparisons see it: every duration removed.
+pub fn redact(report: &preflight::report::Report) -> preflight::report::Report {
+    report.without_timings()
+}
+
+/// A copy of the bundled fixture migrated with the built-in spec, at `dir/migrated.db`.
+pub fn migrated_fixture(dir: &Path) -> PathBuf {
+    let db = small_fixture_db(dir);
+    let migrated = dir.join("migrated.db");
+    std::fs::rename(&db, &migrated).unwrap();
+    let r = run(&["migrate", s(&migrated), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    migrated
+}
