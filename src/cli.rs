@@ -41,6 +41,12 @@ pub enum Command {
     /// Rehearse the migration on a backup (the bundled fixture when none is given): extract →
     /// fingerprint → migrate → verify → migrate again → undo → compare, then report.
     Rehearse(RehearseArgs),
+    /// Apply a SQL script to a database in one transaction (all of it or none of it), after
+    /// confirmation, and print what changed.
+    Apply(ApplyArgs),
+    /// Compare two databases table by table: rows inserted, updated and deleted, with examples,
+    /// and schema objects that appeared, vanished or changed. Exit 0 when identical, 1 when not.
+    Diff(DiffArgs),
     /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
     Spec {
         #[command(subcommand)]
@@ -223,10 +229,50 @@ pub struct VerifyArgs {
 pub struct RehearseArgs {
     /// A gzipped backup; without it, the bundled LiveOne fixture.
     pub backup: Option<PathBuf>,
+    /// Rehearse a SQL-script migration instead of the spec: this forward script runs in one
+    /// transaction on the copy, then again (it must change nothing).
+    #[arg(long, value_name = "FORWARD.sql", conflicts_with_all = ["spec", "only", "systems", "allow_missing_points"])]
+    pub sql: Option<PathBuf>,
+    /// The rollback script: after it, schema and every table must be exactly as before the
+    /// forward script, and the forward script must run again.
+    #[arg(long, value_name = "ROLLBACK.sql", requires = "sql")]
+    pub rollback: Option<PathBuf>,
+    /// Expected query results and the declared scope of the change (TOML).
+    #[arg(long, value_name = "EXPECT.toml", requires = "sql")]
+    pub expect: Option<PathBuf>,
     #[command(flatten)]
     pub spec: SpecArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: DbArgs,
+    /// The SQL script: run in one transaction; if any statement fails, nothing of it stays.
+    #[arg(long, value_name = "FILE")]
+    pub sql: PathBuf,
+    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The database before (a path, a URL, or a gzipped backup).
+    pub before: String,
+    /// The database after (a path, a URL, or a gzipped backup).
+    pub after: String,
+    /// The environment variable holding the auth token for a remote database.
+    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
+    pub auth_token_env: String,
+    /// Examples shown per table.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub examples: usize,
+    /// table or json.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::report::Format,
 }

@@ -398,15 +398,32 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     emit(&report, &a.output)
 }
 
-pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
-    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
-    let pb = if std::io::stderr().is_terminal() {
+fn spinner() -> indicatif::ProgressBar {
+    if std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         pb
     } else {
         indicatif::ProgressBar::hidden()
-    };
+    }
+}
+
+pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
+    let pb = spinner();
+    if let Some(forward) = &a.sql {
+        let report = crate::rehearse::script::rehearse(
+            &crate::rehearse::script::Options {
+                backup: a.backup.clone(),
+                forward: forward.clone(),
+                rollback: a.rollback.clone(),
+                expect: a.expect.clone(),
+            },
+            &mut |stage| pb.set_message(format!("rehearse: {stage}")),
+        );
+        pb.finish_and_clear();
+        return emit(&report?, &a.output);
+    }
+    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
     let report = crate::rehearse::rehearse(
         &crate::rehearse::Options {
             backup: a.backup.clone(),
@@ -419,4 +436,155 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
     );
     pb.finish_and_clear();
     emit(&report?, &a.output)
+}
+
+/// Row count of every table.
+fn table_counts(db: &dyn Db) -> Result<std::collections::BTreeMap<String, i64>, Error> {
+    let mut out = std::collections::BTreeMap::new();
+    for t in crate::fingerprint::tables(db)? {
+        let n = crate::fingerprint::count_rows(db, &t)?;
+        out.insert(t, n);
+    }
+    Ok(out)
+}
+
+pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
+    let script = crate::migrate::script::load(&a.sql)?;
+    let target = Target::parse(&a.target.db);
+    let access = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
+    let db = open(&a.target, access)?;
+    let local = db.as_local().is_some();
+    let before_counts = table_counts(db.as_ref())?;
+    let before = if local {
+        Some(crate::fingerprint::fingerprint(db.as_ref())?)
+    } else {
+        None
+    };
+    let outs = script.run(db.as_ref())?;
+    let after_counts = table_counts(db.as_ref())?;
+    let after = if local {
+        Some(crate::fingerprint::fingerprint(db.as_ref())?)
+    } else {
+        None
+    };
+    let statements: Vec<Vec<String>> = script
+        .statements
+        .iter()
+        .zip(&outs)
+        .map(|(s, o)| {
+            vec![
+                s.line.to_string(),
+                crate::db::DbError::sql_excerpt(&s.sql)
+                    .chars()
+                    .take(80)
+                    .collect(),
+                count(o.changes as i64),
+            ]
+        })
+        .collect();
+    let mut names: Vec<&String> = before_counts.keys().chain(after_counts.keys()).collect();
+    names.sort();
+    names.dedup();
+    let tables: Vec<Vec<String>> = names
+        .into_iter()
+        .filter_map(|t| {
+            let (b, a2) = (before_counts.get(t), after_counts.get(t));
+            let changed = match (&before, &after) {
+                (Some(x), Some(y)) => x.tables.get(t) != y.tables.get(t),
+                _ => b != a2,
+            };
+            changed.then(|| {
+                vec![
+                    t.clone(),
+                    b.map_or("(new)".into(), |n| count(*n)),
+                    a2.map_or("(gone)".into(), |n| count(*n)),
+                ]
+            })
+        })
+        .collect();
+    let schema_note = match (&before, &after) {
+        (Some(x), Some(y)) if x.schema != y.schema => "\nthe schema changed".to_string(),
+        _ => String::new(),
+    };
+    print(&format!(
+        "applied {} to {} in one transaction\n{}\n{}{schema_note}\n",
+        a.sql.display(),
+        target.shown(),
+        render(&["line", "statement", "rows changed"], &statements),
+        if tables.is_empty() {
+            "no table changed".to_string()
+        } else {
+            render(&["table changed", "rows before", "rows after"], &tables)
+        }
+    ))?;
+    Ok(Outcome::Pass)
+}
+
+/// A database to read: a path or URL; a gzipped backup is extracted to a temporary copy first.
+fn open_for_reading(
+    spec: &str,
+    token_env: &str,
+) -> Result<(Box<dyn Db>, Option<backup::Extracted>), Error> {
+    let target = Target::parse(spec);
+    if let Target::Local(p) = &target
+        && fsutil::is_gz(p)
+    {
+        let e = backup::extract(p, None, None)?;
+        let db = db::open(&Target::Local(e.db.path().to_path_buf()), Access::ReadOnly)?;
+        return Ok((db, Some(e)));
+    }
+    let args = cli::DbArgs {
+        db: spec.to_string(),
+        auth_token_env: token_env.to_string(),
+    };
+    Ok((open(&args, Access::ReadOnly)?, None))
+}
+
+pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
+    let (before, _keep_b) = open_for_reading(&a.before, &a.auth_token_env)?;
+    let (after, _keep_a) = open_for_reading(&a.after, &a.auth_token_env)?;
+    let d = crate::fingerprint::diff::diff(before.as_ref(), after.as_ref(), a.examples)?;
+    if a.format == crate::report::Format::Json {
+        print(&(serde_json::to_string_pretty(&d).expect("diff serialises") + "\n"))?;
+    } else {
+        let mut out = String::new();
+        for c in &d.schema {
+            out.push_str(&format!("schema: {c}\n"));
+        }
+        if !d.tables.is_empty() {
+            let rows: Vec<Vec<String>> = d
+                .tables
+                .iter()
+                .map(|t| {
+                    let mut cols = Vec::new();
+                    cols.extend(t.columns_added.iter().map(|c| format!("+{c}")));
+                    cols.extend(t.columns_removed.iter().map(|c| format!("-{c}")));
+                    vec![
+                        t.table.clone(),
+                        count(t.inserted as i64),
+                        count(t.updated as i64),
+                        count(t.deleted as i64),
+                        cols.join(" "),
+                        t.examples.join("\n"),
+                    ]
+                })
+                .collect();
+            out.push_str(&render(
+                &[
+                    "table", "inserted", "updated", "deleted", "columns", "examples",
+                ],
+                &rows,
+            ));
+            out.push('\n');
+        }
+        if d.is_empty() {
+            out.push_str("identical: same schema, same rows in every table\n");
+        }
+        print(&out)?;
+    }
+    Ok(if d.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
 }

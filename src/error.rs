@@ -47,6 +47,10 @@ pub enum Error {
     Migrate(#[from] crate::migrate::MigrateError),
     #[error(transparent)]
     Journal(#[from] crate::migrate::journal::JournalError),
+    #[error(transparent)]
+    Script(#[from] crate::migrate::script::ScriptError),
+    #[error(transparent)]
+    Expect(#[from] crate::migrate::expect::ExpectError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
 }

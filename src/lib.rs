@@ -35,6 +35,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Rollback(a) => commands::rollback(a),
         Command::Verify(a) => commands::verify(a),
         Command::Rehearse(a) => commands::rehearse(a),
+        Command::Apply(a) => commands::apply(a),
+        Command::Diff(a) => commands::diff(a),
         Command::Spec {
             command: cli::SpecCommand::Show(a),
         } => commands::spec_show(a),

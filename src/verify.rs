@@ -21,6 +21,7 @@ pub struct Options {
 
 pub fn spec_identity(spec: &LoadedSpec) -> SpecIdentity {
     SpecIdentity {
+        kind: "spec".into(),
         name: spec.spec.name.clone(),
         origin: spec.origin.clone(),
         sha256: spec.sha256.clone(),
@@ -93,8 +94,7 @@ pub fn verify(target: &Target, opts: &Options) -> Result<Report, Error> {
         "verify",
         target_identity(target)?,
         spec_identity(&opts.spec),
-        opts.suite.sample,
-        opts.suite.seed,
+        Some((opts.suite.sample, opts.suite.seed)),
     );
     let base = match &opts.baseline {
         Some(path) => {

@@ -347,6 +347,19 @@ pub const REGISTRY: &[(&str, &str)] = &[
         "a second run inserts nothing and changes nothing",
     ),
     ("rehearse.undo", "undo restores every table exactly"),
+    ("sql.forward", "the forward script runs, in one transaction"),
+    ("sql.atomic", "a failed script leaves nothing behind"),
+    ("expect.query", "queries return the expected rows"),
+    ("sql.scope", "every change stays within the declared scope"),
+    ("sql.rerun", "the forward script run again changes nothing"),
+    (
+        "sql.rollback",
+        "the rollback restores schema and every table exactly",
+    ),
+    (
+        "sql.redeploy",
+        "the forward script runs again after the rollback",
+    ),
 ];
 
 pub fn title(check: &str) -> &'static str {

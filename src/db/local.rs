@@ -67,13 +67,18 @@ impl LocalDb {
     }
 
     pub fn sql_error(&self, sql: &str, e: rusqlite::Error) -> DbError {
+        let (message, offset) = match &e {
+            rusqlite::Error::SqliteFailure(_, Some(m)) => (m.clone(), None),
+            rusqlite::Error::SqlInputError { msg, offset, .. } => {
+                (msg.clone(), usize::try_from(*offset).ok())
+            }
+            other => (other.to_string(), None),
+        };
         DbError::Sql {
             target: self.target.shown(),
-            message: match &e {
-                rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
-                other => other.to_string(),
-            },
+            message,
             sql: DbError::sql_excerpt(sql),
+            offset,
         }
     }
 
@@ -91,11 +96,19 @@ impl LocalDb {
                 .map_err(|e| self.sql_error(&st.sql, e))?;
             Ok(StmtOut { changes: 0, rows })
         } else {
+            let total = self.conn.total_changes();
             let changes = stmt
                 .execute(params)
                 .map_err(|e| self.sql_error(&st.sql, e))?;
+            // SQLite keeps the last INSERT/UPDATE/DELETE count across other statements (DDL):
+            // a statement that changed no row at all reports 0
+            let changes = if self.conn.total_changes() == total {
+                0
+            } else {
+                changes as u64
+            };
             Ok(StmtOut {
-                changes: changes as u64,
+                changes,
                 rows: Vec::new(),
             })
         }
@@ -120,12 +133,15 @@ impl Db for LocalDb {
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.sql_error("BEGIN IMMEDIATE", e))?;
         let mut out = Vec::with_capacity(stmts.len());
-        for st in stmts {
+        for (index, st) in stmts.iter().enumerate() {
             match self.run(st) {
                 Ok(o) => out.push(o),
                 Err(e) => {
                     let _ = self.conn.execute_batch("ROLLBACK");
-                    return Err(e);
+                    return Err(DbError::InBatch {
+                        index,
+                        source: Box::new(e),
+                    });
                 }
             }
         }

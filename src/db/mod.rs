@@ -44,7 +44,12 @@ pub enum DbError {
         target: String,
         message: String,
         sql: String,
+        /// Byte offset of the offending token in the statement, when SQLite says.
+        offset: Option<usize>,
     },
+    /// Statement `index` of a batch failed; the whole batch was rolled back.
+    #[error("{source}")]
+    InBatch { index: usize, source: Box<DbError> },
 }
 
 impl DbError {
@@ -58,10 +63,20 @@ impl DbError {
         }
     }
 
+    /// Where in the statement SQLite found the error (a byte offset), when it says.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            DbError::Sql { offset, .. } => *offset,
+            DbError::InBatch { source, .. } => source.offset(),
+            DbError::Open { .. } => None,
+        }
+    }
+
     /// The database's own words, without the target and statement.
     pub fn message(&self) -> &str {
         match self {
             DbError::Open { message, .. } | DbError::Sql { message, .. } => message,
+            DbError::InBatch { source, .. } => source.message(),
         }
     }
 }

@@ -1,14 +1,16 @@
 //! Row-level differences between two databases, table by table: rows inserted, updated and
-//! deleted, keyed by rowid (or primary key), with examples. Tables whose fingerprints agree are
-//! not read again.
+//! deleted, keyed by rowid (or primary key), with examples; and the schema objects that appeared,
+//! vanished or changed. Tables whose fingerprints agree are not read again. Rows are compared by
+//! column name, so a column added or dropped shows as such (an absent column reads as NULL).
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::sync::mpsc;
 
 use serde::Serialize;
 
-use super::{TableKey, ordered_select, table_key};
-use crate::db::{Db, DbError, DbExt, Value, show};
+use super::{Fingerprint, TableKey, fingerprint, ordered_select, table_key};
+use crate::db::{Db, DbError, DbExt, Value, as_text, show};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TableDiff {
@@ -16,6 +18,8 @@ pub struct TableDiff {
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
+    pub columns_added: Vec<String>,
+    pub columns_removed: Vec<String>,
     /// Up to `limit` examples, by key.
     pub examples: Vec<String>,
 }
@@ -23,6 +27,45 @@ pub struct TableDiff {
 impl TableDiff {
     pub fn changed(&self) -> bool {
         self.inserted + self.updated + self.deleted > 0
+            || !self.columns_added.is_empty()
+            || !self.columns_removed.is_empty()
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+}
+
+/// A schema object (table, index, view, trigger) that differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaChange {
+    pub kind: String,
+    pub name: String,
+    pub table: String,
+    /// "new", "gone" or "changed".
+    pub change: String,
+}
+
+impl std::fmt::Display for SchemaChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.change.as_str() {
+            "new" => write!(f, "{} {} (on {}) is new", self.kind, self.name, self.table),
+            "gone" => write!(f, "{} {} (on {}) is gone", self.kind, self.name, self.table),
+            _ => write!(f, "{} {} (on {}) changed", self.kind, self.name, self.table),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DbDiff {
+    pub schema: Vec<SchemaChange>,
+    /// Tables that differ (tables only one side has included), by name.
+    pub tables: Vec<TableDiff>,
+}
+
+impl DbDiff {
+    pub fn is_empty(&self) -> bool {
+        self.schema.is_empty() && self.tables.is_empty()
     }
 }
 
@@ -45,10 +88,6 @@ pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
         (Value::Blob(x), Value::Blob(y)) => x.cmp(y),
         _ => class(a).cmp(&class(b)),
     }
-}
-
-fn key_of<'a>(row: &'a [Value], key: &TableKey) -> &'a [Value] {
-    &row[..key.key.len()]
 }
 
 fn show_key(key: &TableKey, row: &[Value]) -> String {
@@ -80,21 +119,49 @@ pub fn diff_table(
     limit: usize,
 ) -> Result<TableDiff, DbError> {
     let key = table_key(before, table)?;
-    let sql = ordered_select(table, &key, max_rowid);
-    let mut names: Vec<String> = key.key.clone();
-    names.extend(before.columns(table)?);
+    let cols_b = before.columns(table)?;
+    let cols_a = after.columns(table)?;
+    let mut names_b: Vec<String> = key.key.clone();
+    names_b.extend(cols_b.iter().cloned());
+    let mut names_a: Vec<String> = key.key.clone();
+    names_a.extend(cols_a.iter().cloned());
     let skip = key.key.len();
+    // compare by name: for each column of either side, where it sits in each row
+    let mut union: Vec<String> = cols_b.clone();
+    union.extend(cols_a.iter().filter(|c| !cols_b.contains(c)).cloned());
+    let at = |names: &[String], c: &str| {
+        names
+            .iter()
+            .skip(skip)
+            .position(|n| n == c)
+            .map(|i| i + skip)
+    };
+    let pairs: Vec<(String, Option<usize>, Option<usize>)> = union
+        .iter()
+        .map(|c| (c.clone(), at(&names_b, c), at(&names_a, c)))
+        .collect();
     let mut d = TableDiff {
         table: table.to_string(),
+        columns_added: cols_a
+            .iter()
+            .filter(|c| !cols_b.contains(c))
+            .cloned()
+            .collect(),
+        columns_removed: cols_b
+            .iter()
+            .filter(|c| !cols_a.contains(c))
+            .cloned()
+            .collect(),
         ..TableDiff::default()
     };
+    let sql_b = ordered_select(table, &key, max_rowid);
+    let sql_a = ordered_select(table, &key, max_rowid);
     // `after` is read on another thread and merged here, both in key order
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Value>, DbError>>(4096);
     let other = after.reopen()?;
-    let sql2 = sql.clone();
     std::thread::scope(|s| -> Result<(), DbError> {
         s.spawn(move || {
-            let r = other.for_each(&sql2, &[], &mut |row| {
+            let r = other.for_each(&sql_a, &[], &mut |row| {
                 tx.send(Ok(row.to_vec())).map_err(|_| DbError::Open {
                     target: String::new(),
                     message: "diff reader stopped".into(),
@@ -111,78 +178,73 @@ pub fn diff_table(
                 d.examples.push(text);
             }
         };
-        before.for_each(&sql, &[], &mut |a| {
-            loop {
-                match &b {
-                    Some(row_b) => {
-                        let ord = key_of(a, &key)
-                            .iter()
-                            .zip(key_of(row_b, &key))
-                            .map(|(x, y)| cmp_values(x, y))
-                            .find(|o| o.is_ne())
-                            .unwrap_or(Ordering::Equal);
-                        match ord {
-                            Ordering::Greater => {
-                                d.inserted += 1;
-                                example(
-                                    &mut d,
-                                    format!(
-                                        "inserted {}: {}",
-                                        show_key(&key, row_b),
-                                        show_row(&names, row_b, skip)
-                                    ),
-                                );
-                                b = next_b()?;
-                            }
-                            Ordering::Equal => {
-                                if a != row_b.as_slice() {
-                                    d.updated += 1;
-                                    let changes: Vec<String> = names
-                                        .iter()
-                                        .zip(a.iter().zip(row_b.iter()))
-                                        .skip(skip)
-                                        .filter(|(_, (x, y))| x != y)
-                                        .take(6)
-                                        .map(|(n, (x, y))| format!("{n} {} → {}", show(x), show(y)))
-                                        .collect();
-                                    example(
-                                        &mut d,
-                                        format!(
-                                            "updated {}: {}",
-                                            show_key(&key, a),
-                                            changes.join(", ")
-                                        ),
-                                    );
-                                }
-                                b = next_b()?;
-                                return Ok(());
-                            }
-                            Ordering::Less => {
-                                d.deleted += 1;
-                                example(
-                                    &mut d,
-                                    format!(
-                                        "deleted {}: {}",
-                                        show_key(&key, a),
-                                        show_row(&names, a, skip)
-                                    ),
-                                );
-                                return Ok(());
-                            }
-                        }
-                    }
-                    None => {
-                        d.deleted += 1;
+        let null = Value::Null;
+        before.for_each(&sql_b, &[], &mut |a| loop {
+            let Some(row_b) = &b else {
+                d.deleted += 1;
+                example(
+                    &mut d,
+                    format!(
+                        "deleted {}: {}",
+                        show_key(&key, a),
+                        show_row(&names_b, a, skip)
+                    ),
+                );
+                return Ok(());
+            };
+            let ord = a[..skip]
+                .iter()
+                .zip(&row_b[..skip])
+                .map(|(x, y)| cmp_values(x, y))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal);
+            match ord {
+                Ordering::Greater => {
+                    d.inserted += 1;
+                    example(
+                        &mut d,
+                        format!(
+                            "inserted {}: {}",
+                            show_key(&key, row_b),
+                            show_row(&names_a, row_b, skip)
+                        ),
+                    );
+                    b = next_b()?;
+                }
+                Ordering::Equal => {
+                    let changes: Vec<String> = pairs
+                        .iter()
+                        .filter_map(|(name, ib, ia)| {
+                            let x = ib.map_or(&null, |i| &a[i]);
+                            let y = ia.map_or(&null, |i| &row_b[i]);
+                            (x != y).then(|| format!("{name} {} → {}", show(x), show(y)))
+                        })
+                        .collect();
+                    if !changes.is_empty() {
+                        d.updated += 1;
                         example(
                             &mut d,
                             format!(
-                                "deleted {}: {}",
+                                "updated {}: {}",
                                 show_key(&key, a),
-                                show_row(&names, a, skip)
+                                changes.into_iter().take(6).collect::<Vec<_>>().join(", ")
                             ),
                         );
-                        return Ok(());
                     }
+                    b = next_b()?;
+                    return Ok(());
+                }
+                Ordering::Less => {
+                    d.deleted += 1;
+                    example(
+                        &mut d,
+                        format!(
+                            "deleted {}: {}",
+                            show_key(&key, a),
+                            show_row(&names_b, a, skip)
+                        ),
+                    );
+                    return Ok(());
                 }
             }
         })?;
@@ -193,7 +255,7 @@ pub fn diff_table(
                 format!(
                     "inserted {}: {}",
                     show_key(&key, &row_b),
-                    show_row(&names, &row_b, skip)
+                    show_row(&names_a, &row_b, skip)
                 ),
             );
             b = next_b()?;
@@ -201,4 +263,94 @@ pub fn diff_table(
         Ok(())
     })?;
     Ok(d)
+}
+
+/// (type, name) → (table, SQL) of every schema object.
+type SchemaObjects = BTreeMap<(String, String), (String, String)>;
+
+fn schema_objects(db: &dyn Db) -> Result<SchemaObjects, DbError> {
+    Ok(db
+        .query(
+            "SELECT type, name, tbl_name, ifnull(sql, '') FROM sqlite_schema",
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                (as_text(&r[0])?, as_text(&r[1])?),
+                (
+                    as_text(&r[2]).unwrap_or_default(),
+                    as_text(&r[3]).unwrap_or_default(),
+                ),
+            ))
+        })
+        .collect())
+}
+
+/// Every difference between two databases, given their fingerprints.
+pub fn diff_databases(
+    before: &dyn Db,
+    after: &dyn Db,
+    fp_before: &Fingerprint,
+    fp_after: &Fingerprint,
+    limit: usize,
+) -> Result<DbDiff, DbError> {
+    let mut out = DbDiff::default();
+    if fp_before.schema != fp_after.schema {
+        let (a, b) = (schema_objects(before)?, schema_objects(after)?);
+        for (k, (table, sql)) in &a {
+            match b.get(k) {
+                None => out.schema.push(SchemaChange {
+                    kind: k.0.clone(),
+                    name: k.1.clone(),
+                    table: table.clone(),
+                    change: "gone".into(),
+                }),
+                Some((_, sql2)) if sql2 != sql => out.schema.push(SchemaChange {
+                    kind: k.0.clone(),
+                    name: k.1.clone(),
+                    table: table.clone(),
+                    change: "changed".into(),
+                }),
+                _ => {}
+            }
+        }
+        for (k, (table, _)) in &b {
+            if !a.contains_key(k) {
+                out.schema.push(SchemaChange {
+                    kind: k.0.clone(),
+                    name: k.1.clone(),
+                    table: table.clone(),
+                    change: "new".into(),
+                });
+            }
+        }
+    }
+    let (_, tables) = fp_before.differences(fp_after);
+    for t in tables {
+        let d = match (fp_before.tables.get(&t), fp_after.tables.get(&t)) {
+            (Some(_), Some(_)) => diff_table(before, after, &t, None, limit)?,
+            (Some(h), None) => TableDiff {
+                table: t.clone(),
+                deleted: h.rows,
+                examples: vec![format!("table {t} is gone ({} rows)", h.rows)],
+                ..TableDiff::default()
+            },
+            (None, Some(h)) => TableDiff {
+                table: t.clone(),
+                inserted: h.rows,
+                examples: vec![format!("table {t} is new ({} rows)", h.rows)],
+                ..TableDiff::default()
+            },
+            (None, None) => continue,
+        };
+        out.tables.push(d);
+    }
+    Ok(out)
+}
+
+/// Fingerprint both sides, then diff them.
+pub fn diff(before: &dyn Db, after: &dyn Db, limit: usize) -> Result<DbDiff, DbError> {
+    let (a, b) = (fingerprint(before)?, fingerprint(after)?);
+    diff_databases(before, after, &a, &b, limit)
 }

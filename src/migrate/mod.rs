@@ -2,7 +2,9 @@
 //! engine (batches, resume, dry run), journal (progress and exact undo).
 
 pub mod engine;
+pub mod expect;
 pub mod journal;
+pub mod script;
 pub mod sql;
 
 use std::io::Write;

@@ -101,6 +101,8 @@ pub struct Identity {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpecIdentity {
+    /// `spec` (a migration spec) or `scripts` (SQL-script migrations).
+    pub kind: String,
     pub name: String,
     pub origin: String,
     pub sha256: String,
@@ -133,8 +135,11 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Identity>,
     pub spec: SpecIdentity,
-    pub sample: u64,
-    pub seed: u64,
+    /// Rows the spot check shows, and its seed (absent when there is no spot check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Database size before and after the migration (rehearse).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sizes: Option<(u64, u64)>,
@@ -150,8 +155,7 @@ impl Report {
         command: &str,
         target: Identity,
         spec: SpecIdentity,
-        sample: u64,
-        seed: u64,
+        spot: Option<(u64, u64)>,
     ) -> Report {
         Report {
             tool: format!("preflight {}", env!("CARGO_PKG_VERSION")),
@@ -160,8 +164,8 @@ impl Report {
             target,
             baseline: None,
             spec,
-            sample,
-            seed,
+            sample: spot.map(|s| s.0),
+            seed: spot.map(|s| s.1),
             sizes: None,
             stages: Vec::new(),
             summary: Summary {

@@ -34,21 +34,27 @@ fn header_pairs(r: &Report) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("target", identity(&r.target)),
         (
-            "spec",
+            if r.spec.kind == "scripts" {
+                "scripts"
+            } else {
+                "spec"
+            },
             format!(
                 "{} ({}, sha256 {})",
                 r.spec.name, r.spec.origin, r.spec.sha256
             ),
         ),
-        ("spot checks", format!("{} rows, seed {}", r.sample, r.seed)),
     ];
+    if let (Some(n), Some(seed)) = (r.sample, r.seed) {
+        rows.push(("spot checks", format!("{n} rows, seed {seed}")));
+    }
     if let Some(b) = &r.baseline {
         rows.insert(1, ("baseline", identity(b)));
     }
     if let Some((before, after)) = r.sizes {
         rows.push((
             "database size",
-            format!("{} before, {} after migration", human(before), human(after)),
+            format!("{} before, {} after", human(before), human(after)),
         ));
     }
     rows

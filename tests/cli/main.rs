@@ -8,4 +8,5 @@ mod extract;
 mod fixture;
 mod migrate;
 mod rehearse;
+mod sql;
 mod verify;

@@ -17,6 +17,8 @@ use crate::spec::validate::{self, Scope};
 use crate::table::count;
 use crate::verify::{file_identity, run_checks, spec_identity};
 
+pub mod script;
+
 pub struct Options {
     /// The backup to rehearse on; None: the bundled fixture.
     pub backup: Option<PathBuf>,
@@ -32,12 +34,12 @@ pub const BUNDLED_NAME: &str = "(bundled) fixtures/liveone-small.db.gz";
 /// Events for a progress display: a stage starts.
 pub type OnStage<'a> = &'a mut dyn FnMut(&str);
 
-struct Timer<'r> {
-    report: &'r mut Report,
+pub(crate) struct Timer<'r> {
+    pub report: &'r mut Report,
 }
 
 impl Timer<'_> {
-    fn stage<T>(
+    pub fn stage<T>(
         &mut self,
         name: &str,
         f: impl FnOnce(&mut Report) -> Result<(T, Status, String), Error>,
@@ -95,37 +97,33 @@ fn differences(
     Ok((n, ex))
 }
 
-pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
-    let started = Instant::now();
-    let workdir = tempfile::Builder::new()
-        .prefix(".preflight-rehearse-")
-        .tempdir()
-        .map_err(|e| crate::fsutil::FsError::io(&std::env::temp_dir(), e))?;
-    let (backup_path, shown): (PathBuf, String) = match &opts.backup {
-        Some(p) => (p.clone(), p.display().to_string()),
+/// The backup to rehearse on and how reports name it: the given file, or the bundled fixture
+/// written into `dir`.
+pub(crate) fn backup_source(
+    backup: Option<&std::path::Path>,
+    dir: &std::path::Path,
+) -> Result<(PathBuf, String), Error> {
+    Ok(match backup {
+        Some(p) => (p.to_path_buf(), p.display().to_string()),
         None => {
-            let p = workdir.path().join("liveone-small.db.gz");
+            let p = dir.join("liveone-small.db.gz");
             std::fs::write(&p, crate::fixture::BUNDLED_FIXTURE)
                 .map_err(|e| crate::fsutil::FsError::io(&p, e))?;
             (p, BUNDLED_NAME.to_string())
         }
-    };
-    let mut report = Report::new(
-        "rehearse",
-        file_identity(&shown, &backup_path)?,
-        spec_identity(&opts.spec),
-        opts.suite.sample,
-        opts.suite.seed,
-    );
-    let mut t = Timer {
-        report: &mut report,
-    };
+    })
+}
 
-    on_stage("extract");
-    let (extracted, pristine): (Extracted, PathBuf) = t.stage("extract", |_| {
-        let e = backup::extract(&backup_path, None, Some(workdir.path()))?;
-        // an untouched copy: the baseline for collateral checks and row-level differences
-        let pristine = workdir.path().join("before.db");
+/// Extract into a temporary database, and keep an untouched copy: the baseline for collateral
+/// checks and row-level differences.
+pub(crate) fn extract_stage(
+    t: &mut Timer,
+    backup_path: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<(Extracted, PathBuf), Error> {
+    t.stage("extract", |_| {
+        let e = backup::extract(backup_path, None, Some(dir))?;
+        let pristine = dir.join("before.db");
         std::fs::copy(e.db.path(), &pristine)
             .map_err(|err| crate::fsutil::FsError::io(&pristine, err))?;
         let detail = format!(
@@ -138,7 +136,32 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             }
         );
         Ok(((e, pristine), Status::Pass, detail))
-    })?;
+    })
+}
+
+pub(crate) fn workdir() -> Result<tempfile::TempDir, Error> {
+    Ok(tempfile::Builder::new()
+        .prefix(".preflight-rehearse-")
+        .tempdir()
+        .map_err(|e| crate::fsutil::FsError::io(&std::env::temp_dir(), e))?)
+}
+
+pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
+    let started = Instant::now();
+    let workdir = workdir()?;
+    let (backup_path, shown) = backup_source(opts.backup.as_deref(), workdir.path())?;
+    let mut report = Report::new(
+        "rehearse",
+        file_identity(&shown, &backup_path)?,
+        spec_identity(&opts.spec),
+        Some((opts.suite.sample, opts.suite.seed)),
+    );
+    let mut t = Timer {
+        report: &mut report,
+    };
+
+    on_stage("extract");
+    let (extracted, pristine) = extract_stage(&mut t, &backup_path, workdir.path())?;
     let path = extracted.db.path().to_path_buf();
     let size_before = extracted.uncompressed_bytes;
     let work: Box<dyn Db> = db::open(&Target::Local(path.clone()), Access::Rehearsal)?;
