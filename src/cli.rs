@@ -61,7 +61,7 @@ pub enum SpecCommand {
 }
 
 /// The database a command works on.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct DbArgs {
     /// The database: a path, a file: URL, or a libsql://, https:// or http:// URL.
     pub db: String,
@@ -155,8 +155,11 @@ pub struct FixtureArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Database to back up (a local SQLite file).
+    /// The database to back up: a local SQLite file, or a libsql://, https:// or http:// URL.
     pub source: String,
+    /// The environment variable holding the auth token for a remote database.
+    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
+    pub auth_token_env: String,
     /// Directory the backup and its manifest are written to.
     #[arg(long)]
     pub out: PathBuf,
@@ -275,4 +278,11 @@ pub struct DiffArgs {
     /// table or json.
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::report::Format,
+}
+
+impl DbArgs {
+    /// The target, with a remote one's token taken from the environment.
+    pub fn target(&self) -> crate::db::Target {
+        crate::db::Target::parse(&self.db).with_token_from_env(&self.auth_token_env)
+    }
 }

@@ -1,7 +1,6 @@
 //! One function per subcommand: parse what the command line gave, call the library, print.
 
 use std::io::IsTerminal;
-use std::path::Path;
 
 use crate::cli;
 use crate::db::{self, Access, Db, Target};
@@ -37,7 +36,31 @@ fn counts_table(tables: &std::collections::BTreeMap<String, i64>) -> String {
 }
 
 pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
-    let s = backup::create(Path::new(&a.source), &a.out, a.min_size)?;
+    let target = Target::parse(&a.source).with_token_from_env(&a.auth_token_env);
+    let s = match &target {
+        Target::Local(p) => backup::create(p, &a.out, a.min_size)?,
+        Target::Remote(r) => {
+            let db = db::open(&target, Access::Snapshot)?;
+            let host = r
+                .shown
+                .split("://")
+                .nth(1)
+                .unwrap_or("")
+                .split(['.', ':', '/'])
+                .next()
+                .unwrap_or("");
+            let stem = if host.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                host
+            } else {
+                "remote"
+            };
+            let pb = progress_bar(0, "rows");
+            let s =
+                backup::create_remote(db.as_ref(), stem, &a.out, a.min_size, &mut |n| pb.inc(n))?;
+            pb.finish_and_clear();
+            s
+        }
+    };
     let m = &s.manifest;
     let head = pairs(&[
         ("backup", s.path.display().to_string()),
@@ -118,7 +141,7 @@ pub fn write_access(target: &Target, yes: bool, action: &str) -> Result<Access, 
 }
 
 pub fn open(args: &cli::DbArgs, access: Access) -> Result<Box<dyn Db>, Error> {
-    let target = Target::parse(&args.db);
+    let target = args.target();
     Ok(db::open(&target, access)?)
 }
 
@@ -213,7 +236,7 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
 
 pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
-    let target = Target::parse(&a.target.db);
+    let target = a.target.target();
     let scope = scope(&a.engine);
     let opts = migrate::Options {
         batch_size: a.engine.batch_size,
@@ -292,7 +315,7 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
 }
 
 pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
-    let target = Target::parse(&a.target.db);
+    let target = a.target.target();
     let access = write_access(&target, a.yes, "delete the rows preflight migrated")?;
     let db = open(&a.target, access)?;
     let names: Vec<String> = if a.migrations.is_empty() {
@@ -386,7 +409,7 @@ fn suite(o: &cli::OutputArgs) -> crate::checks::SuiteOptions {
 
 pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
-    let target = Target::parse(&a.target.db);
+    let target = a.target.target();
     let report = crate::verify::verify(
         &target,
         &crate::verify::Options {
@@ -450,7 +473,7 @@ fn table_counts(db: &dyn Db) -> Result<std::collections::BTreeMap<String, i64>, 
 
 pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     let script = crate::migrate::script::load(&a.sql)?;
-    let target = Target::parse(&a.target.db);
+    let target = a.target.target();
     let access = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
     let db = open(&a.target, access)?;
     let local = db.as_local().is_some();

@@ -53,6 +53,8 @@ pub enum BackupError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(transparent)]
+    Remote(crate::db::DbError),
 }
 
 impl BackupError {
@@ -183,16 +185,41 @@ pub fn create(
     let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
     let (counts, sqlite_version) = snapshot(&src, source, tmp_db.path())?;
     drop(src);
-    let uncompressed = fsutil::size(tmp_db.path())?;
+    finish(Snapshot {
+        file: tmp_db,
+        stem: stem_of(source),
+        source: source.display().to_string(),
+        out_dir,
+        min_size,
+        taken,
+        counts,
+        sqlite_version,
+    })
+}
 
-    let name = backup_name(&stem_of(source), taken);
-    let out = out_dir.join(&name);
+/// A snapshot written to a temporary file, to be gzipped into place with its manifest.
+struct Snapshot<'a> {
+    file: tempfile::NamedTempFile,
+    stem: String,
+    source: String,
+    out_dir: &'a Path,
+    min_size: Option<u64>,
+    taken: time::OffsetDateTime,
+    counts: BTreeMap<String, i64>,
+    sqlite_version: String,
+}
+
+/// gzip a snapshot to `<stem>-YYYYMMDD-HHMMSS.db.gz` with its manifest beside it.
+fn finish(s: Snapshot) -> Result<BackupSummary, BackupError> {
+    let uncompressed = fsutil::size(s.file.path())?;
+    let name = backup_name(&s.stem, s.taken);
+    let out = s.out_dir.join(&name);
     let manifest_path = manifest::path_for(&out);
     fsutil::ensure_absent(&out)?;
     fsutil::ensure_absent(&manifest_path)?;
-    let tmp_gz = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db.gz")?;
+    let tmp_gz = fsutil::temp_file_in(s.out_dir, ".preflight-backup-", ".db.gz")?;
     let sha256 = {
-        let input = fsutil::open(tmp_db.path())?;
+        let input = fsutil::open(s.file.path())?;
         let file = tmp_gz.reopen().map_err(|e| FsError::io(tmp_gz.path(), e))?;
         let hashed = fsutil::gzip_stream(
             io::BufReader::with_capacity(1 << 20, input),
@@ -201,9 +228,9 @@ pub fn create(
         .map_err(|e| FsError::io(&out, e))?;
         hashed.hex()
     };
-    drop(tmp_db);
+    drop(s.file);
     let compressed = fsutil::size(tmp_gz.path())?;
-    if let Some(min) = min_size
+    if let Some(min) = s.min_size
         && compressed < min
     {
         return Err(BackupError::TooSmall {
@@ -214,22 +241,160 @@ pub fn create(
     }
     let manifest = Manifest {
         file: name,
-        source: source.display().to_string(),
-        created_utc: taken
+        source: s.source,
+        created_utc: s
+            .taken
             .format(&time::format_description::well_known::Rfc3339)
             .expect("formattable time"),
         sha256,
         compressed_bytes: compressed,
         uncompressed_bytes: uncompressed,
-        sqlite_version,
+        sqlite_version: s.sqlite_version,
         preflight_version: env!("CARGO_PKG_VERSION").to_string(),
-        tables: counts,
+        tables: s.counts,
     };
     write_pair(tmp_gz, &out, &manifest, &manifest_path)?;
     Ok(BackupSummary {
         path: out,
         manifest_path,
         manifest,
+    })
+}
+
+/// Back up a remote database: its schema and every row, read inside the handle's one read
+/// transaction (a consistent snapshot, unlike a copy taken table by table), written into a
+/// local SQLite file; then gzip and manifest as for a local backup. `on_rows` counts progress.
+pub fn create_remote(
+    db: &dyn crate::db::Db,
+    stem: &str,
+    out_dir: &Path,
+    min_size: Option<u64>,
+    on_rows: &mut dyn FnMut(u64),
+) -> Result<BackupSummary, BackupError> {
+    use crate::db::{DbExt, Value, as_text};
+    use crate::fingerprint::{scan, table_key};
+    use crate::sql::ident as q;
+    if !out_dir.is_dir() {
+        return Err(FsError::Missing(out_dir.to_path_buf()).into());
+    }
+    let shown = db.target().shown();
+    let dberr = |e: crate::db::DbError| BackupError::Remote(e);
+    let taken = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid");
+    let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
+    let local = Connection::open(tmp_db.path()).map_err(BackupError::sqlite(tmp_db.path()))?;
+    let lerr = BackupError::sqlite(tmp_db.path());
+    local
+        .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;")
+        .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+    let schema: Vec<(String, String, String)> = db
+        .query(
+            "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid",
+            &[],
+        )
+        .map_err(dberr)?
+        .into_iter()
+        .filter_map(|r| Some((as_text(&r[0])?, as_text(&r[1])?, as_text(&r[2])?)))
+        .collect();
+    let tables: Vec<&(String, String, String)> = schema
+        .iter()
+        .filter(|(t, name, sql)| {
+            t == "table" && !name.starts_with("sqlite_") && !sql.starts_with("CREATE VIRTUAL")
+        })
+        .collect();
+    for (_, _, sql) in &tables {
+        local
+            .execute_batch(sql)
+            .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+    }
+    let mut copy = |table: &str| -> Result<(), BackupError> {
+        let key = table_key(db, table).map_err(dberr)?;
+        let cols = db.columns(table).map_err(dberr)?;
+        // a rowid that is also a column (INTEGER PRIMARY KEY) is copied with that column
+        let alias = db
+            .query(
+                "SELECT count(*) = 1 AND max(pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info(?1) WHERE pk > 0",
+                &[Value::Text(table.into())],
+            )
+            .map_err(dberr)?
+            .first()
+            .and_then(|r| crate::db::as_i64(&r[0]))
+            == Some(1);
+        let with_rowid = key.rowid && !alias;
+        let mut names: Vec<String> = cols.iter().map(|c| q(c)).collect();
+        if with_rowid {
+            names.insert(0, "rowid".into());
+        }
+        let skip = if with_rowid { 0 } else { key.key.len() };
+        let insert = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            q(table),
+            names.join(", "),
+            vec!["?"; names.len()].join(", ")
+        );
+        let mut stmt = local
+            .prepare(&insert)
+            .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+        let mut n = 0u64;
+        let mut failed: Option<rusqlite::Error> = None;
+        scan(db, table, &key, None, &mut |row| {
+            if let Err(e) = stmt.execute(rusqlite::params_from_iter(row[skip..].iter())) {
+                failed = Some(e);
+                return Err(crate::db::DbError::Open {
+                    target: String::new(),
+                    message: "stopped".into(),
+                });
+            }
+            n += 1;
+            if n.is_multiple_of(2_000) {
+                on_rows(2_000);
+            }
+            Ok(())
+        })
+        .map_err(|e| match failed.take() {
+            Some(le) => BackupError::sqlite(tmp_db.path())(le),
+            None => dberr(e),
+        })?;
+        on_rows(n % 2_000);
+        Ok(())
+    };
+    for (_, name, _) in &tables {
+        copy(name)?;
+    }
+    if schema.iter().any(|(_, name, _)| name == "sqlite_sequence") {
+        local
+            .execute("DELETE FROM sqlite_sequence", [])
+            .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+        copy("sqlite_sequence")?;
+    }
+    for (kind, _, sql) in &schema {
+        if kind != "table" {
+            local
+                .execute_batch(sql)
+                .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+        }
+    }
+    local
+        .execute_batch("COMMIT")
+        .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+    let counts = table_counts(&local).map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+    let version = db
+        .query("SELECT sqlite_version()", &[])
+        .map_err(dberr)?
+        .first()
+        .and_then(|r| as_text(&r[0]))
+        .unwrap_or_default();
+    local.close().map_err(|(_, e)| lerr(e))?;
+    finish(Snapshot {
+        file: tmp_db,
+        stem: stem.to_string(),
+        source: shown,
+        out_dir,
+        min_size,
+        taken,
+        counts,
+        sqlite_version: format!("{version} (server)"),
     })
 }
 

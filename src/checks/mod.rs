@@ -395,7 +395,7 @@ fn tasks<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<(usize, Task<'a>)>, Db
     add("schema.columns", schema::columns(ctx));
     add("schema.points", schema::points(ctx));
     add("schema.targets", schema::targets(ctx));
-    add("schema.integrity", schema::integrity(ctx, db));
+    add("schema.integrity", schema::integrity(ctx, db)?);
     add("schema.foreign_keys", schema::foreign_keys(ctx, db)?);
     add("row_counts", rows::counts(ctx));
     add("values", rows::values(ctx));

@@ -2,7 +2,7 @@
 //! file is sound, foreign keys hold.
 
 use super::{Ctx, Task, count, examples, result};
-use crate::db::{Db, DbError, Value, as_text, show};
+use crate::db::{Db, DbError, DbExt, Value, as_text, show};
 
 pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     ctx.plan
@@ -155,74 +155,91 @@ pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
         .collect()
 }
 
-/// Integrity: per table on a local file (and a page census), the whole pragma on a server.
-pub fn integrity<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Vec<Task<'a>> {
+/// Every page used once, on a server: one aggregate over `dbstat` and the freelist count (the
+/// local census also walks the freelist itself).
+fn remote_census(db: &dyn Db) -> Result<Option<String>, DbError> {
+    let r = db.query(
+        "SELECT count(*), count(DISTINCT pageno), min(pageno), max(pageno) FROM dbstat",
+        &[],
+    )?;
+    let get = |i: usize| crate::db::as_i64(&r[0][i]).unwrap_or(0);
+    let (pages, distinct, lowest, highest) = (get(0), get(1), get(2), get(3));
+    let page_count = db.scalar_i64("PRAGMA page_count", &[])?.unwrap_or(0);
+    let free = db.scalar_i64("PRAGMA freelist_count", &[])?.unwrap_or(0);
+    let page_size = db.scalar_i64("PRAGMA page_size", &[])?.unwrap_or(4096);
+    let lock_page = (1i64 << 30) / page_size + 1;
+    let reserved = i64::from(lock_page <= page_count);
+    Ok(if pages != distinct {
+        Some(format!("{} pages are used twice", pages - distinct))
+    } else if lowest < 1 || highest > page_count {
+        Some(format!(
+            "a b-tree refers to page {highest}, outside the file's {page_count} pages"
+        ))
+    } else if distinct + free + reserved != page_count {
+        Some(format!(
+            "{} of {page_count} pages are neither in a b-tree nor free",
+            page_count - distinct - free - reserved
+        ))
+    } else {
+        None
+    })
+}
+
+/// Integrity: `PRAGMA integrity_check(TABLE)` for every table (each its own task), and a page
+/// census for what the table-scoped form leaves out.
+pub fn integrity<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
     let pragma = if ctx.quick_integrity {
         "quick_check"
     } else {
         "integrity_check"
     };
-    let Some(local) = db.as_local() else {
-        return vec![Box::new(move |db: &dyn Db| {
-            let rows = db.query(&format!("PRAGMA {pragma}"), &[])?;
-            let lines: Vec<String> = rows.iter().filter_map(|r| as_text(&r[0])).collect();
-            let ok = lines.len() == 1 && lines[0] == "ok";
-            Ok(vec![
-                result("schema.integrity", "database")
-                    .judged(
-                        if ok { 0 } else { lines.len() as u64 },
-                        "ok",
-                        if ok { "ok".into() } else { lines[0].clone() },
-                    )
-                    .with_examples(if ok {
-                        vec![]
-                    } else {
-                        lines.into_iter().take(5).collect()
-                    }),
-            ])
-        })];
-    };
-    let path = local.path().to_path_buf();
-    let (census, work) = match crate::backup::integrity::census_and_work(&path) {
-        Ok(x) => x,
-        Err(e) => {
-            let message = e.to_string();
-            return vec![Box::new(move |_db: &dyn Db| {
-                Ok(vec![result("schema.integrity", "database").judged(
-                    1,
-                    "ok",
-                    message.clone(),
-                )])
-            })];
-        }
-    };
-    let mut tables: Vec<(String, i64)> = work.into_iter().collect();
+    let mut tables: Vec<String> = db
+        .query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND rootpage > 0",
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| as_text(&r[0]))
+        .collect();
+    tables.push("sqlite_schema".into());
     tables.sort();
-    let mut tasks: Vec<Task<'a>> = vec![Box::new(move |_db: &dyn Db| {
-        Ok(vec![match &census {
+    let local_path = db.as_local().map(|l| l.path().to_path_buf());
+    let mut tasks: Vec<Task<'a>> = vec![Box::new(move |db: &dyn Db| {
+        let problem = match &local_path {
+            Some(path) => match crate::backup::integrity::census_and_work(path) {
+                Ok((p, _)) => p.map(|p| p.0),
+                Err(e) => Some(e.to_string()),
+            },
+            None => remote_census(db)?,
+        };
+        Ok(vec![match problem {
             None => result("schema.integrity", "pages").judged(0, "every page used once", "ok"),
-            Some(p) => {
-                result("schema.integrity", "pages").judged(1, "every page used once", p.0.clone())
-            }
+            Some(p) => result("schema.integrity", "pages").judged(1, "every page used once", p),
         }])
     })];
-    for (table, _) in tables {
+    for table in tables {
         tasks.push(Box::new(move |db: &dyn Db| {
-            let local = db.as_local().expect("a local handle");
-            let r = crate::backup::integrity::check_table(local.conn(), &table, pragma)
-                .map_err(|e| local.sql_error(pragma, e))?;
+            let rows = db.query(
+                &format!("PRAGMA {pragma}({})", crate::sql::ident(&table)),
+                &[],
+            )?;
+            let first = rows
+                .first()
+                .and_then(|r| as_text(&r[0]))
+                .unwrap_or_default();
             let expected = format!("{pragma}: ok");
-            Ok(vec![match r {
-                None => {
-                    result("schema.integrity", format!("table {table}")).judged(0, expected, "ok")
-                }
-                Some(p) => {
-                    result("schema.integrity", format!("table {table}")).judged(1, expected, p.0)
-                }
+            Ok(vec![if first == "ok" {
+                result("schema.integrity", format!("table {table}")).judged(0, expected, "ok")
+            } else {
+                result("schema.integrity", format!("table {table}")).judged(
+                    1,
+                    expected,
+                    format!("table {table}: {first}"),
+                )
             }])
         }));
     }
-    tasks
+    Ok(tasks)
 }
 
 pub fn foreign_keys<'a>(_ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {

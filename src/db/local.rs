@@ -26,14 +26,14 @@ impl LocalDb {
             return Err(fail("no such file".into()));
         }
         let flags = match access {
-            Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Access::ReadOnly | Access::Snapshot => OpenFlags::SQLITE_OPEN_READ_ONLY,
             _ => OpenFlags::SQLITE_OPEN_READ_WRITE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e.to_string()))?;
         let mut setup = String::from("PRAGMA temp_store = MEMORY;");
         match access {
             // reads go through a memory map of the file; a small page cache of its own suffices
-            Access::ReadOnly => setup.push_str(
+            Access::ReadOnly | Access::Snapshot => setup.push_str(
                 "PRAGMA query_only = 1; PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -32768;",
             ),
             // a throw-away copy: no fsync (a crash of the machine may lose it; a killed process does not)

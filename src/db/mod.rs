@@ -3,6 +3,7 @@
 //! positional parameters and run where the data lives.
 
 pub mod local;
+pub mod remote;
 pub mod target;
 
 pub use rusqlite::types::Value;
@@ -86,6 +87,9 @@ impl DbError {
 pub enum Access {
     /// Read-only: the file (or server) cannot be written through this handle.
     ReadOnly,
+    /// Read-only, and every read sees one snapshot (on a server: one read transaction held for
+    /// the handle's life; a local file is read through the online backup API instead).
+    Snapshot,
     /// Writes to a real database: durability as the database is configured.
     Write,
     /// Writes to a throw-away rehearsal copy: durability may be traded for speed.
@@ -115,16 +119,21 @@ pub trait Db: Send {
     fn as_local(&self) -> Option<&local::LocalDb> {
         None
     }
+    /// Rows per page for reads of whole tables (None: no need to page).
+    fn page_rows(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Open a target with the given access.
 pub fn open(target: &Target, access: Access) -> Result<Box<dyn Db>, DbError> {
     match target {
         Target::Local(path) => Ok(Box::new(local::LocalDb::open(path, access)?)),
-        Target::Remote(_) => Err(DbError::Open {
-            target: target.shown(),
-            message: "remote libSQL targets are not supported by this build".into(),
-        }),
+        Target::Remote(r) => Ok(Box::new(remote::RemoteDb::open(
+            target,
+            r.token.0.clone(),
+            access,
+        )?)),
     }
 }
 

@@ -3,6 +3,16 @@
 
 use std::path::PathBuf;
 
+/// A credential: kept out of every `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "(none)" } else { "***" })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteUrl {
     /// The URL to connect to (https:// for libsql://), without any token.
@@ -10,7 +20,9 @@ pub struct RemoteUrl {
     /// The URL as shown in output: no user info, no query string.
     pub shown: String,
     /// A token carried in the URL's query (`?authToken=`), used when no variable gives one.
-    pub url_token: Option<String>,
+    pub url_token: Option<Secret>,
+    /// The token to present: from the environment, else from the URL.
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +58,20 @@ impl Target {
         }
     }
 
+    /// Take the auth token of a remote target from the environment variable `name` (falling
+    /// back to a token in the URL).
+    pub fn with_token_from_env(mut self, name: &str) -> Target {
+        if let Target::Remote(r) = &mut self {
+            let from_env = std::env::var(name).ok().filter(|t| !t.is_empty());
+            r.token = Secret(
+                from_env
+                    .or_else(|| r.url_token.as_ref().map(|s| s.0.clone()))
+                    .unwrap_or_default(),
+            );
+        }
+        self
+    }
+
     pub fn local_path(&self) -> Option<&std::path::Path> {
         match self {
             Target::Local(p) => Some(p),
@@ -70,7 +96,7 @@ fn parse_remote(s: &str, scheme: &str) -> RemoteUrl {
     let url_token = query.and_then(|q| {
         q.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=')?;
-            (k == "authToken" || k == "auth_token").then(|| v.to_string())
+            (k == "authToken" || k == "auth_token").then(|| Secret(v.to_string()))
         })
     });
     let connect_scheme = match scheme {
@@ -82,6 +108,7 @@ fn parse_remote(s: &str, scheme: &str) -> RemoteUrl {
     RemoteUrl {
         url: format!("{connect_scheme}{host}{path}"),
         shown: format!("{}{host}{path}", scheme.to_ascii_lowercase()),
+        token: url_token.clone().unwrap_or_default(),
         url_token,
     }
 }
@@ -104,7 +131,11 @@ mod tests {
         let t = Target::parse("libsql://me:s3cret@liveone-tokyo.turso.io/?authToken=abc.def");
         let Target::Remote(r) = &t else { panic!() };
         assert_eq!(r.url, "https://liveone-tokyo.turso.io");
-        assert_eq!(r.url_token.as_deref(), Some("abc.def"));
+        assert_eq!(r.url_token.as_ref().map(|s| s.0.as_str()), Some("abc.def"));
+        assert!(
+            !format!("{t:?}").contains("abc.def"),
+            "Debug never shows a token"
+        );
         assert_eq!(t.shown(), "libsql://liveone-tokyo.turso.io");
         assert!(!t.shown().contains("s3cret") && !t.shown().contains("abc"));
         let t = Target::parse("http://127.0.0.1:8080");

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
-use super::{Fingerprint, TableKey, fingerprint, ordered_select, table_key};
+use super::{Fingerprint, TableKey, fingerprint, table_key};
 use crate::db::{Db, DbError, DbExt, Value, as_text, show};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -154,14 +154,14 @@ pub fn diff_table(
             .collect(),
         ..TableDiff::default()
     };
-    let sql_b = ordered_select(table, &key, max_rowid);
-    let sql_a = ordered_select(table, &key, max_rowid);
+    let range = max_rowid.map(|m| (i64::MIN, m));
     // `after` is read on another thread and merged here, both in key order
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Value>, DbError>>(4096);
     let other = after.reopen()?;
+    let key_a = key.clone();
     std::thread::scope(|s| -> Result<(), DbError> {
         s.spawn(move || {
-            let r = other.for_each(&sql_a, &[], &mut |row| {
+            let r = super::scan(other.as_ref(), table, &key_a, range, &mut |row| {
                 tx.send(Ok(row.to_vec())).map_err(|_| DbError::Open {
                     target: String::new(),
                     message: "diff reader stopped".into(),
@@ -179,7 +179,7 @@ pub fn diff_table(
             }
         };
         let null = Value::Null;
-        before.for_each(&sql_b, &[], &mut |a| loop {
+        super::scan(before, table, &key, range, &mut |a| loop {
             let Some(row_b) = &b else {
                 d.deleted += 1;
                 example(

@@ -99,13 +99,18 @@ pub fn table_key(db: &dyn Db, table: &str) -> Result<TableKey, DbError> {
 
 /// `SELECT key…, * FROM t [WHERE rowid <= ?] ORDER BY key…`
 pub fn ordered_select(table: &str, key: &TableKey, max_rowid: Option<i64>) -> String {
+    select_range(table, key, max_rowid.map(|m| (i64::MIN, m)))
+}
+
+/// `SELECT key…, * FROM t [WHERE rowid BETWEEN lo AND hi] ORDER BY key…`
+fn select_range(table: &str, key: &TableKey, range: Option<(i64, i64)>) -> String {
     let keys: Vec<String> = key
         .key
         .iter()
         .map(|k| if key.rowid { "rowid".to_string() } else { q(k) })
         .collect();
-    let filter = match (key.rowid, max_rowid) {
-        (true, Some(m)) => format!(" WHERE rowid <= {m}"),
+    let filter = match (key.rowid, range) {
+        (true, Some((lo, hi))) => format!(" WHERE rowid BETWEEN {lo} AND {hi}"),
         _ => String::new(),
     };
     format!(
@@ -113,6 +118,55 @@ pub fn ordered_select(table: &str, key: &TableKey, max_rowid: Option<i64>) -> St
         k = keys.join(", "),
         t = q(table)
     )
+}
+
+/// Visit every row of `table` (rowids in `range` when given) in key order: `key…, *`. On a
+/// server that refuses large responses, in pages (by rowid, or by offset for a WITHOUT ROWID
+/// table); the rows, and their order, are the same either way.
+pub fn scan(
+    db: &dyn Db,
+    table: &str,
+    key: &TableKey,
+    range: Option<(i64, i64)>,
+    f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let Some(page) = db.page_rows() else {
+        return db.for_each(&select_range(table, key, range), &[], f);
+    };
+    let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
+    if key.rowid {
+        // The first page starts at `lo` itself; later pages after the last rowid seen.
+        let page_sql = |op: &str| {
+            format!(
+                "SELECT rowid, * FROM {} WHERE rowid {op} ?1 AND rowid <= ?2 ORDER BY rowid LIMIT {page}",
+                q(table)
+            )
+        };
+        let (first, next) = (page_sql(">="), page_sql(">"));
+        let (mut sql, mut from) = (&first, lo);
+        loop {
+            let rows = db.query(sql, &[Value::Integer(from), Value::Integer(hi)])?;
+            for r in &rows {
+                f(r)?;
+            }
+            match rows.last().and_then(|r| as_i64(&r[0])) {
+                Some(last) if rows.len() == page => (sql, from) = (&next, last),
+                _ => return Ok(()),
+            }
+        }
+    }
+    let base = select_range(table, key, None);
+    let mut offset = 0usize;
+    loop {
+        let rows = db.query(&format!("{base} LIMIT {page} OFFSET {offset}"), &[])?;
+        for r in &rows {
+            f(r)?;
+        }
+        if rows.len() < page {
+            return Ok(());
+        }
+        offset += page;
+    }
 }
 
 /// Typed encoding of one value into the hash.
@@ -156,13 +210,7 @@ struct Part {
 type PartDigest = (u64, Option<i64>, [u8; 32]);
 
 fn hash_part(db: &dyn Db, part: &Part) -> Result<PartDigest, DbError> {
-    let mut sql = ordered_select(&part.table, &part.key, None);
-    if let Some((lo, hi)) = part.range {
-        sql = sql.replace(
-            " ORDER BY ",
-            &format!(" WHERE rowid BETWEEN {lo} AND {hi} ORDER BY "),
-        );
-    }
+    let sql = select_range(&part.table, &part.key, part.range);
     let mut h = Sha256::new();
     let mut rows = 0u64;
     let mut max = None;
@@ -184,7 +232,7 @@ fn hash_part(db: &dyn Db, part: &Part) -> Result<PartDigest, DbError> {
             rows += 1;
         }
     } else {
-        db.for_each(&sql, &[], &mut |r| {
+        scan(db, &part.table, &part.key, part.range, &mut |r| {
             h.update([0xffu8]);
             for v in r {
                 feed(&mut h, ValueRef::from(v));

@@ -14,8 +14,11 @@ pub const JOURNAL: &str = "preflight_journal";
 pub const STATE: &str = "preflight_state";
 pub const SAVED: &str = "preflight_saved_progress";
 pub const PROGRESS: &str = "migration_progress";
+/// Holds, for the length of one rollback transaction, the check that it deleted exactly the rows
+/// the journal counts (an ordinary table: libSQL servers refuse TEMP tables).
+pub const ASSERT: &str = "preflight_assert";
 /// Tables preflight itself creates (the progress table only when it did not exist).
-pub const OWN_TABLES: [&str; 3] = [JOURNAL, STATE, SAVED];
+pub const OWN_TABLES: [&str; 4] = [JOURNAL, STATE, SAVED, ASSERT];
 
 const PROGRESS_COLUMNS: [&str; 5] = [
     "migration_name",
@@ -384,10 +387,10 @@ pub fn rollback(
     }
     let mut summary = RollbackSummary::default();
     let assert_table =
-        "CREATE TEMP TABLE IF NOT EXISTS preflight_assert (entry INTEGER, ok INTEGER CHECK (ok))";
+        format!("CREATE TABLE IF NOT EXISTS {ASSERT} (entry INTEGER, ok INTEGER CHECK (ok))");
     for e in entries(db, Some(migration))?.into_iter().rev() {
         let result = db.write_batch(&[
-            Stmt::new(assert_table, vec![]),
+            Stmt::new(assert_table.clone(), vec![]),
             Stmt::new(
                 format!(
                     "DELETE FROM {t} WHERE rowid > ?1 AND rowid <= ?2 AND {s} = ?3 AND {tc} > ?4 AND {tc} <= ?5",
@@ -404,11 +407,11 @@ pub fn rollback(
                 ],
             ),
             Stmt::new(
-                "INSERT INTO temp.preflight_assert VALUES (?1, changes() = ?2)",
+                format!("INSERT INTO {ASSERT} VALUES (?1, changes() = ?2)"),
                 vec![Value::Integer(e.id), Value::Integer(e.inserted)],
             ),
             Stmt::new(format!("DELETE FROM {JOURNAL} WHERE id = ?1"), vec![Value::Integer(e.id)]),
-            Stmt::new("DELETE FROM temp.preflight_assert", vec![]),
+            Stmt::new(format!("DELETE FROM {ASSERT}"), vec![]),
         ]);
         match result {
             Ok(out) => {
@@ -504,7 +507,7 @@ fn drop_empty_tables(db: &dyn Db) -> Result<(), DbError> {
             vec![],
         ));
     }
-    for t in [JOURNAL, SAVED] {
+    for t in [JOURNAL, SAVED, ASSERT] {
         if empty(t)? {
             stmts.push(Stmt::new(format!("DROP TABLE {t}"), vec![]));
         }

@@ -8,5 +8,6 @@ mod extract;
 mod fixture;
 mod migrate;
 mod rehearse;
+mod remote;
 mod sql;
 mod verify;

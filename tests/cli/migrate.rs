@@ -275,21 +275,6 @@ fn second_run_inserts_nothing_even_from_the_start() {
     }
 }
 
-/// Everything but wall-clock columns.
-fn content_without_clocks(db: &Path) -> Dump {
-    let c = Connection::open(db).unwrap();
-    let mut d = dump_conn(&c);
-    d.insert(
-        "migration_progress".into(),
-        rows(&c, "SELECT rowid, migration_name, system_id, last_migrated_timestamp, rows_migrated FROM migration_progress ORDER BY rowid"),
-    );
-    d.insert(
-        "preflight_journal".into(),
-        rows(&c, "SELECT id, migration_name, system_id, target_table, time_lo, time_hi, rowid_lo, rowid_hi, inserted FROM preflight_journal ORDER BY id"),
-    );
-    d
-}
-
 /// Killed (SIGKILL) after a random number of batches, or mid-batch, then started again: the
 /// same content as an uninterrupted run.
 #[test]

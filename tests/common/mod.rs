@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod reference;
+pub mod sqld;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -224,4 +225,38 @@ pub fn migrated_fixture(dir: &Path) -> PathBuf {
     let r = run(&["migrate", s(&migrated), "--yes"]);
     assert_eq!(r.code, 0, "{r:?}");
     migrated
+}
+
+/// Run preflight with extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = preflight();
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run preflight");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Everything but wall-clock columns (progress and journal times).
+pub fn content_without_clocks(db: &Path) -> Dump {
+    let c = Connection::open(db).unwrap();
+    let mut d = dump_conn(&c);
+    if d.contains_key("migration_progress") {
+        d.insert(
+            "migration_progress".into(),
+            rows(&c, "SELECT rowid, migration_name, system_id, last_migrated_timestamp, rows_migrated FROM migration_progress ORDER BY rowid"),
+        );
+    }
+    if d.contains_key("preflight_journal") {
+        d.insert(
+            "preflight_journal".into(),
+            rows(&c, "SELECT id, migration_name, system_id, target_table, time_lo, time_hi, rowid_lo, rowid_hi, inserted FROM preflight_journal ORDER BY id"),
+        );
+    }
+    d
 }

@@ -1,0 +1,321 @@
+//! Remote targets: the same commands against a real libSQL server (sqld) on 127.0.0.1.
+
+use std::path::Path;
+use std::time::Duration;
+
+use preflight::checks::SuiteOptions;
+use preflight::db::Target;
+use preflight::report::Report;
+use preflight::spec::LoadedSpec;
+
+use crate::common::sqld::Sqld;
+use crate::common::*;
+
+fn verify(target: Target) -> Report {
+    preflight::verify::verify(
+        &target,
+        &preflight::verify::Options {
+            spec: LoadedSpec::builtin(),
+            suite: SuiteOptions {
+                sample: 10,
+                seed: 3,
+                quick_integrity: false,
+            },
+            baseline: Some(small_fixture_gz()),
+        },
+    )
+    .unwrap()
+}
+
+/// A remote database as a local file: backed up through preflight, then extracted.
+fn download(url: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+    let out = dir.join(format!("{name}-backups"));
+    std::fs::create_dir(&out).unwrap();
+    let r = run(&["backup", url, "--out", s(&out)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let gz = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".db.gz"))
+        .unwrap();
+    let db = dir.join(format!("{name}.db"));
+    assert_eq!(run(&["extract", s(&gz), "--out", s(&db)]).code, 0);
+    db
+}
+
+#[test]
+fn the_verify_report_of_a_server_equals_the_local_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let server = Sqld::start(Some(&db), false);
+    let mut local = verify(Target::Local(db.clone())).without_timings();
+    let mut remote = verify(Target::parse(&server.url())).without_timings();
+    assert_eq!(remote.target.database, server.url());
+    assert_eq!(remote.target.sha256, None);
+    // apart from the identity header
+    local.target = remote.target.clone();
+    assert_eq!(
+        serde_json::to_string_pretty(&remote).unwrap(),
+        serde_json::to_string_pretty(&local).unwrap()
+    );
+    assert!(remote.passed());
+    remote.checks.retain(|c| c.check == "schema.integrity");
+    assert!(
+        remote.checks.len() > 10,
+        "integrity checked table by table on the server too"
+    );
+}
+
+#[test]
+fn a_remote_migration_leaves_what_a_local_one_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = small_fixture_db(dir.path());
+    let server = Sqld::start(Some(&local), false);
+    let r = run(&["migrate", &server.url(), "--yes", "--batch-size", "300"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("migrated http://127.0.0.1:"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        run(&["migrate", s(&local), "--yes", "--batch-size", "300"]).code,
+        0
+    );
+    let remote = download(&server.url(), dir.path(), "remote");
+    assert_same(
+        &content_without_clocks(&remote),
+        &content_without_clocks(&local),
+        "remote vs local migration",
+    );
+    // and the remote undo is exact too
+    assert_eq!(run(&["rollback", &server.url(), "--yes"]).code, 0);
+    let r = run(&["diff", &server.url(), s(&small_fixture_gz())]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn a_client_killed_mid_migration_resumes_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = small_fixture_db(dir.path());
+    assert_eq!(
+        run(&["migrate", s(&whole), "--yes", "--batch-size", "40"]).code,
+        0
+    );
+    let fresh = dir.path().join("fresh.db");
+    gunzip(&small_fixture_gz(), &fresh);
+    let server = Sqld::start(Some(&fresh), false);
+    let log = dir.path().join("remote.log");
+    let mut child = preflight()
+        .args([
+            "migrate",
+            &server.url(),
+            "--yes",
+            "--batch-size",
+            "40",
+            "--log-file",
+            s(&log),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let batches = std::fs::read_to_string(&log)
+            .map(|t| t.matches(": batch (").count())
+            .unwrap_or(0);
+        if batches >= 9
+            || start.elapsed() > Duration::from_secs(60)
+            || child.try_wait().unwrap().is_some()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let r = run(&["migrate", &server.url(), "--yes", "--batch-size", "40"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let remote = download(&server.url(), dir.path(), "resumed");
+    assert_same(
+        &content_without_clocks(&remote),
+        &content_without_clocks(&whole),
+        "resumed remote migration",
+    );
+}
+
+#[test]
+fn a_remote_backup_extracts_to_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = small_fixture_db(dir.path());
+    let server = Sqld::start(Some(&source), false);
+    let copy = download(&server.url(), dir.path(), "copy");
+    assert_same(&dump(&copy), &dump(&source), "remote backup → extract");
+    let manifest = std::fs::read_dir(dir.path().join("copy-backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    assert_eq!(m["source"], server.url());
+    assert_eq!(m["tables"]["readings"], 2536);
+    assert!(m["sqlite_version"].as_str().unwrap().ends_with("(server)"));
+}
+
+#[test]
+fn apply_is_atomic_on_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("aug.db");
+    gunzip(&repo("fixtures/sql/liveone-2025-08.db.gz"), &original);
+    let server = Sqld::start(Some(&original), false);
+    let typo = repo("fixtures/sql/vendor-timezone/forward-typo.sql");
+    let r = run(&["apply", &server.url(), "--sql", s(&typo), "--yes"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("forward-typo.sql:")
+            && r.stderr.contains("nothing of the script was kept"),
+        "{}",
+        r.stderr
+    );
+    // its first statement ran on the server before the error: it must be gone
+    let same = run(&["diff", s(&original), &server.url()]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    let good = repo("fixtures/sql/vendor-timezone/forward.sql");
+    let r = run(&["apply", &server.url(), "--sql", s(&good), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let changed = run(&["diff", s(&original), &server.url(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&changed.stdout).unwrap();
+    let tables: Vec<&str> = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["sqlite_sequence", "systems", "user_systems"]);
+}
+
+/// The token never appears: not in output, errors, logs, reports or manifests.
+#[test]
+fn a_sentinel_token_never_appears_anywhere() {
+    const SENTINEL: &str = "sentinel-Zq8x-do-not-print";
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let server = Sqld::start(Some(&db), false);
+    let url = server.url();
+    let with_query = format!("{url}/?authToken={SENTINEL}-url");
+    let env = [("TURSO_AUTH_TOKEN", SENTINEL), ("OTHER_TOKEN", SENTINEL)];
+    let log = dir.path().join("migrate.log");
+    let out = dir.path().join("backups");
+    std::fs::create_dir(&out).unwrap();
+    let report = dir.path().join("report.json");
+    let md = dir.path().join("report.md");
+    let runs = vec![
+        run_env(&["verify", &url, "--report", s(&report)], &env),
+        run_env(
+            &[
+                "verify",
+                &with_query,
+                "--report",
+                s(&md),
+                "--format",
+                "markdown",
+            ],
+            &[],
+        ),
+        run_env(
+            &[
+                "migrate",
+                &url,
+                "--yes",
+                "--log-file",
+                s(&log),
+                "--auth-token-env",
+                "OTHER_TOKEN",
+            ],
+            &env,
+        ),
+        run_env(&["migrate", &with_query, "--dry-run"], &env),
+        run_env(&["rollback", &url, "--yes", "--log-file", s(&log)], &env),
+        run_env(&["backup", &url, "--out", s(&out)], &env),
+        run_env(&["diff", &url, &with_query], &env),
+        run_env(&["apply", &url, "--sql", "/no/such.sql", "--yes"], &env),
+        run_env(
+            &[
+                "verify",
+                "http://127.0.0.1:9/?authToken=sentinel-Zq8x-do-not-print",
+            ],
+            &env,
+        ),
+        run_env(
+            &[
+                "migrate",
+                &with_query,
+                "--yes",
+                "--spec",
+                s(&repo("specs/liveone-original.toml")),
+                "--only",
+                "raw",
+                "--system",
+                "1",
+            ],
+            &env,
+        ),
+    ];
+    let mut texts: Vec<String> = runs
+        .iter()
+        .flat_map(|r| [r.stdout.clone(), r.stderr.clone()])
+        .collect();
+    for f in [&log, &report, &md] {
+        texts.push(std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())));
+    }
+    for e in std::fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            texts.push(std::fs::read_to_string(p).unwrap());
+        }
+    }
+    assert!(
+        runs[0].code == 1 && runs[2].code == 0 && runs[5].code == 0,
+        "{:?}",
+        runs.iter().map(|r| r.code).collect::<Vec<_>>()
+    );
+    assert!(
+        texts.iter().any(|t| t.contains(&url)),
+        "the URL itself is shown"
+    );
+    for t in &texts {
+        assert!(!t.contains("sentinel-Zq8x"), "the token leaked: {t}");
+    }
+}
+
+#[test]
+fn a_server_that_is_down_or_refuses_the_token_gives_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("http://127.0.0.1:{port}");
+    let r = run(&["verify", &down]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("preflight: {down}: cannot reach the server: connection refused")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let guarded = Sqld::start(Some(&db), true);
+    let r = run_env(
+        &["migrate", &guarded.url(), "--yes"],
+        &[("TURSO_AUTH_TOKEN", "not-a-valid-jwt")],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&guarded.url()) && r.stderr.contains("refused the auth token"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("not-a-valid-jwt"));
+}
