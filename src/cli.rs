@@ -47,6 +47,9 @@ pub enum Command {
     /// Compare two databases table by table: rows inserted, updated and deleted, with examples,
     /// and schema objects that appeared, vanished or changed. Exit 0 when identical, 1 when not.
     Diff(DiffArgs),
+    /// Print a database's logical fingerprint: a sha256 of its schema and of every table's rows
+    /// in key order with their types, whatever the page layout (in the spirit of SQLite's dbhash).
+    Fingerprint(FingerprintArgs),
     /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
     Spec {
         #[command(subcommand)]
@@ -275,9 +278,30 @@ pub struct DiffArgs {
     /// Examples shown per table.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub examples: usize,
-    /// table or json.
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: crate::report::Format,
+    pub format: PlainFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    /// The database (a path, a URL, or a gzipped backup).
+    pub db: String,
+    /// The environment variable holding the auth token for a remote database.
+    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
+    pub auth_token_env: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PlainFormat,
+}
+
+/// Output of the commands that print data rather than a check report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlainFormat {
+    /// A table for people.
+    Table,
+    /// JSON for programs.
+    Json,
 }
 
 impl DbArgs {

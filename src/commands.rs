@@ -567,7 +567,7 @@ pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
     let (before, _keep_b) = open_for_reading(&a.before, &a.auth_token_env)?;
     let (after, _keep_a) = open_for_reading(&a.after, &a.auth_token_env)?;
     let d = crate::fingerprint::diff::diff(before.as_ref(), after.as_ref(), a.examples)?;
-    if a.format == crate::report::Format::Json {
+    if a.format == cli::PlainFormat::Json {
         print(&(serde_json::to_string_pretty(&d).expect("diff serialises") + "\n"))?;
     } else {
         let mut out = String::new();
@@ -610,4 +610,34 @@ pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
     } else {
         Outcome::Fail
     })
+}
+
+pub fn fingerprint(a: cli::FingerprintArgs) -> Result<Outcome, Error> {
+    let (db, _keep) = open_for_reading(&a.db, &a.auth_token_env)?;
+    let fp = crate::fingerprint::fingerprint(db.as_ref())?;
+    if a.format == cli::PlainFormat::Json {
+        let json = serde_json::json!({
+            "database": fp.digest(),
+            "schema": fp.schema,
+            "tables": fp.tables,
+        });
+        print(&(serde_json::to_string_pretty(&json).expect("fingerprint serialises") + "\n"))?;
+        return Ok(Outcome::Pass);
+    }
+    let mut rows = vec![vec![
+        "(schema)".to_string(),
+        String::new(),
+        fp.schema.clone(),
+    ]];
+    rows.extend(
+        fp.tables
+            .iter()
+            .map(|(n, h)| vec![n.clone(), count(h.rows as i64), h.sha256.clone()]),
+    );
+    print(&format!(
+        "{}\ndatabase {}\n",
+        render(&["table", "rows", "sha256"], &rows),
+        fp.digest()
+    ))?;
+    Ok(Outcome::Pass)
 }

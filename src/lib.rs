@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Rehearse(a) => commands::rehearse(a),
         Command::Apply(a) => commands::apply(a),
         Command::Diff(a) => commands::diff(a),
+        Command::Fingerprint(a) => commands::fingerprint(a),
         Command::Spec {
             command: cli::SpecCommand::Show(a),
         } => commands::spec_show(a),

@@ -28,6 +28,19 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// One sha256 for the whole database: its schema hash and every table's name and hash.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.schema.as_bytes());
+        for (name, t) in &self.tables {
+            h.update([0u8]);
+            h.update(name.as_bytes());
+            h.update([0u8]);
+            h.update(t.sha256.as_bytes());
+        }
+        crate::backup::hex(&h.finalize())
+    }
+
     /// Tables whose content differs (or that only one side has), and whether the schema differs.
     pub fn differences(&self, other: &Fingerprint) -> (bool, Vec<String>) {
         let mut names: Vec<&String> = self.tables.keys().chain(other.tables.keys()).collect();

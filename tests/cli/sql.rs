@@ -1,6 +1,8 @@
 //! SQL-script migrations: `rehearse --sql`, `apply` and `diff`, on the fixtures under
 //! fixtures/sql/. Every report is a snapshot.
 
+use std::path::Path;
+
 use preflight::rehearse::script::{Options, rehearse};
 use preflight::report::{Format, Report, Status, render};
 
@@ -335,5 +337,45 @@ fn diff_names_rows_and_schema_changes_and_says_when_databases_are_identical() {
             && r.stdout.contains("updated rowid 5: solar_w"),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn the_fingerprint_follows_content_not_page_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    gunzip(&repo(AUG), &a);
+    let fp = |db: &Path| {
+        let r = run(&["fingerprint", s(db), "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()
+    };
+    let before = fp(&a);
+    assert_eq!(before, fp(&repo(AUG)), "a backup and its extracted file");
+    let conn = rusqlite::Connection::open(&a).unwrap();
+    // a different page layout, the same rows: the fingerprint does not move
+    conn.execute_batch("PRAGMA page_size = 8192; VACUUM;")
+        .unwrap();
+    assert_ne!(sha256(&a), sha256(&repo(AUG)));
+    assert_eq!(fp(&a), before);
+    // one value changed: that table's hash and the database's change, the others do not
+    let changed = conn
+        .execute(
+            "UPDATE systems SET display_name = display_name || '.' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let after = fp(&a);
+    assert_ne!(after["database"], before["database"]);
+    assert_ne!(after["tables"]["systems"], before["tables"]["systems"]);
+    assert_eq!(after["tables"]["readings"], before["tables"]["readings"]);
+    assert_eq!(after["schema"], before["schema"]);
+    let table = run(&["fingerprint", s(&a)]);
+    assert!(
+        table.stdout.contains(after["database"].as_str().unwrap())
+            && table.stdout.contains("│ systems"),
+        "{}",
+        table.stdout
     );
 }
