@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ctx, Task, result};
-use crate::db::{Db, DbExt, as_i64, as_text};
+use crate::db::{Db, DbExt, as_i64};
 use crate::spec::Column;
 use crate::sql::ident as q;
 use crate::table::count as thousands;
@@ -18,19 +18,7 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 let m = &mp.migration;
                 let c = &ctx.plan.spec.spec.catalog;
                 // systems with source rows, and their vendors
-                let vendor_of: BTreeMap<i64, String> = db
-                    .query(
-                        &format!(
-                            "SELECT {}, {} FROM {}",
-                            q(&c.system_id),
-                            q(&c.vendor_type),
-                            q(&c.systems)
-                        ),
-                        &[],
-                    )?
-                    .into_iter()
-                    .filter_map(|r| Some((as_i64(&r[0])?, as_text(&r[1])?)))
-                    .collect();
+                let vendor_of = crate::spec::validate::system_vendors(db, c)?;
                 let with_rows: Vec<(i64, i64)> = db
                     .query(
                         &format!(

@@ -67,6 +67,19 @@ impl DbDiff {
     pub fn is_empty(&self) -> bool {
         self.schema.is_empty() && self.tables.is_empty()
     }
+
+    /// How many differences (schema objects, rows, columns) and up to `limit` examples:
+    /// schema changes first, then rows, each named by its table.
+    pub fn summary(&self, limit: usize) -> (u64, Vec<String>) {
+        let mut ex: Vec<String> = self.schema.iter().map(|c| c.to_string()).collect();
+        let mut n = self.schema.len() as u64;
+        for t in &self.tables {
+            n += t.rows() + t.columns_added.len() as u64 + t.columns_removed.len() as u64;
+            ex.extend(t.examples.iter().map(|e| format!("{}: {e}", t.table)));
+        }
+        ex.truncate(limit);
+        (n, ex)
+    }
 }
 
 /// SQLite's ORDER BY for values of the BINARY collation: NULL < numbers < text < blobs.
@@ -171,94 +184,65 @@ pub fn diff_table(
                 let _ = tx.send(Err(e));
             }
         });
-        let next_b = || -> Result<Option<Vec<Value>>, DbError> { rx.recv().ok().transpose() };
-        let mut b = next_b()?;
-        let example = |d: &mut TableDiff, text: String| {
+        let next_after = || -> Result<Option<Vec<Value>>, DbError> { rx.recv().ok().transpose() };
+        let mut new = next_after()?;
+        let note = |d: &mut TableDiff, what: &str, row: &[Value], names: &[String]| {
             if d.examples.len() < limit {
-                d.examples.push(text);
+                d.examples.push(format!(
+                    "{what} {}: {}",
+                    show_key(&key, row),
+                    show_row(names, row, skip)
+                ));
             }
         };
         let null = Value::Null;
-        super::scan(before, table, &key, range, &mut |a| loop {
-            let Some(row_b) = &b else {
+        super::scan(before, table, &key, range, &mut |old| loop {
+            // a row of `before` sorting before the next row of `after` (or after all of them)
+            // is gone; a row of `after` sorting before it is new
+            let ord = new.as_ref().map_or(Ordering::Less, |n| {
+                old[..skip]
+                    .iter()
+                    .zip(&n[..skip])
+                    .map(|(x, y)| cmp_values(x, y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            });
+            let Some(row) = new.as_ref().filter(|_| ord.is_ge()) else {
                 d.deleted += 1;
-                example(
-                    &mut d,
-                    format!(
-                        "deleted {}: {}",
-                        show_key(&key, a),
-                        show_row(&names_b, a, skip)
-                    ),
-                );
+                note(&mut d, "deleted", old, &names_b);
                 return Ok(());
             };
-            let ord = a[..skip]
+            if ord.is_gt() {
+                d.inserted += 1;
+                note(&mut d, "inserted", row, &names_a);
+                new = next_after()?;
+                continue;
+            }
+            let changes: Vec<String> = pairs
                 .iter()
-                .zip(&row_b[..skip])
-                .map(|(x, y)| cmp_values(x, y))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal);
-            match ord {
-                Ordering::Greater => {
-                    d.inserted += 1;
-                    example(
-                        &mut d,
-                        format!(
-                            "inserted {}: {}",
-                            show_key(&key, row_b),
-                            show_row(&names_a, row_b, skip)
-                        ),
-                    );
-                    b = next_b()?;
-                }
-                Ordering::Equal => {
-                    let changes: Vec<String> = pairs
-                        .iter()
-                        .filter_map(|(name, ib, ia)| {
-                            let x = ib.map_or(&null, |i| &a[i]);
-                            let y = ia.map_or(&null, |i| &row_b[i]);
-                            (x != y).then(|| format!("{name} {} → {}", show(x), show(y)))
-                        })
-                        .collect();
-                    if !changes.is_empty() {
-                        d.updated += 1;
-                        example(
-                            &mut d,
-                            format!(
-                                "updated {}: {}",
-                                show_key(&key, a),
-                                changes.into_iter().take(6).collect::<Vec<_>>().join(", ")
-                            ),
-                        );
-                    }
-                    b = next_b()?;
-                    return Ok(());
-                }
-                Ordering::Less => {
-                    d.deleted += 1;
-                    example(
-                        &mut d,
-                        format!(
-                            "deleted {}: {}",
-                            show_key(&key, a),
-                            show_row(&names_b, a, skip)
-                        ),
-                    );
-                    return Ok(());
+                .filter_map(|(name, ib, ia)| {
+                    let x = ib.map_or(&null, |i| &old[i]);
+                    let y = ia.map_or(&null, |i| &row[i]);
+                    (x != y).then(|| format!("{name} {} → {}", show(x), show(y)))
+                })
+                .collect();
+            if !changes.is_empty() {
+                d.updated += 1;
+                if d.examples.len() < limit {
+                    d.examples.push(format!(
+                        "updated {}: {}",
+                        show_key(&key, old),
+                        changes.into_iter().take(6).collect::<Vec<_>>().join(", ")
+                    ));
                 }
             }
+            new = next_after()?;
+            return Ok(());
         })?;
-        while let Some(row_b) = b {
+        while let Some(row) = new {
             d.inserted += 1;
-            example(
-                &mut d,
-                format!(
-                    "inserted {}: {}",
-                    show_key(&key, &row_b),
-                    show_row(&names_a, &row_b, skip)
-                ),
-            );
-            b = next_b()?;
+            note(&mut d, "inserted", &row, &names_a);
+            new = next_after()?;
         }
         Ok(())
     })?;

@@ -58,43 +58,23 @@ impl Timer<'_> {
     }
 }
 
-/// How far `after` is from `before`: rows inserted, updated and deleted per table (with examples)
-/// when the `before` database is at hand, otherwise one per table that differs.
-fn differences(
-    before: &Fingerprint,
-    after: &Fingerprint,
-    dbs: Option<(&dyn Db, &dyn Db)>,
-) -> Result<(u64, Vec<String>), Error> {
+/// Tables (and schema) whose fingerprint moved from `before` to `after`, as a count and examples.
+fn fingerprint_changes(before: &Fingerprint, after: &Fingerprint) -> (u64, Vec<String>) {
     let (schema, tables) = before.differences(after);
-    let mut n = u64::from(schema);
-    let mut ex = Vec::new();
-    if schema {
-        ex.push("the schema differs".to_string());
-    }
-    for t in tables {
-        if let (Some((a, b)), true) = (
-            dbs,
-            before.tables.contains_key(&t) && after.tables.contains_key(&t),
-        ) {
-            let d = diff::diff_table(a, b, &t, None, 5)?;
-            n += d.inserted + d.updated + d.deleted;
-            ex.extend(d.examples.into_iter().map(|e| format!("{t}: {e}")));
-        } else {
-            n += 1;
-            ex.push(
-                match (
-                    before.tables.contains_key(&t),
-                    after.tables.contains_key(&t),
-                ) {
-                    (false, _) => format!("table {t} appeared"),
-                    (_, false) => format!("table {t} is gone"),
-                    _ => format!("table {t} changed"),
-                },
-            );
+    let mut ex: Vec<String> = schema
+        .then(|| "the schema changed".to_string())
+        .into_iter()
+        .collect();
+    ex.extend(tables.iter().map(|t| {
+        match (before.tables.contains_key(t), after.tables.contains_key(t)) {
+            (false, _) => format!("table {t} appeared"),
+            (_, false) => format!("table {t} is gone"),
+            _ => format!("table {t} changed"),
         }
-    }
+    }));
+    let n = ex.len() as u64;
     ex.truncate(5);
-    Ok((n, ex))
+    (n, ex)
 }
 
 /// The backup to rehearse on and how reports name it: the given file, or the bundled fixture
@@ -238,7 +218,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         let r = migrate::engine::run(work.as_ref(), &plan, &again, &mut |_| {})?;
         let inserted: u64 = r.iter().map(|x| x.inserted).sum();
         let after = fingerprint::fingerprint(work.as_ref())?;
-        let (changed, mut ex) = differences(&migrated, &after, None)?;
+        let (changed, mut ex) = fingerprint_changes(&migrated, &after);
         if inserted > 0 {
             ex.insert(
                 0,
@@ -284,7 +264,8 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             }
         }
         let after = fingerprint::fingerprint(work.as_ref())?;
-        let (changed, ex) = differences(&before, &after, Some((base.as_ref(), work.as_ref())))?;
+        let (changed, ex) =
+            diff::diff_databases(base.as_ref(), work.as_ref(), &before, &after, 5)?.summary(5);
         report.checks.push(
             checks::result("rehearse.undo", "database")
                 .judged(
@@ -325,4 +306,48 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         .insert("total".into(), started.elapsed().as_secs_f64());
     report.finish();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::TableHash;
+
+    fn fp(schema: &str, tables: &[(&str, &str)]) -> Fingerprint {
+        Fingerprint {
+            schema: schema.into(),
+            tables: tables
+                .iter()
+                .map(|(n, h)| {
+                    (
+                        n.to_string(),
+                        TableHash {
+                            rows: 1,
+                            max_rowid: Some(1),
+                            sha256: h.to_string(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn fingerprint_changes_name_each_table_and_the_schema() {
+        let a = fp("s1", &[("gone", "x"), ("kept", "y"), ("moved", "z")]);
+        assert_eq!(fingerprint_changes(&a, &a), (0, vec![]));
+        let b = fp("s2", &[("kept", "y"), ("moved", "w"), ("new", "v")]);
+        assert_eq!(
+            fingerprint_changes(&a, &b),
+            (
+                4,
+                vec![
+                    "the schema changed".to_string(),
+                    "table gone is gone".into(),
+                    "table moved changed".into(),
+                    "table new appeared".into(),
+                ]
+            )
+        );
+    }
 }

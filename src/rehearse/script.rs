@@ -129,18 +129,6 @@ fn check_queries(db: &dyn Db, expect: &Expect, when: When, report: &mut Report) 
     }
 }
 
-/// Differences between two states as examples: schema changes first, then rows.
-fn diff_examples(d: &diff::DbDiff) -> (u64, Vec<String>) {
-    let mut ex: Vec<String> = d.schema.iter().map(|c| c.to_string()).collect();
-    let mut n = d.schema.len() as u64;
-    for t in &d.tables {
-        n += t.rows() + t.columns_added.len() as u64 + t.columns_removed.len() as u64;
-        ex.extend(t.examples.iter().map(|e| format!("{}: {e}", t.table)));
-    }
-    ex.truncate(5);
-    (n, ex)
-}
-
 fn open_rw(path: &Path) -> Result<Box<dyn Db>, Error> {
     Ok(db::open(
         &Target::Local(path.to_path_buf()),
@@ -269,7 +257,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         // nothing of the script may stay: prove it
         let now = fingerprint::fingerprint(work.as_ref())?;
         let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
-        let (n, ex) = diff_examples(&d);
+        let (n, ex) = d.summary(5);
         t.report.checks.push(
             result("sql.atomic", forward.name())
                 .judged(
@@ -407,7 +395,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             let now = fingerprint::fingerprint(work.as_ref())?;
             let d =
                 diff::diff_databases(forward_db.as_ref(), work.as_ref(), &after_forward, &now, 5)?;
-            let (n, ex) = diff_examples(&d);
+            let (n, ex) = d.summary(5);
             report.checks.push(
                 result("sql.rerun", forward.name())
                     .judged(
@@ -444,7 +432,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                     };
                     let now = fingerprint::fingerprint(work.as_ref())?;
                     let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
-                    let (n, ex) = diff_examples(&d);
+                    let (n, ex) = d.summary(5);
                     report.checks.push(
                         result("sql.rollback", rb.name())
                             .judged(
@@ -491,7 +479,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                             &now,
                             5,
                         )?;
-                        let (n, ex) = diff_examples(&d);
+                        let (n, ex) = d.summary(5);
                         report.checks.push(
                             result("sql.redeploy", forward.name())
                                 .judged(

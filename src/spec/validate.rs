@@ -97,6 +97,27 @@ pub struct CatalogData {
     pub points: BTreeMap<(i64, String), Vec<(i64, String)>>,
 }
 
+/// Every system's vendor type, by system id.
+pub fn system_vendors(
+    db: &dyn Db,
+    c: &crate::spec::Catalog,
+) -> Result<BTreeMap<i64, String>, crate::db::DbError> {
+    use crate::sql::ident as q;
+    Ok(db
+        .query(
+            &format!(
+                "SELECT {}, {} FROM {}",
+                q(&c.system_id),
+                q(&c.vendor_type),
+                q(&c.systems)
+            ),
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| Some((as_i64(&r[0])?, as_text(&r[1])?)))
+        .collect())
+}
+
 pub fn read_catalog(spec: &LoadedSpec, db: &dyn Db) -> Result<CatalogData, PlanError> {
     let c = &spec.spec.catalog;
     let invalid = |message: String| SpecError::Invalid {
@@ -127,19 +148,7 @@ pub fn read_catalog(spec: &LoadedSpec, db: &dyn Db) -> Result<CatalogData, PlanE
         }
     }
     use crate::sql::ident as q;
-    let systems = db
-        .query(
-            &format!(
-                "SELECT {}, {} FROM {}",
-                q(&c.system_id),
-                q(&c.vendor_type),
-                q(&c.systems)
-            ),
-            &[],
-        )?
-        .into_iter()
-        .filter_map(|r| Some((as_i64(&r[0])?, as_text(&r[1])?)))
-        .collect();
+    let systems = system_vendors(db, c)?;
     let mut points: BTreeMap<(i64, String), Vec<(i64, String)>> = BTreeMap::new();
     for r in db.query(
         &format!(

@@ -285,6 +285,7 @@ fn resume_after_sigkill_equals_an_uninterrupted_run() {
     assert_eq!(r.code, 0, "{r:?}");
     let expected = content_without_clocks(&whole);
     let mut rng_state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut interrupted = 0;
     for round in 0..3 {
         rng_state ^= rng_state << 13;
         rng_state ^= rng_state >> 7;
@@ -292,34 +293,7 @@ fn resume_after_sigkill_equals_an_uninterrupted_run() {
         let kill_after = 1 + (rng_state % 60) as usize;
         let db = fixture_copy(dir.path(), &format!("killed{round}.db"));
         let log = dir.path().join(format!("killed{round}.log"));
-        let mut child = preflight()
-            .args([
-                "migrate",
-                s(&db),
-                "--yes",
-                "--batch-size",
-                "40",
-                "--log-file",
-                s(&log),
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = std::time::Instant::now();
-        loop {
-            let batches = std::fs::read_to_string(&log)
-                .map(|t| t.lines().filter(|l| l.contains(": batch (")).count())
-                .unwrap_or(0);
-            if batches >= kill_after || start.elapsed() > Duration::from_secs(60) {
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        child.kill().unwrap(); // SIGKILL
-        let _ = child.wait();
+        interrupted += migrate_and_kill(s(&db), &log, kill_after) as usize;
         let r = run(&["migrate", s(&db), "--yes", "--batch-size", "40"]);
         assert_eq!(r.code, 0, "{r:?}");
         assert_same(
@@ -328,6 +302,7 @@ fn resume_after_sigkill_equals_an_uninterrupted_run() {
             &format!("killed after {kill_after} batches"),
         );
     }
+    assert!(interrupted > 0, "no run was killed before it finished");
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Remote targets: the same commands against a real libSQL server (sqld) on 127.0.0.1.
 
 use std::path::Path;
-use std::time::Duration;
 
 use preflight::checks::SuiteOptions;
 use preflight::db::Target;
@@ -106,34 +105,10 @@ fn a_client_killed_mid_migration_resumes_to_the_same_result() {
     gunzip(&small_fixture_gz(), &fresh);
     let server = Sqld::start(Some(&fresh), false);
     let log = dir.path().join("remote.log");
-    let mut child = preflight()
-        .args([
-            "migrate",
-            &server.url(),
-            "--yes",
-            "--batch-size",
-            "40",
-            "--log-file",
-            s(&log),
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    loop {
-        let batches = std::fs::read_to_string(&log)
-            .map(|t| t.matches(": batch (").count())
-            .unwrap_or(0);
-        if batches >= 9
-            || start.elapsed() > Duration::from_secs(60)
-            || child.try_wait().unwrap().is_some()
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
+    assert!(
+        migrate_and_kill(&server.url(), &log, 9),
+        "the client finished before it was killed"
+    );
     let r = run(&["migrate", &server.url(), "--yes", "--batch-size", "40"]);
     assert_eq!(r.code, 0, "{r:?}");
     let remote = download(&server.url(), dir.path(), "resumed");

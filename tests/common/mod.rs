@@ -260,3 +260,39 @@ pub fn content_without_clocks(db: &Path) -> Dump {
     }
     d
 }
+
+/// Start `preflight migrate TARGET --yes --batch-size 40`, SIGKILL it once its log shows
+/// `after_batches` committed batches (or after 60 s), and say whether it was still running then.
+pub fn migrate_and_kill(target: &str, log: &Path, after_batches: usize) -> bool {
+    let mut child = preflight()
+        .args([
+            "migrate",
+            target,
+            "--yes",
+            "--batch-size",
+            "40",
+            "--log-file",
+            s(log),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut finished = false;
+    loop {
+        let batches = std::fs::read_to_string(log)
+            .map(|t| t.matches(": batch (").count())
+            .unwrap_or(0);
+        finished = finished || child.try_wait().unwrap().is_some();
+        if finished
+            || batches >= after_batches
+            || start.elapsed() > std::time::Duration::from_secs(60)
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    !finished
+}
