@@ -39,8 +39,15 @@ impl Target {
             .strip_prefix("file://")
             .or_else(|| s.strip_prefix("file:"))
         {
+            // file:///x, file://localhost/x, file:/x and file:x; %HH escapes decoded
+            let rest = if rest.starts_with("localhost/") {
+                &rest["localhost".len()..]
+            } else {
+                rest
+            };
             let path = rest.split(['?', '#']).next().unwrap_or(rest);
-            return Target::Local(PathBuf::from(path));
+            let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+            return Target::Local(PathBuf::from(decoded.as_ref()));
         }
         for scheme in ["libsql://", "https://", "http://", "wss://", "ws://"] {
             if lower.starts_with(scheme) {
@@ -124,6 +131,15 @@ mod tests {
             Target::parse("file:/tmp/x.db?mode=ro"),
             Target::Local("/tmp/x.db".into())
         );
+        assert_eq!(
+            Target::parse("file:///tmp/my%20db.db"),
+            Target::Local("/tmp/my db.db".into())
+        );
+        assert_eq!(
+            Target::parse("file://localhost/tmp/x.db"),
+            Target::Local("/tmp/x.db".into())
+        );
+        assert_eq!(Target::parse("file:x.db"), Target::Local("x.db".into()));
     }
 
     #[test]

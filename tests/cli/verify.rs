@@ -82,6 +82,22 @@ fn exit_codes_say_pass_fail_or_could_not_run() {
 }
 
 #[test]
+fn a_file_url_names_the_same_database_as_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let spaced = dir.path().join("my liveone.db");
+    std::fs::rename(&db, &spaced).unwrap();
+    let url = format!("file://{}", s(&spaced).replace(' ', "%20"));
+    let by_path = run(&["fingerprint", s(&spaced), "--format", "json"]);
+    let by_url = run(&["fingerprint", &url, "--format", "json"]);
+    assert_eq!((by_path.code, by_url.code), (0, 0), "{}", by_url.stderr);
+    assert_eq!(by_path.stdout, by_url.stdout);
+    let r = run(&["verify", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(s(&spaced)), "the report names the file");
+}
+
+#[test]
 fn same_input_and_seed_give_the_same_report_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let db = migrated_fixture(dir.path());
