@@ -163,8 +163,8 @@ pub struct BackupArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
-    /// Directory the backup and its manifest are written to.
-    #[arg(long)]
+    /// Directory the backup and its manifest are written to (created if it does not exist).
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Fail when the compressed backup is smaller than this (e.g. 6MB, 500KiB, 1G).
     #[arg(long, value_parser = crate::fsutil::parse_size)]

@@ -94,7 +94,7 @@ pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
                 fsutil::human(e.compressed_bytes)
             ),
         ),
-        ("sha256", e.sha256.clone()),
+        ("sha256 (.gz)", e.sha256.clone()),
         (
             "manifest",
             match &e.manifest {

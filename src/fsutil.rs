@@ -64,6 +64,29 @@ pub fn size(path: &Path) -> Result<u64, FsError> {
         .map_err(|e| FsError::io(path, e))
 }
 
+/// The directory outputs go to: created (with its parents) when it does not exist yet.
+pub fn ensure_dir(dir: &Path) -> Result<(), FsError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if dir.exists() {
+        return Err(FsError::Io {
+            path: dir.to_path_buf(),
+            source: io::Error::other("not a directory"),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|source| {
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            FsError::Unwritable {
+                path: dir.to_path_buf(),
+                source,
+            }
+        } else {
+            FsError::io(dir, source)
+        }
+    })
+}
+
 /// A temporary file in `dir`, removed when dropped unless persisted.
 pub fn temp_file_in(dir: &Path, prefix: &str, suffix: &str) -> Result<NamedTempFile, FsError> {
     tempfile::Builder::new()

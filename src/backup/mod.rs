@@ -172,9 +172,7 @@ pub fn create(
     if !source.is_file() {
         return Err(FsError::Missing(source.to_path_buf()).into());
     }
-    if !out_dir.is_dir() {
-        return Err(FsError::Missing(out_dir.to_path_buf()).into());
-    }
+    fsutil::ensure_dir(out_dir)?;
     let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(BackupError::sqlite(source))?;
     src.busy_timeout(std::time::Duration::from_secs(30))
@@ -274,9 +272,7 @@ pub fn create_remote(
     use crate::db::{DbExt, Value, as_text};
     use crate::fingerprint::{scan, table_key};
     use crate::sql::ident as q;
-    if !out_dir.is_dir() {
-        return Err(FsError::Missing(out_dir.to_path_buf()).into());
-    }
+    fsutil::ensure_dir(out_dir)?;
     let shown = db.target().shown();
     let dberr = |e: crate::db::DbError| BackupError::Remote(e);
     let taken = time::OffsetDateTime::now_utc()

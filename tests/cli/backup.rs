@@ -21,8 +21,8 @@ fn only_backup(dir: &Path) -> std::path::PathBuf {
 fn backup_then_extract_preserves_every_table() {
     let dir = tempfile::tempdir().unwrap();
     let db = small_fixture_db(dir.path());
-    let out = dir.path().join("backups");
-    std::fs::create_dir(&out).unwrap();
+    // the output directory is created, parents and all
+    let out = dir.path().join("backups/liveone");
     let r = run(&["backup", s(&db), "--out", s(&out), "--min-size", "100KB"]);
     assert_eq!(r.code, 0, "{r:?}");
     let gz = only_backup(&out);
@@ -96,6 +96,21 @@ fn backup_of_a_missing_or_non_database_source_fails_clearly() {
         r.stderr.contains("nope.db") && r.stderr.contains("no such file"),
         "{}",
         r.stderr
+    );
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let r = run(&["backup", s(&missing), "--out", s(&file)]);
+    assert!(
+        r.stderr.contains("no such file"),
+        "the source is checked first: {}",
+        r.stderr
+    );
+    let db = small_fixture_db(dir.path());
+    let r = run(&["backup", s(&db), "--out", s(&file)]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("preflight: {}: not a directory", file.display())
     );
     let text = dir.path().join("notes.db");
     std::fs::write(&text, "not a database, just notes\n".repeat(100)).unwrap();
