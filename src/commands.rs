@@ -318,25 +318,22 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
     let target = a.target.target();
     let access = write_access(&target, a.yes, "delete the rows preflight migrated")?;
     let db = open(&a.target, access)?;
-    let names: Vec<String> = if a.migrations.is_empty() {
-        let mut seen = Vec::new();
-        if crate::db::DbExt::table_exists(db.as_ref(), migrate::journal::STATE)? {
-            for r in db.query(
-                &format!(
-                    "SELECT DISTINCT migration_name FROM {} WHERE migration_name != '*' ORDER BY rowid DESC",
-                    migrate::journal::STATE
-                ),
-                &[],
-            )? {
-                if let Some(n) = crate::db::as_text(&r[0]) {
-                    seen.push(n);
-                }
-            }
-        }
-        seen
+    let names = if a.migrations.is_empty() {
+        migrate::journal::migrations(db.as_ref())?
     } else {
         a.migrations.clone()
     };
+    if names.is_empty() {
+        return Err(migrate::journal::JournalError::NothingToUndo {
+            target: target.shown(),
+            migration: "any".into(),
+        }
+        .into());
+    }
+    // every migration checked against its journal before any row is deleted
+    for name in &names {
+        migrate::journal::check_rollback(db.as_ref(), name)?;
+    }
     let mut log = Logger::open(a.log_file.as_deref())?;
     log.line(&format!(
         "rollback {} of {}",
@@ -356,13 +353,6 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
             count(s.entries as i64),
             count(s.deleted as i64),
         ]);
-    }
-    if names.is_empty() {
-        return Err(migrate::journal::JournalError::NothingToUndo {
-            target: target.shown(),
-            migration: "any".into(),
-        }
-        .into());
     }
     log.line("rollback finished");
     print(&format!(
@@ -461,30 +451,20 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
     emit(&report?, &a.output)
 }
 
-/// Row count of every table.
-fn table_counts(db: &dyn Db) -> Result<std::collections::BTreeMap<String, i64>, Error> {
-    let mut out = std::collections::BTreeMap::new();
-    for t in crate::fingerprint::tables(db)? {
-        let n = crate::fingerprint::count_rows(db, &t)?;
-        out.insert(t, n);
-    }
-    Ok(out)
-}
-
 pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     let script = crate::migrate::script::load(&a.sql)?;
     let target = a.target.target();
     let access = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
     let db = open(&a.target, access)?;
     let local = db.as_local().is_some();
-    let before_counts = table_counts(db.as_ref())?;
+    let before_counts = crate::fingerprint::table_counts(db.as_ref())?;
     let before = if local {
         Some(crate::fingerprint::fingerprint(db.as_ref())?)
     } else {
         None
     };
     let outs = script.run(db.as_ref())?;
-    let after_counts = table_counts(db.as_ref())?;
+    let after_counts = crate::fingerprint::table_counts(db.as_ref())?;
     let after = if local {
         Some(crate::fingerprint::fingerprint(db.as_ref())?)
     } else {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::MultiGzDecoder;
 use tempfile::TempPath;
 
-use super::{BackupError, Hashing, Manifest, integrity, manifest, table_counts};
+use super::{BackupError, Hashing, Manifest, integrity, manifest};
 use crate::fsutil::{self, FsError};
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -151,13 +151,7 @@ pub fn extract(
             detail: problem.0,
         });
     }
-    let conn = rusqlite::Connection::open_with_flags(
-        tmp.path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .map_err(BackupError::sqlite(backup))?;
-    let tables = table_counts(&conn).map_err(BackupError::sqlite(backup))?;
-    drop(conn);
+    let tables = super::local_counts(tmp.path())?;
     if let Some(m) = &manifest
         && m.tables != tables
     {

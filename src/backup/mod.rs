@@ -54,7 +54,7 @@ pub enum BackupError {
         source: rusqlite::Error,
     },
     #[error(transparent)]
-    Remote(crate::db::DbError),
+    Db(#[from] crate::db::DbError),
 }
 
 impl BackupError {
@@ -64,21 +64,6 @@ impl BackupError {
             source,
         }
     }
-}
-
-/// Row count of every table, by name.
-pub fn table_counts(conn: &Connection) -> rusqlite::Result<BTreeMap<String, i64>> {
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    names
-        .into_iter()
-        .map(|n| {
-            let sql = format!("SELECT count(*) FROM {}", crate::sql::ident(&n));
-            conn.query_row(&sql, [], |r| r.get(0)).map(|c| (n, c))
-        })
-        .collect()
 }
 
 /// A reader that hashes and counts what passes through it.
@@ -274,7 +259,7 @@ pub fn create_remote(
     use crate::sql::ident as q;
     fsutil::ensure_dir(out_dir)?;
     let shown = db.target().shown();
-    let dberr = |e: crate::db::DbError| BackupError::Remote(e);
+    let dberr = BackupError::Db;
     let taken = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("valid");
@@ -374,7 +359,7 @@ pub fn create_remote(
     local
         .execute_batch("COMMIT")
         .map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
-    let counts = table_counts(&local).map_err(|e| BackupError::sqlite(tmp_db.path())(e))?;
+    let counts = local_counts(tmp_db.path())?;
     let version = db
         .query("SELECT sqlite_version()", &[])
         .map_err(dberr)?
@@ -419,12 +404,18 @@ fn snapshot(
             }
         }
     }
-    let counts = table_counts(&out).map_err(BackupError::sqlite(source))?;
+    let counts = local_counts(dst)?;
     let version: String = out
         .query_row("SELECT sqlite_version()", [], |r| r.get(0))
         .map_err(BackupError::sqlite(dst))?;
     out.close().map_err(|(_, e)| BackupError::sqlite(dst)(e))?;
     Ok((counts, version))
+}
+
+/// Row count of every table of a local database file.
+pub(crate) fn local_counts(path: &Path) -> Result<BTreeMap<String, i64>, BackupError> {
+    let db = crate::db::local::LocalDb::open(path, crate::db::Access::ReadOnly)?;
+    Ok(crate::fingerprint::table_counts(&db)?)
 }
 
 /// Put a finished backup and its manifest in place: both or neither.

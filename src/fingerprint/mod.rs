@@ -366,6 +366,17 @@ pub fn fingerprint(db: &dyn Db) -> Result<Fingerprint, DbError> {
     })
 }
 
+/// Row count of every table, by name.
+pub fn table_counts(db: &dyn Db) -> Result<BTreeMap<String, i64>, DbError> {
+    tables(db)?
+        .into_iter()
+        .map(|t| {
+            let n = count_rows(db, &t)?;
+            Ok((t, n))
+        })
+        .collect()
+}
+
 /// Row count of a table (for reports).
 pub fn count_rows(db: &dyn Db, table: &str) -> Result<i64, DbError> {
     Ok(db

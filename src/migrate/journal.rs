@@ -37,7 +37,8 @@ pub enum JournalError {
     #[error("{target}: nothing to roll back: no preflight journal for migration {migration}")]
     NothingToUndo { target: String, migration: String },
     #[error(
-        "{target}: journal entry {entry} of {migration} expected {expected} rows of {table} to delete, and the database holds another number: nothing was deleted (rows were changed or removed since; inspect before retrying)"
+        "{target}: journal entry {entry} of {migration} expected {expected} rows of {table} to delete, and the database holds {found}: {} (rows were changed or removed since; inspect before retrying)",
+        deleted_note(*deleted_before)
     )]
     CountMismatch {
         target: String,
@@ -45,6 +46,9 @@ pub enum JournalError {
         entry: i64,
         table: String,
         expected: i64,
+        found: String,
+        /// Rows already deleted for newer entries when the mismatch showed.
+        deleted_before: u64,
     },
     #[error("{target}: the journal of {migration} names {what} {name}, which is not in the schema")]
     BadJournal {
@@ -53,6 +57,16 @@ pub enum JournalError {
         what: &'static str,
         name: String,
     },
+}
+
+fn deleted_note(deleted_before: u64) -> String {
+    if deleted_before == 0 {
+        "nothing was deleted".into()
+    } else {
+        format!(
+            "{deleted_before} rows of newer entries were deleted before it, this entry's were not"
+        )
+    }
 }
 
 fn text(s: &str) -> Value {
@@ -324,6 +338,23 @@ pub fn entries(db: &dyn Db, migration: Option<&str>) -> Result<Vec<Entry>, DbErr
         .collect())
 }
 
+/// The migrations the journal can undo, the most recently started first.
+pub fn migrations(db: &dyn Db) -> Result<Vec<String>, DbError> {
+    if !db.table_exists(STATE)? {
+        return Ok(Vec::new());
+    }
+    Ok(db
+        .query(
+            &format!(
+                "SELECT DISTINCT migration_name FROM {STATE} WHERE migration_name != '*' ORDER BY rowid DESC"
+            ),
+            &[],
+        )?
+        .iter()
+        .filter_map(|r| as_text(&r[0]))
+        .collect())
+}
+
 fn state(db: &dyn Db, migration: &str) -> Result<Vec<(String, Value)>, DbError> {
     if !db.table_exists(STATE)? {
         return Ok(Vec::new());
@@ -349,6 +380,21 @@ pub struct RollbackSummary {
 pub fn rollback(
     db: &dyn Db,
     migration: &str,
+    on_entry: &mut dyn FnMut(&Entry),
+) -> Result<RollbackSummary, JournalError> {
+    undo(db, migration, false, on_entry)
+}
+
+/// Whether `rollback` of `migration` would find exactly the rows its journal records (and so
+/// delete them), without deleting anything.
+pub fn check_rollback(db: &dyn Db, migration: &str) -> Result<(), JournalError> {
+    undo(db, migration, true, &mut |_| {}).map(|_| ())
+}
+
+fn undo(
+    db: &dyn Db,
+    migration: &str,
+    only_check: bool,
     on_entry: &mut dyn FnMut(&Entry),
 ) -> Result<RollbackSummary, JournalError> {
     let shown = db.target().shown();
@@ -386,47 +432,70 @@ pub fn rollback(
         }
     }
     let mut summary = RollbackSummary::default();
+    // the rows of an entry: its rowid range, system and time window
+    let rows_of = format!(
+        "FROM {t} WHERE rowid > ?1 AND rowid <= ?2 AND {s} = ?3 AND {tc} > ?4 AND {tc} <= ?5",
+        t = q(&target),
+        s = q(&system_col),
+        tc = q(&time_col)
+    );
+    let params = |e: &Entry| {
+        vec![
+            Value::Integer(e.rowid_lo),
+            Value::Integer(e.rowid_hi),
+            Value::Integer(e.system_id),
+            Value::Integer(e.time_lo.saturating_mul(mult)),
+            Value::Integer(e.time_hi.saturating_mul(mult)),
+        ]
+    };
+    let mismatch = |e: &Entry, found: String, deleted_before: u64| JournalError::CountMismatch {
+        target: shown.clone(),
+        migration: migration.into(),
+        entry: e.id,
+        table: target.clone(),
+        expected: e.inserted,
+        found,
+        deleted_before,
+    };
+    // every entry checked before anything is deleted
+    let entries = entries(db, Some(migration))?;
+    for e in &entries {
+        let found = db
+            .scalar_i64(&format!("SELECT count(*) {rows_of}"), &params(e))?
+            .unwrap_or(0);
+        if found != e.inserted {
+            return Err(mismatch(e, found.to_string(), 0));
+        }
+    }
+    if only_check {
+        return Ok(summary);
+    }
+    // created inside each batch, so that a refused batch leaves nothing behind; a row that
+    // fails its CHECK (someone changed the rows since the check) aborts the batch
     let assert_table =
         format!("CREATE TABLE IF NOT EXISTS {ASSERT} (entry INTEGER, ok INTEGER CHECK (ok))");
-    for e in entries(db, Some(migration))?.into_iter().rev() {
+    for e in entries.iter().rev() {
         let result = db.write_batch(&[
             Stmt::new(assert_table.clone(), vec![]),
-            Stmt::new(
-                format!(
-                    "DELETE FROM {t} WHERE rowid > ?1 AND rowid <= ?2 AND {s} = ?3 AND {tc} > ?4 AND {tc} <= ?5",
-                    t = q(&target),
-                    s = q(&system_col),
-                    tc = q(&time_col)
-                ),
-                vec![
-                    Value::Integer(e.rowid_lo),
-                    Value::Integer(e.rowid_hi),
-                    Value::Integer(e.system_id),
-                    Value::Integer(e.time_lo.saturating_mul(mult)),
-                    Value::Integer(e.time_hi.saturating_mul(mult)),
-                ],
-            ),
+            Stmt::new(format!("DELETE {rows_of}"), params(e)),
             Stmt::new(
                 format!("INSERT INTO {ASSERT} VALUES (?1, changes() = ?2)"),
                 vec![Value::Integer(e.id), Value::Integer(e.inserted)],
             ),
-            Stmt::new(format!("DELETE FROM {JOURNAL} WHERE id = ?1"), vec![Value::Integer(e.id)]),
+            Stmt::new(
+                format!("DELETE FROM {JOURNAL} WHERE id = ?1"),
+                vec![Value::Integer(e.id)],
+            ),
             Stmt::new(format!("DELETE FROM {ASSERT}"), vec![]),
         ]);
         match result {
             Ok(out) => {
                 summary.entries += 1;
                 summary.deleted += out[1].changes;
-                on_entry(&e);
+                on_entry(e);
             }
             Err(err) if err.message().contains("CHECK constraint failed") => {
-                return Err(JournalError::CountMismatch {
-                    target: shown,
-                    migration: migration.into(),
-                    entry: e.id,
-                    table: target,
-                    expected: e.inserted,
-                });
+                return Err(mismatch(e, "another number".into(), summary.deleted));
             }
             Err(err) => return Err(err.into()),
         }
@@ -519,4 +588,28 @@ fn drop_empty_tables(db: &dyn Db) -> Result<(), DbError> {
         db.write_batch(&[Stmt::new(format!("DROP TABLE {STATE}"), vec![])])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_mismatch_says_what_was_deleted_before_it() {
+        let e = |deleted_before| JournalError::CountMismatch {
+            target: "x.db".into(),
+            migration: "m".into(),
+            entry: 3,
+            table: "t".into(),
+            expected: 10,
+            found: "9".into(),
+            deleted_before,
+        };
+        assert!(e(0).to_string().contains("holds 9: nothing was deleted"));
+        assert!(
+            e(42)
+                .to_string()
+                .contains("42 rows of newer entries were deleted before it")
+        );
+    }
 }

@@ -368,6 +368,33 @@ fn migrate_then_rollback_restores_the_exact_prior_state() {
     assert!(r.stderr.contains("nothing to roll back"), "{}", r.stderr);
 }
 
+/// A rollback whose journal no longer matches the rows (one was deleted by hand since) refuses,
+/// and deletes nothing at all; a database preflight never migrated has nothing to roll back.
+#[test]
+fn rollback_refuses_when_the_rows_no_longer_match_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = fixture_copy(dir.path(), "fresh.db");
+    let r = run(&["rollback", s(&fresh), "--yes"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("nothing to roll back"), "{}", r.stderr);
+    let db = fixture_copy(dir.path(), "x.db");
+    assert_eq!(run(&["migrate", s(&db), "--yes"]).code, 0);
+    let conn = Connection::open(&db).unwrap();
+    let newest = scalar(&conn, "SELECT max(id) FROM point_readings");
+    conn.execute("DELETE FROM point_readings WHERE id = ?1", [newest])
+        .unwrap();
+    drop(conn);
+    let before = dump(&db);
+    let r = run(&["rollback", s(&db), "--yes"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("nothing was deleted") && r.stderr.contains("point_readings"),
+        "{}",
+        r.stderr
+    );
+    assert_same(&dump(&db), &before, "a refused rollback");
+}
+
 /// Rows the live app writes after the migration survive the rollback; only preflight's go.
 #[test]
 fn rollback_keeps_live_rows_written_afterwards() {
