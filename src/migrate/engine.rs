@@ -234,12 +234,14 @@ pub fn run(
                     hi,
                     now_s(),
                 ))?;
-                let carried = out[1].rows.first().and_then(|r| as_i64(&r[0])).unwrap_or(0) as u64;
-                let inserted = out[2].changes; // statements: journal, count, insert, …
+                // statements: journal, counts (source rows, carried), insert, …
+                let counts =
+                    |i: usize| out[1].rows.first().and_then(|r| as_i64(&r[i])).unwrap_or(0) as u64;
+                let (source_rows, carried) = (counts(0), counts(1));
+                let inserted = out[2].changes;
                 res.carried += carried;
                 res.inserted += inserted;
                 res.batches += 1;
-                let source_rows = count_source(db, mp, sp.system_id, lo, hi)?;
                 events(Event::Batch {
                     migration: &m.name,
                     system_id: sp.system_id,

@@ -140,8 +140,9 @@ pub fn select_sql(mp: &MigrationPlan, sp: &SystemPlan) -> Option<String> {
     }
 }
 
-/// How many rows the spec makes of one system's source rows in (?2, ?3]: one pass over the
-/// source, a plain count per point (a row is made when any of its fields is not NULL).
+/// How many source rows one system has in (?2, ?3], and how many rows the spec makes of them:
+/// one pass over the source, a plain count per point (a row is made when any of its fields is
+/// not NULL).
 pub fn carried_count_sql(mp: &MigrationPlan, sp: &SystemPlan) -> Option<String> {
     if sp.points.is_empty() {
         return None;
@@ -167,7 +168,7 @@ pub fn carried_count_sql(mp: &MigrationPlan, sp: &SystemPlan) -> Option<String> 
             .collect()
     };
     Some(format!(
-        "SELECT {} FROM {} AS s WHERE s.{} = ?1 AND s.{t} > ?2 AND s.{t} <= ?3",
+        "SELECT count(*), {} FROM {} AS s WHERE s.{} = ?1 AND s.{t} > ?2 AND s.{t} <= ?3",
         terms.join(" + "),
         q(&m.source),
         q(&m.system),

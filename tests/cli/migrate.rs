@@ -743,3 +743,70 @@ fn spec_show_prints_the_builtin_spec_and_only_selects_systems() {
         378
     );
 }
+
+/// `--log-file` appends timestamped lines: one per batch, whose source rows and inserted rows
+/// add up to the run's totals; a second run appends its own lines.
+#[test]
+fn the_log_file_accounts_for_every_batch_and_is_appended_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture_copy(dir.path(), "x.db");
+    let log = dir.path().join("migrate.log");
+    let args = [
+        "migrate",
+        s(&db),
+        "--yes",
+        "--batch-size",
+        "300",
+        "--log-file",
+        s(&log),
+    ];
+    assert_eq!(run(&args).code, 0);
+    let first = std::fs::read_to_string(&log).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let sources = scalar(
+        &conn,
+        "SELECT count(*) FROM readings WHERE system_id IN (1, 2, 5)",
+    ) + scalar(
+        &conn,
+        "SELECT count(*) FROM readings_agg_5m WHERE system_id IN (1, 2, 3, 5)",
+    );
+    let journalled = scalar(&conn, "SELECT sum(inserted) FROM preflight_journal");
+    let batches: Vec<&str> = first.lines().filter(|l| l.contains(": batch (")).collect();
+    assert!(batches.len() > 7, "batches of 300: {}", batches.len());
+    let field = |name: &str| -> i64 {
+        batches
+            .iter()
+            .map(|l| {
+                let i = l.find(&format!(" {name}")).unwrap();
+                let head = &l[..i];
+                head[head.rfind(' ').unwrap() + 1..].parse::<i64>().unwrap()
+            })
+            .sum()
+    };
+    assert_eq!(field("source rows"), sources);
+    assert_eq!(field("inserted"), journalled);
+    for l in first.lines() {
+        let stamp = l.split(' ').next().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{l}"
+        );
+    }
+    assert!(
+        first
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!(" {sources} source rows to migrate")),
+        "{first}"
+    );
+    assert_eq!(run(&args).code, 0);
+    let both = std::fs::read_to_string(&log).unwrap();
+    assert!(both.starts_with(&first), "the second run appends");
+    assert!(
+        both[first.len()..].contains("0 source rows to migrate"),
+        "{}",
+        &both[first.len()..]
+    );
+}
