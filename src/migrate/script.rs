@@ -44,6 +44,8 @@ pub struct ScriptStmt {
 #[derive(Debug, Clone)]
 pub struct Script {
     pub path: PathBuf,
+    /// The script as written.
+    pub text: String,
     pub statements: Vec<ScriptStmt>,
     /// Lines of the script's own BEGIN / COMMIT, set aside: preflight runs the whole script in
     /// one transaction of its own.
@@ -162,6 +164,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
     }
     Ok(Script {
         path: path.to_path_buf(),
+        text: text.to_string(),
         statements,
         transaction_lines,
     })

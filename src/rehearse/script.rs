@@ -27,14 +27,19 @@ pub struct Options {
     pub expect: Option<PathBuf>,
 }
 
+/// How the report names the scripts: their paths, and one sha256 of their texts.
 fn identity(
     forward: &Script,
     rollback: Option<&Script>,
     expect: Option<(&Path, &str)>,
-    texts: &[String],
 ) -> SpecIdentity {
     let mut h = Sha256::new();
-    for t in texts {
+    let texts = [
+        Some(forward.text.as_str()),
+        rollback.map(|r| r.text.as_str()),
+        expect.map(|(_, t)| t),
+    ];
+    for t in texts.into_iter().flatten() {
         h.update((t.len() as u64).to_le_bytes());
         h.update(t.as_bytes());
     }
@@ -51,6 +56,44 @@ fn identity(
         origin,
         sha256: crate::backup::hex(&h.finalize()),
     }
+}
+
+/// What a comparison of the work copy with a reference state proves, for the report.
+struct Claim<'a> {
+    check: &'a str,
+    scope: String,
+    expected: &'a str,
+    /// The actual value when nothing differs.
+    same: &'a str,
+    /// What one difference is called ("change", "difference"), and what follows the count.
+    noun: &'a str,
+    tail: &'a str,
+}
+
+/// Compare the work copy with a reference state (a database and its fingerprint) and record the
+/// claim as a check; returns how many differences there are.
+fn compare(
+    report: &mut Report,
+    claim: Claim,
+    reference: (&dyn Db, &Fingerprint),
+    work: &dyn Db,
+) -> Result<u64, Error> {
+    let now = fingerprint::fingerprint(work)?;
+    let (n, ex) = diff::diff_databases(reference.0, work, reference.1, &now, 5)?.summary(5);
+    report.checks.push(
+        result(claim.check, claim.scope)
+            .judged(
+                n,
+                claim.expected,
+                if n == 0 {
+                    claim.same.to_string()
+                } else {
+                    format!("{}{}", plural(n, claim.noun), claim.tail)
+                },
+            )
+            .with_examples(ex),
+    );
+    Ok(n)
 }
 
 fn skip_stage(report: &mut Report, name: &str, why: &str) {
@@ -173,13 +216,6 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         Some(p) => Some((p.clone(), Expect::load(p)?)),
         None => None,
     };
-    let mut texts = vec![std::fs::read_to_string(&opts.forward).unwrap_or_default()];
-    if let Some(p) = &opts.rollback {
-        texts.push(std::fs::read_to_string(p).unwrap_or_default());
-    }
-    if let Some((_, (_, t))) = &expect {
-        texts.push(t.clone());
-    }
     let workdir = workdir()?;
     let (backup_path, shown) = backup_source(opts.backup.as_deref(), workdir.path())?;
     let mut report = Report::new(
@@ -189,7 +225,6 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             &forward,
             rollback.as_ref(),
             expect.as_ref().map(|(p, (_, t))| (p.as_path(), t.as_str())),
-            &texts,
         ),
         None,
     );
@@ -255,22 +290,19 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     let mut size_after = None;
     if !forwarded {
         // nothing of the script may stay: prove it
-        let now = fingerprint::fingerprint(work.as_ref())?;
-        let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
-        let (n, ex) = d.summary(5);
-        t.report.checks.push(
-            result("sql.atomic", forward.name())
-                .judged(
-                    n,
-                    "a failed script leaves every table as before",
-                    if n == 0 {
-                        "every table as before".to_string()
-                    } else {
-                        format!("{} stayed", plural(n, "change"))
-                    },
-                )
-                .with_examples(ex),
-        );
+        compare(
+            t.report,
+            Claim {
+                check: "sql.atomic",
+                scope: forward.name(),
+                expected: "a failed script leaves every table as before",
+                same: "every table as before",
+                noun: "change",
+                tail: " stayed",
+            },
+            (base.as_ref(), &before),
+            work.as_ref(),
+        )?;
         for s in [
             "expectations",
             "scope",
@@ -392,23 +424,19 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             let Some(out) = run_script(&forward, work.as_ref(), "sql.rerun", report)? else {
                 return Ok(((), Status::Fail, "the second run fails".to_string()));
             };
-            let now = fingerprint::fingerprint(work.as_ref())?;
-            let d =
-                diff::diff_databases(forward_db.as_ref(), work.as_ref(), &after_forward, &now, 5)?;
-            let (n, ex) = d.summary(5);
-            report.checks.push(
-                result("sql.rerun", forward.name())
-                    .judged(
-                        n,
-                        "a second run changes nothing",
-                        if n == 0 {
-                            "nothing changed".to_string()
-                        } else {
-                            plural(n, "change")
-                        },
-                    )
-                    .with_examples(ex),
-            );
+            let n = compare(
+                report,
+                Claim {
+                    check: "sql.rerun",
+                    scope: forward.name(),
+                    expected: "a second run changes nothing",
+                    same: "nothing changed",
+                    noun: "change",
+                    tail: "",
+                },
+                (forward_db.as_ref(), &after_forward),
+                work.as_ref(),
+            )?;
             Ok((
                 (),
                 if n == 0 { Status::Pass } else { Status::Fail },
@@ -430,22 +458,19 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                     let Some(out) = run_script(rb, work.as_ref(), "sql.rollback", report)? else {
                         return Ok((false, Status::Fail, "the rollback script fails".to_string()));
                     };
-                    let now = fingerprint::fingerprint(work.as_ref())?;
-                    let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
-                    let (n, ex) = d.summary(5);
-                    report.checks.push(
-                        result("sql.rollback", rb.name())
-                            .judged(
-                                n,
-                                "schema and every table as before the forward script",
-                                if n == 0 {
-                                    "identical".to_string()
-                                } else {
-                                    plural(n, "difference")
-                                },
-                            )
-                            .with_examples(ex),
-                    );
+                    let n = compare(
+                        report,
+                        Claim {
+                            check: "sql.rollback",
+                            scope: rb.name(),
+                            expected: "schema and every table as before the forward script",
+                            same: "identical",
+                            noun: "difference",
+                            tail: "",
+                        },
+                        (base.as_ref(), &before),
+                        work.as_ref(),
+                    )?;
                     check_queries(work.as_ref(), &expect_data, When::Rollback, report);
                     Ok((
                         true,
@@ -471,28 +496,19 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                                 "the forward script fails after the rollback".to_string(),
                             ));
                         }
-                        let now = fingerprint::fingerprint(work.as_ref())?;
-                        let d = diff::diff_databases(
-                            forward_db.as_ref(),
+                        let n = compare(
+                            report,
+                            Claim {
+                                check: "sql.redeploy",
+                                scope: forward.name(),
+                                expected: "the same state as the first forward run",
+                                same: "identical",
+                                noun: "difference",
+                                tail: "",
+                            },
+                            (forward_db.as_ref(), &after_forward),
                             work.as_ref(),
-                            &after_forward,
-                            &now,
-                            5,
                         )?;
-                        let (n, ex) = d.summary(5);
-                        report.checks.push(
-                            result("sql.redeploy", forward.name())
-                                .judged(
-                                    n,
-                                    "the same state as the first forward run",
-                                    if n == 0 {
-                                        "identical".to_string()
-                                    } else {
-                                        plural(n, "difference")
-                                    },
-                                )
-                                .with_examples(ex),
-                        );
                         Ok((
                             (),
                             if n == 0 { Status::Pass } else { Status::Fail },
