@@ -4,6 +4,13 @@ use std::sync::Mutex;
 
 use crate::db::{Db, DbError};
 
+/// Threads worth using on a local file: the cores, at most four.
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
 /// Apply `f` to every item on up to `workers` threads (each worker reopens `db`; with one
 /// worker, `db` itself is used). Results come back in the items' order; the first error wins.
 pub fn map<T, R, F>(db: &dyn Db, workers: usize, items: Vec<T>, f: F) -> Result<Vec<R>, DbError>

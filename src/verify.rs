@@ -48,19 +48,17 @@ pub fn target_identity(target: &Target) -> Result<Identity, Error> {
     }
 }
 
-/// Worker threads for a database: the cores for a local file, a few requests for a server.
+/// Worker threads for the checks: the cores for a local file, a few requests for a server.
 pub fn workers(db: &dyn Db) -> usize {
     if db.as_local().is_some() {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4)
+        crate::parallel::cores()
     } else {
         4
     }
 }
 
-/// Run the suite on an open database. `baseline` is the state before the migration.
-/// Run the suite on an open database, over the migrations and systems in `scope`.
+/// Run the suite on an open database, over the migrations and systems in `scope`; `baseline` is
+/// the state before the migration.
 pub fn run_checks(
     db: &dyn Db,
     spec: &LoadedSpec,

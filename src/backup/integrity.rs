@@ -51,10 +51,7 @@ fn check_inner(path: &Path) -> rusqlite::Result<Option<Problem>> {
     }
     let mut sizes: Vec<(String, i64)> = work.into_iter().collect();
     sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4);
+    let workers = crate::parallel::cores();
     // largest first, each to the least loaded worker
     let mut queues: Vec<(i64, Vec<String>)> = vec![(0, Vec::new()); workers];
     for (table, cost) in sizes {

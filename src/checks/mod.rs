@@ -432,7 +432,7 @@ pub fn run(
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (cost(tasks[i].0), i));
     let tasks_ref = &tasks;
-    let outcomes = crate::parallel::map(db, workers, order.clone(), |db, i| {
+    let outcomes = crate::parallel::map(db, workers, order, |db, i| {
         let start = Instant::now();
         let r = (tasks_ref[i].1)(db)?;
         Ok((i, r, start.elapsed().as_secs_f64()))

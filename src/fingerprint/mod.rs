@@ -314,9 +314,7 @@ fn combine(parts: Vec<PartDigest>) -> TableHash {
 
 fn workers(db: &dyn Db) -> usize {
     if db.as_local().is_some() {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4)
+        crate::parallel::cores()
     } else {
         1
     }
