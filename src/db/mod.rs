@@ -98,20 +98,26 @@ pub enum Access {
 
 pub trait Db: Send {
     fn target(&self) -> &Target;
-    /// All rows of a query. For results that may be large, use `for_each`.
+    /// All rows of a query. To read a whole table, use `fingerprint::scan` (it streams a local
+    /// file and pages a server).
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
     /// One statement outside any explicit transaction; rows changed.
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
     /// Every statement in one write transaction (BEGIN IMMEDIATE … COMMIT), in order, in one
     /// round trip: all of them take effect or none does.
     fn write_batch(&self, stmts: &[Stmt]) -> Result<Vec<StmtOut>, DbError>;
-    /// Visit every row of a query, without holding them all (paged on a remote server).
+    /// Visit every row of a query; a local file streams them without holding them all.
     fn for_each(
         &self,
         sql: &str,
         params: &[Value],
         f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>,
-    ) -> Result<(), DbError>;
+    ) -> Result<(), DbError> {
+        for row in self.query(sql, params)? {
+            f(&row)?;
+        }
+        Ok(())
+    }
     /// A second, independent handle on the same database with the same access (for work spread
     /// over threads).
     fn reopen(&self) -> Result<Box<dyn Db>, DbError>;

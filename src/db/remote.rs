@@ -257,18 +257,6 @@ impl Db for RemoteDb {
         })
     }
 
-    fn for_each(
-        &self,
-        sql: &str,
-        params: &[Value],
-        f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
-        for row in self.query(sql, params)? {
-            f(&row)?;
-        }
-        Ok(())
-    }
-
     fn reopen(&self) -> Result<Box<dyn Db>, DbError> {
         Ok(Box::new(RemoteDb::open(
             &Target::Remote(self.url.clone()),
