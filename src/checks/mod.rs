@@ -286,6 +286,22 @@ pub fn show_time(t: i64, multiply: i64) -> String {
 /// A unit of work: one query (or a few) on its own handle, giving results for some scopes.
 pub type Task<'a> = Box<dyn Fn(&dyn Db) -> Result<Vec<CheckResult>, DbError> + Send + Sync + 'a>;
 
+/// One task per planned migration.
+pub fn per_migration<'a, F>(ctx: &'a Ctx<'a>, f: F) -> Vec<Task<'a>>
+where
+    F: Fn(&dyn Db, &'a MigrationPlan) -> Result<Vec<CheckResult>, DbError>
+        + Send
+        + Sync
+        + Copy
+        + 'a,
+{
+    ctx.plan
+        .migrations
+        .iter()
+        .map(|mp| -> Task<'a> { Box::new(move |db: &dyn Db| f(db, mp)) })
+        .collect()
+}
+
 /// The checks, in the order the report lists them.
 pub const REGISTRY: &[(&str, &str)] = &[
     ("schema.columns", "mapped source columns exist"),

@@ -1,101 +1,85 @@
 //! Schema checks: mapped columns and points exist, targets and their indexes are present, the
 //! file is sound, foreign keys hold.
 
-use super::{Ctx, Task, count, examples, result};
+use super::{Ctx, Task, count, examples, per_migration, result};
 use crate::db::{Db, DbError, DbExt, Value, as_text, show};
 
 pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
-    ctx.plan
-        .migrations
-        .iter()
-        .map(|mp| -> Task<'a> {
-            Box::new(move |_db: &dyn Db| {
-                let missing: Vec<_> = ctx
-                    .plan
-                    .missing_columns
-                    .iter()
-                    .filter(|c| c.migration == mp.migration.name)
-                    .collect();
-                let mapped: usize = mp
-                    .migration
-                    .vendors
-                    .iter()
-                    .flat_map(|v| &v.points)
-                    .map(|p| p.fields.len())
-                    .sum();
-                Ok(vec![
-                    result("schema.columns", mp.migration.name.clone())
-                        .judged(
-                            missing.len() as u64,
-                            format!("{mapped} mapped fields read existing columns"),
-                            if missing.is_empty() {
-                                "all present".to_string()
-                            } else {
-                                format!(
-                                    "{} read columns {} lacks (NULL)",
-                                    missing.len(),
-                                    mp.migration.source
-                                )
-                            },
+    per_migration(ctx, move |_db: &dyn Db, mp| {
+        let missing: Vec<_> = ctx
+            .plan
+            .missing_columns
+            .iter()
+            .filter(|c| c.migration == mp.migration.name)
+            .collect();
+        let mapped: usize = mp
+            .migration
+            .vendors
+            .iter()
+            .flat_map(|v| &v.points)
+            .map(|p| p.fields.len())
+            .sum();
+        Ok(vec![
+            result("schema.columns", mp.migration.name.clone())
+                .judged(
+                    missing.len() as u64,
+                    format!("{mapped} mapped fields read existing columns"),
+                    if missing.is_empty() {
+                        "all present".to_string()
+                    } else {
+                        format!(
+                            "{} read columns {} lacks (NULL)",
+                            missing.len(),
+                            mp.migration.source
                         )
-                        .with_examples(
-                            missing
-                                .iter()
-                                .take(5)
-                                .map(|c| {
-                                    format!(
-                                        "vendor {} · point {}: {} ← {}.{} does not exist",
-                                        c.vendor_type,
-                                        c.point,
-                                        c.field,
-                                        mp.migration.source,
-                                        c.column
-                                    )
-                                })
-                                .collect(),
-                        ),
-                ])
-            })
-        })
-        .collect()
+                    },
+                )
+                .with_examples(
+                    missing
+                        .iter()
+                        .take(5)
+                        .map(|c| {
+                            format!(
+                                "vendor {} · point {}: {} ← {}.{} does not exist",
+                                c.vendor_type, c.point, c.field, mp.migration.source, c.column
+                            )
+                        })
+                        .collect(),
+                ),
+        ])
+    })
 }
 
 pub fn points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
-    ctx.plan
-        .migrations
-        .iter()
-        .map(|mp| -> Task<'a> {
-            Box::new(move |_db: &dyn Db| {
-                let missing: Vec<_> = ctx
-                    .plan
-                    .missing_points
-                    .iter()
-                    .filter(|p| p.migration == mp.migration.name)
-                    .collect();
-                let resolved: usize = mp.systems.iter().map(|s| s.points.len()).sum();
-                Ok(vec![
-                    result("schema.points", mp.migration.name.clone())
-                        .judged(
-                            missing.len() as u64,
-                            "every mapped point in point_info",
-                            format!("{resolved} resolved, {} missing", missing.len()),
-                        )
-                        .with_examples(
-                            missing
-                                .iter()
-                                .take(5)
-                                .map(|p| {
-                                    format!(
-                                        "system {} ({}): no point {}",
-                                        p.system_id, p.vendor_type, p.point
-                                    )
-                                })
-                                .collect(),
-                        ),
-                ])
-            })
-        })
-        .collect()
+    per_migration(ctx, move |_db: &dyn Db, mp| {
+        let missing: Vec<_> = ctx
+            .plan
+            .missing_points
+            .iter()
+            .filter(|p| p.migration == mp.migration.name)
+            .collect();
+        let resolved: usize = mp.systems.iter().map(|s| s.points.len()).sum();
+        Ok(vec![
+            result("schema.points", mp.migration.name.clone())
+                .judged(
+                    missing.len() as u64,
+                    "every mapped point in point_info",
+                    format!("{resolved} resolved, {} missing", missing.len()),
+                )
+                .with_examples(
+                    missing
+                        .iter()
+                        .take(5)
+                        .map(|p| {
+                            format!(
+                                "system {} ({}): no point {}",
+                                p.system_id, p.vendor_type, p.point
+                            )
+                        })
+                        .collect(),
+                ),
+        ])
+    })
 }
 
 fn indexes(db: &dyn Db, table: &str) -> Result<Vec<(String, String)>, DbError> {
@@ -110,15 +94,11 @@ fn indexes(db: &dyn Db, table: &str) -> Result<Vec<(String, String)>, DbError> {
 }
 
 pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
-    ctx.plan
-        .migrations
-        .iter()
-        .map(|mp| -> Task<'a> {
-            Box::new(move |db: &dyn Db| {
-                let m = &mp.migration;
-                let now = indexes(db, &m.target)?;
-                let mut problems = Vec::new();
-                let unique = db.query(
+    per_migration(ctx, move |db: &dyn Db, mp| {
+        let m = &mp.migration;
+        let now = indexes(db, &m.target)?;
+        let mut problems = Vec::new();
+        let unique = db.query(
                     "SELECT 1 FROM pragma_index_list(?1) AS l WHERE l.\"unique\" = 1 AND (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info(l.name) ORDER BY name)) = ?2",
                     &[Value::Text(m.target.clone()), Value::Text({
                         let mut k = [m.system.clone(), m.point_column.clone(), m.time.target.clone()];
@@ -126,33 +106,40 @@ pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         k.join(",")
                     })],
                 )?;
-                if unique.is_empty() {
-                    problems.push(format!("no UNIQUE key on ({}, {}, {})", m.system, m.point_column, m.time.target));
+        if unique.is_empty() {
+            problems.push(format!(
+                "no UNIQUE key on ({}, {}, {})",
+                m.system, m.point_column, m.time.target
+            ));
+        }
+        let mut expected = format!("{} with a unique key on (system, point, time)", m.target);
+        if let Some(base) = &ctx.baseline {
+            let before = indexes(base.open()?.as_ref(), &m.target)?;
+            expected = format!("{} indexes as before the migration", before.len());
+            for (name, sql) in &before {
+                match now.iter().find(|(n, _)| n == name) {
+                    None => problems.push(format!("index {name} is gone")),
+                    Some((_, s)) if s != sql => problems.push(format!("index {name} changed: {s}")),
+                    _ => {}
                 }
-                let mut expected = format!("{} with a unique key on (system, point, time)", m.target);
-                if let Some(base) = &ctx.baseline {
-                    let before = indexes(base.open()?.as_ref(), &m.target)?;
-                    expected = format!("{} indexes as before the migration", before.len());
-                    for (name, sql) in &before {
-                        match now.iter().find(|(n, _)| n == name) {
-                            None => problems.push(format!("index {name} is gone")),
-                            Some((_, s)) if s != sql => problems.push(format!("index {name} changed: {s}")),
-                            _ => {}
-                        }
-                    }
-                    for (name, _) in &now {
-                        if !before.iter().any(|(n, _)| n == name) {
-                            problems.push(format!("index {name} is new"));
-                        }
-                    }
+            }
+            for (name, _) in &now {
+                if !before.iter().any(|(n, _)| n == name) {
+                    problems.push(format!("index {name} is new"));
                 }
-                let names: Vec<&str> = now.iter().map(|(n, _)| n.as_str()).collect();
-                Ok(vec![result("schema.targets", m.target.clone())
-                    .judged(problems.len() as u64, expected, format!("{} indexes: {}", now.len(), names.join(", ")))
-                    .with_examples(problems.into_iter().take(5).collect())])
-            })
-        })
-        .collect()
+            }
+        }
+        let names: Vec<&str> = now.iter().map(|(n, _)| n.as_str()).collect();
+        Ok(vec![
+            result("schema.targets", m.target.clone())
+                .judged(
+                    problems.len() as u64,
+                    expected,
+                    format!("{} indexes: {}", now.len(), names.join(", ")),
+                )
+                .with_examples(problems.into_iter().take(5).collect()),
+        ])
+    })
 }
 
 /// Every page used once, on a server: one aggregate over `dbstat` and the freelist count (the
