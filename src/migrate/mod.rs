@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod expect;
 pub mod journal;
+pub mod runner;
 pub mod script;
 pub mod sql;
 
