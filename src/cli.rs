@@ -50,6 +50,10 @@ pub enum Command {
     /// Print a database's logical fingerprint: a sha256 of its schema and of every table's rows
     /// in key order with their types, whatever the page layout (in the spirit of SQLite's dbhash).
     Fingerprint(FingerprintArgs),
+    /// Compare a migrations directory with what a database has applied, by the rules of the
+    /// tool that runs them: applied, pending, missing from the directory, edited since, failed.
+    /// Exit 1 when the database lacks a migration the directory has, one was edited or failed.
+    Status(StatusArgs),
     /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
     Spec {
         #[command(subcommand)]
@@ -229,6 +233,40 @@ pub struct VerifyArgs {
     pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// A project's migrations directory and the tool that runs it.
+#[derive(Debug, Args, Clone)]
+pub struct MigrationsArgs {
+    /// The migrations directory (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// The tool that runs the directory, when detection from its files and the tracking table
+    /// cannot tell.
+    #[arg(long, value_enum, value_name = "TOOL", requires = "migrations")]
+    pub tool: Option<crate::migrations::Tool>,
+    /// The tracking table, when it is not the tool's default name.
+    #[arg(long, value_name = "TABLE", requires = "migrations")]
+    pub migrations_table: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: DbArgs,
+    /// The migrations directory (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
+    #[arg(long, value_name = "DIR")]
+    pub migrations: PathBuf,
+    /// The tool that runs the directory, when detection from its files and the tracking table
+    /// cannot tell.
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub tool: Option<crate::migrations::Tool>,
+    /// The tracking table, when it is not the tool's default name.
+    #[arg(long, value_name = "TABLE")]
+    pub migrations_table: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PlainFormat,
 }
 
 #[derive(Debug, Args)]

@@ -621,3 +621,24 @@ pub fn fingerprint(a: cli::FingerprintArgs) -> Result<Outcome, Error> {
     ))?;
     Ok(Outcome::Pass)
 }
+
+pub fn status(a: cli::StatusArgs) -> Result<Outcome, Error> {
+    let db = open(&a.target, Access::ReadOnly)?;
+    let status = crate::migrations::status(
+        db.as_ref(),
+        &a.migrations,
+        a.tool,
+        a.migrations_table.as_deref(),
+    )?;
+    print(&match a.format {
+        cli::PlainFormat::Json => {
+            serde_json::to_string_pretty(&status).expect("status serialises") + "\n"
+        }
+        cli::PlainFormat::Table => crate::migrations::status::render_table(&status),
+    })?;
+    Ok(if status.passed() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
+}

@@ -51,6 +51,8 @@ pub enum Error {
     Script(#[from] crate::migrate::script::ScriptError),
     #[error(transparent)]
     Expect(#[from] crate::migrate::expect::ExpectError),
+    #[error(transparent)]
+    Migrations(#[from] crate::migrations::MigrationsError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
 }
