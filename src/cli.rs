@@ -228,6 +228,16 @@ pub struct VerifyArgs {
     pub target: DbArgs,
     #[command(flatten)]
     pub spec: SpecArgs,
+    /// Run the checks any database gets (integrity, foreign keys, --migrations, --checks) even
+    /// where the built-in LiveOne spec matches the schema.
+    #[arg(long, conflicts_with_all = ["spec", "baseline"])]
+    pub no_spec: bool,
+    /// Invariants that must hold (TOML): named queries that must return no rows, exactly the
+    /// rows given, or one number within bounds.
+    #[arg(long, value_name = "CHECKS.toml")]
+    pub checks: Option<PathBuf>,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
     /// A backup of the database before the migration: enables the collateral checks.
     #[arg(long, value_name = "BACKUP.db.gz")]
     pub baseline: Option<PathBuf>,

@@ -53,6 +53,8 @@ pub enum Error {
     Expect(#[from] crate::migrate::expect::ExpectError),
     #[error(transparent)]
     Migrations(#[from] crate::migrations::MigrationsError),
+    #[error(transparent)]
+    Checks(#[from] crate::checks::invariants::ChecksError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
 }

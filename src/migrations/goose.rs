@@ -246,9 +246,10 @@ impl Format for Goose {
     }
 
     fn create_table(&self, table: &str) -> String {
-        // internal/dialect/dialectquery/sqlite3.go CreateTable; goose then records version 0
+        // internal/dialect/dialectquery/sqlite3.go CreateTable, then the version 0 row goose
+        // records right after creating it
         format!(
-            "CREATE TABLE {table} (\n\t\tid INTEGER PRIMARY KEY AUTOINCREMENT,\n\t\tversion_id INTEGER NOT NULL,\n\t\tis_applied INTEGER NOT NULL,\n\t\ttstamp TIMESTAMP DEFAULT (datetime('now'))\n\t)"
+            "CREATE TABLE {table} (\n\t\tid INTEGER PRIMARY KEY AUTOINCREMENT,\n\t\tversion_id INTEGER NOT NULL,\n\t\tis_applied INTEGER NOT NULL,\n\t\ttstamp TIMESTAMP DEFAULT (datetime('now'))\n\t);\nINSERT INTO {table} (version_id, is_applied) VALUES (0, 1);"
         )
     }
 

@@ -249,7 +249,8 @@ pub trait Format: Sync {
     fn columns(&self) -> &'static [&'static str];
     /// The migrations of `dir`, in the order the tool runs them.
     fn load(&self, dir: &Path) -> Result<Vec<Migration>, MigrationsError>;
-    /// The statement the tool creates its tracking table with.
+    /// The SQL the tool creates its tracking table with when it is missing (one or more
+    /// statements, run as a batch).
     fn create_table(&self, table: &str) -> String;
     /// The rows the tool writes when it applies `m`.
     fn tracking(&self, m: &Migration, table: &str, clock: &Clock) -> Tracking;
@@ -323,6 +324,11 @@ pub fn files(dir: &Path) -> Result<Vec<(String, PathBuf)>, MigrationsError> {
 /// what a rehearsal executes around the migration's own statements.
 pub fn tracking(tool: Tool, m: &Migration, table: &str, clock: &Clock) -> Tracking {
     tool.format().tracking(m, table, clock)
+}
+
+/// The SQL `tool` creates its tracking table with.
+pub fn create_table(tool: Tool, table: &str) -> String {
+    tool.format().create_table(table)
 }
 
 /// Load a directory as `tool` reads it.
