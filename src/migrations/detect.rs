@@ -207,7 +207,7 @@ pub fn detect(
     let ambiguous = |set: &BTreeSet<Tool>, why: &str| MigrationsError::Detect {
         dir: dir.to_path_buf(),
         message: format!(
-            "the files fit {} and {why}; name the tool with --tool {}",
+            "the files fit {} ({why}); name the tool with --tool {}",
             names(set),
             set.iter().map(|t| t.name()).collect::<Vec<_>>().join("|")
         ),

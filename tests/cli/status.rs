@@ -338,3 +338,193 @@ fn every_format_is_detected_and_one_behind_exits_1(#[case] tool: &str) {
     );
     assert!(r.stdout.contains(&ms[3].name), "{}", r.stdout);
 }
+
+#[test]
+fn an_edited_file_is_changed_and_fails() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = copy_to(&fixture_dir("sqlx"), &t.path().join("m"));
+    let db = recorded("sqlx", "applied-all", &t.path().join("db.db"));
+    let file = dir.join("20260112141500_comments.up.sql");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("body TEXT NOT NULL", "body TEXT")).unwrap();
+    let r = status(s(&db), &dir, &["--format", "json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let v = json(&r);
+    assert!(
+        states(&v).contains(&("20260112141500".into(), "changed".into())),
+        "{v}"
+    );
+    assert_eq!(pending(&v), Vec::<String>::new());
+}
+
+fn copy_to(from: &Path, to: &Path) -> PathBuf {
+    copy_dir(from, to);
+    to.to_path_buf()
+}
+
+#[test]
+fn golang_migrate_dirty_and_missing_versions() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = fixture_dir("golang-migrate");
+    let db = t.path().join("db.db");
+    apply_as_modelled(Tool::GolangMigrate, &dir, &db, Some(2));
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("UPDATE schema_migrations SET version = 3, dirty = 1")
+        .unwrap();
+    let v = json(&status(s(&db), &dir, &["--format", "json"]));
+    assert_eq!(
+        states(&v),
+        vec![
+            ("1".into(), "applied".into()),
+            ("2".into(), "applied".into()),
+            ("3".into(), "failed".into()),
+            ("4".into(), "pending".into()),
+        ]
+    );
+    conn.execute_batch("UPDATE schema_migrations SET version = 7, dirty = 0")
+        .unwrap();
+    let r = status(s(&db), &dir, &["--format", "json"]);
+    assert_eq!(r.code, 0, "every file is below version 7: {r:?}");
+    assert!(states(&json(&r)).contains(&("7".into(), "missing".into())));
+}
+
+#[test]
+fn goose_and_refinery_block_an_older_unapplied_migration() {
+    let t = tempfile::tempdir().unwrap();
+    for (tool, table, delete) in [
+        (
+            Tool::Goose,
+            "goose_db_version",
+            "DELETE FROM goose_db_version WHERE version_id = 20260112141500",
+        ),
+        (
+            Tool::Refinery,
+            "refinery_schema_history",
+            "DELETE FROM refinery_schema_history WHERE version = 2",
+        ),
+    ] {
+        let dir = fixture_dir(tool.name());
+        let db = t.path().join(format!("{tool}.db"));
+        apply_as_modelled(tool, &dir, &db, None);
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(delete)
+            .unwrap();
+        let r = status(s(&db), &dir, &["--format", "json"]);
+        assert_eq!(r.code, 1, "{tool}: {r:?}");
+        let v = json(&r);
+        assert_eq!(v["table"], table);
+        let blocked: Vec<_> = states(&v)
+            .into_iter()
+            .filter(|(_, st)| st == "blocked")
+            .collect();
+        assert_eq!(blocked.len(), 1, "{tool}: {v}");
+    }
+}
+
+#[test]
+fn prisma_failed_and_rolled_back_rows() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = fixture_dir("prisma");
+    let db = t.path().join("db.db");
+    apply_as_modelled(Tool::Prisma, &dir, &db, None);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = '20260203170000_comments_keep_when_author_leaves';
+         UPDATE _prisma_migrations SET rolled_back_at = 1 WHERE migration_name = '20260120080000_posts_published_at';",
+    )
+    .unwrap();
+    let v = json(&status(s(&db), &dir, &["--format", "json"]));
+    let st = states(&v);
+    assert_eq!(
+        st[2],
+        ("20260120080000_posts_published_at".into(), "pending".into())
+    );
+    assert_eq!(
+        st[3],
+        (
+            "20260203170000_comments_keep_when_author_leaves".into(),
+            "failed".into()
+        )
+    );
+}
+
+#[test]
+fn liveone_files_that_do_not_record_themselves_are_untracked() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = copy_to(&fixture_dir("liveone"), &t.path().join("migrations"));
+    let db = t.path().join("db.db");
+    apply_as_modelled(Tool::Liveone, &dir, &db, None);
+    std::fs::write(dir.join("0005_analyze.sql"), "ANALYZE;\n").unwrap();
+    let r = status(s(&db), &dir, &["--format", "json"]);
+    assert_eq!(r.code, 0, "untracked is not a failure: {r:?}");
+    let v = json(&r);
+    assert!(
+        states(&v).contains(&("0005_analyze".into(), "untracked".into())),
+        "{v}"
+    );
+}
+
+#[test]
+fn ambiguous_files_and_wrong_tables_stop_with_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    // up/down files fit golang-migrate and sqlx; an empty database cannot tell
+    let empty = t.path().join("empty.db");
+    Connection::open(&empty)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let r = status(s(&empty), &fixture_dir("sqlx"), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("--tool sqlx|golang-migrate"),
+        "{}",
+        r.stderr
+    );
+    // named, every migration is pending
+    let r = status(
+        s(&empty),
+        &fixture_dir("sqlx"),
+        &["--tool", "sqlx", "--format", "json"],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(pending(&json(&r)).len(), 4);
+    // dbmate named against golang-migrate's schema_migrations: the columns tell them apart
+    let golang = t.path().join("golang.db");
+    apply_as_modelled(
+        Tool::GolangMigrate,
+        &fixture_dir("golang-migrate"),
+        &golang,
+        None,
+    );
+    let r = status(s(&golang), &fixture_dir("dbmate"), &["--tool", "dbmate"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("schema_migrations") && r.stderr.contains("golang-migrate's table"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    // a directory of no known tool
+    let nothing = t.path().join("nothing");
+    std::fs::create_dir(&nothing).unwrap();
+    std::fs::write(nothing.join("notes.txt"), "x").unwrap();
+    let r = status(s(&golang), &nothing, &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--tool"), "{}", r.stderr);
+}
+
+#[test]
+fn status_reads_a_libsql_server() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = fixture_dir("dbmate");
+    let three = first_n("dbmate", &dir, 3, &t.path().join("three"));
+    let db = t.path().join("prod.db");
+    dbmate_up(&three, &db);
+    let server = crate::common::sqld::Sqld::start(Some(&db), false);
+    let r = status(&server.url(), &dir, &["--format", "json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let v = json(&r);
+    assert_eq!(pending(&v), vec!["20260203170000".to_string()]);
+    assert_eq!(v["database"], server.url());
+}
