@@ -267,6 +267,57 @@ pub fn changed_detail(m: &Migration, a: &Applied) -> String {
     }
 }
 
+/// The status as a table for people, with a closing line that says what the exit status means.
+pub fn render_table(s: &Status) -> String {
+    let rows: Vec<Vec<String>> = s
+        .entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.key.to_string(),
+                e.name.clone(),
+                e.state.as_str().to_string(),
+                e.detail.clone(),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "{} migrations in {} against {} (table {}; {})\n",
+        s.tool,
+        s.directory,
+        s.database,
+        s.table.as_deref().unwrap_or("none"),
+        s.detected
+    );
+    out.push_str(&crate::table::render(
+        &["migration", "name", "state", "detail"],
+        &rows,
+    ));
+    out.push('\n');
+    for n in &s.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    let counts: Vec<String> = s
+        .counts
+        .iter()
+        .map(|(state, n)| format!("{n} {}", state.as_str()))
+        .collect();
+    out.push_str(&format!(
+        "{}: {}\n",
+        if s.passed() {
+            "up to date"
+        } else {
+            "NOT up to date"
+        },
+        if counts.is_empty() {
+            "no migrations".to_string()
+        } else {
+            counts.join(", ")
+        }
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,55 +390,4 @@ mod tests {
         );
         assert!(State::Pending.fails() && !State::Missing.fails() && !State::Applied.fails());
     }
-}
-
-/// The status as a table for people, with a closing line that says what the exit status means.
-pub fn render_table(s: &Status) -> String {
-    let rows: Vec<Vec<String>> = s
-        .entries
-        .iter()
-        .map(|e| {
-            vec![
-                e.key.to_string(),
-                e.name.clone(),
-                e.state.as_str().to_string(),
-                e.detail.clone(),
-            ]
-        })
-        .collect();
-    let mut out = format!(
-        "{} migrations in {} against {} (table {}; {})\n",
-        s.tool,
-        s.directory,
-        s.database,
-        s.table.as_deref().unwrap_or("none"),
-        s.detected
-    );
-    out.push_str(&crate::table::render(
-        &["migration", "name", "state", "detail"],
-        &rows,
-    ));
-    out.push('\n');
-    for n in &s.notes {
-        out.push_str(&format!("note: {n}\n"));
-    }
-    let counts: Vec<String> = s
-        .counts
-        .iter()
-        .map(|(state, n)| format!("{n} {}", state.as_str()))
-        .collect();
-    out.push_str(&format!(
-        "{}: {}\n",
-        if s.passed() {
-            "up to date"
-        } else {
-            "NOT up to date"
-        },
-        if counts.is_empty() {
-            "no migrations".to_string()
-        } else {
-            counts.join(", ")
-        }
-    ));
-    out
 }
