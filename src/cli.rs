@@ -50,6 +50,10 @@ pub enum Command {
     /// Print a database's logical fingerprint: a sha256 of its schema and of every table's rows
     /// in key order with their types, whatever the page layout (in the spirit of SQLite's dbhash).
     Fingerprint(FingerprintArgs),
+    /// Compare a migrations directory with what a database has applied, by the rules of the
+    /// tool that runs them: applied, pending, missing from the directory, edited since, failed.
+    /// Exit 1 when the database lacks a migration the directory has, one was edited or failed.
+    Status(StatusArgs),
     /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
     Spec {
         #[command(subcommand)]
@@ -224,11 +228,55 @@ pub struct VerifyArgs {
     pub target: DbArgs,
     #[command(flatten)]
     pub spec: SpecArgs,
+    /// Run the checks any database gets (integrity, foreign keys, --migrations, --checks) even
+    /// where the built-in LiveOne spec matches the schema.
+    #[arg(long, conflicts_with_all = ["spec", "baseline"])]
+    pub no_spec: bool,
+    /// Invariants that must hold (TOML): named queries that must return no rows, exactly the
+    /// rows given, or one number within bounds.
+    #[arg(long, value_name = "CHECKS.toml")]
+    pub checks: Option<PathBuf>,
+    #[command(flatten)]
+    pub migrations: MigrationsArgs,
     /// A backup of the database before the migration: enables the collateral checks.
     #[arg(long, value_name = "BACKUP.db.gz")]
     pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// A project's migrations directory and the tool that runs it.
+#[derive(Debug, Args, Clone)]
+pub struct MigrationsArgs {
+    /// The migrations directory (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// The tool that runs the directory, when detection from its files and the tracking table
+    /// cannot tell.
+    #[arg(long, value_enum, value_name = "TOOL", requires = "migrations")]
+    pub tool: Option<crate::migrations::Tool>,
+    /// The tracking table, when it is not the tool's default name.
+    #[arg(long, value_name = "TABLE", requires = "migrations")]
+    pub migrations_table: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: DbArgs,
+    /// The migrations directory (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
+    #[arg(long, value_name = "DIR")]
+    pub migrations: PathBuf,
+    /// The tool that runs the directory, when detection from its files and the tracking table
+    /// cannot tell.
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub tool: Option<crate::migrations::Tool>,
+    /// The tracking table, when it is not the tool's default name.
+    #[arg(long, value_name = "TABLE")]
+    pub migrations_table: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PlainFormat,
 }
 
 #[derive(Debug, Args)]

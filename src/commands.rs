@@ -398,9 +398,39 @@ fn suite(o: &cli::OutputArgs) -> crate::checks::SuiteOptions {
 }
 
 pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
-    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
+    use crate::checks::generic;
+    let extras = generic::Extras {
+        checks: a.checks.clone(),
+        migrations: a
+            .migrations
+            .migrations
+            .clone()
+            .map(|dir| generic::MigrationsDir {
+                dir,
+                tool: a.migrations.tool,
+                table: a.migrations.migrations_table.clone(),
+            }),
+    };
     let target = a.target.target();
-    let report = crate::verify::verify(
+    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
+    // the LiveOne suite when a spec is given or the built-in one describes this database
+    let generic_because = if a.no_spec {
+        Some("--no-spec: the checks any database gets".to_string())
+    } else if a.spec.spec.is_none()
+        && !generic::spec_applies(&spec, open(&a.target, Access::ReadOnly)?.as_ref())?
+    {
+        Some(format!(
+            "generic checks: the built-in LiveOne spec matches no table here ({})",
+            generic::spec_tables(&spec)
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = generic_because {
+        let report = generic::verify(&target, &suite(&a.output), &extras, &why)?;
+        return emit(&report, &a.output);
+    }
+    let mut report = crate::verify::verify(
         &target,
         &crate::verify::Options {
             spec,
@@ -408,6 +438,12 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
             baseline: a.baseline.clone(),
         },
     )?;
+    if extras.checks.is_some() || extras.migrations.is_some() {
+        let db = open(&a.target, Access::ReadOnly)?;
+        let (extra, _) = generic::extra_results(db.as_ref(), &extras)?;
+        report.checks.extend(extra);
+        report.finish();
+    }
     emit(&report, &a.output)
 }
 
@@ -620,4 +656,25 @@ pub fn fingerprint(a: cli::FingerprintArgs) -> Result<Outcome, Error> {
         fp.digest()
     ))?;
     Ok(Outcome::Pass)
+}
+
+pub fn status(a: cli::StatusArgs) -> Result<Outcome, Error> {
+    let db = open(&a.target, Access::ReadOnly)?;
+    let status = crate::migrations::status(
+        db.as_ref(),
+        &a.migrations,
+        a.tool,
+        a.migrations_table.as_deref(),
+    )?;
+    print(&match a.format {
+        cli::PlainFormat::Json => {
+            serde_json::to_string_pretty(&status).expect("status serialises") + "\n"
+        }
+        cli::PlainFormat::Table => crate::migrations::status::render_table(&status),
+    })?;
+    Ok(if status.passed() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
 }

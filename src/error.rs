@@ -51,6 +51,10 @@ pub enum Error {
     Script(#[from] crate::migrate::script::ScriptError),
     #[error(transparent)]
     Expect(#[from] crate::migrate::expect::ExpectError),
+    #[error(transparent)]
+    Migrations(#[from] crate::migrations::MigrationsError),
+    #[error(transparent)]
+    Checks(#[from] crate::checks::invariants::ChecksError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
 }

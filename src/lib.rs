@@ -11,6 +11,7 @@ pub mod fixture;
 pub mod fsutil;
 pub mod guard;
 pub mod migrate;
+pub mod migrations;
 pub mod parallel;
 pub mod rehearse;
 pub mod report;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Apply(a) => commands::apply(a),
         Command::Diff(a) => commands::diff(a),
         Command::Fingerprint(a) => commands::fingerprint(a),
+        Command::Status(a) => commands::status(a),
         Command::Spec {
             command: cli::SpecCommand::Show(a),
         } => commands::spec_show(a),

@@ -5,6 +5,8 @@
 
 mod coverage;
 mod expect;
+pub mod generic;
+pub mod invariants;
 mod keys;
 mod left_behind;
 mod parity;
@@ -376,6 +378,11 @@ pub const REGISTRY: &[(&str, &str)] = &[
         "sql.redeploy",
         "the forward script runs again after the rollback",
     ),
+    (
+        "migrations.status",
+        "the database has applied every migration of the directory, unedited",
+    ),
+    ("invariant", "a user invariant from the checks file holds"),
 ];
 
 pub fn title(check: &str) -> &'static str {

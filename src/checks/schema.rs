@@ -175,7 +175,12 @@ fn remote_census(db: &dyn Db) -> Result<Option<String>, DbError> {
 /// Integrity: `PRAGMA integrity_check(TABLE)` for every table (each its own task), and a page
 /// census for what the table-scoped form leaves out.
 pub fn integrity<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
-    let pragma = if ctx.quick_integrity {
+    integrity_tasks(ctx.quick_integrity, db)
+}
+
+/// The integrity tasks without a plan (any database).
+pub fn integrity_tasks<'a>(quick: bool, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
+    let pragma = if quick {
         "quick_check"
     } else {
         "integrity_check"
@@ -230,6 +235,11 @@ pub fn integrity<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbE
 }
 
 pub fn foreign_keys<'a>(_ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
+    foreign_key_tasks(db)
+}
+
+/// The foreign-key tasks without a plan (any database).
+pub fn foreign_key_tasks<'a>(db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
     let tables: Vec<String> = db
         .query(
             "SELECT m.name FROM sqlite_schema AS m WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name)) ORDER BY m.name",

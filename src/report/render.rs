@@ -34,10 +34,10 @@ fn header_pairs(r: &Report) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("target", identity(&r.target)),
         (
-            if r.spec.kind == "scripts" {
-                "scripts"
-            } else {
-                "spec"
+            match r.spec.kind.as_str() {
+                "scripts" => "scripts",
+                "checks" => "checks",
+                _ => "spec",
             },
             format!(
                 "{} ({}, sha256 {})",

@@ -10,4 +10,5 @@ mod migrate;
 mod rehearse;
 mod remote;
 mod sql;
+mod status;
 mod verify;

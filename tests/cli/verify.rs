@@ -266,3 +266,174 @@ fn a_correct_migration_passes_every_check() {
     );
     assert!(report.checks.len() > 400);
 }
+
+/// A blog database as dbmate's fixture project leaves it, with a few rows.
+fn blog_db(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("blog.db");
+    crate::common::tools::apply_as_modelled(
+        preflight::migrations::Tool::Dbmate,
+        &crate::common::tools::fixture_dir("dbmate"),
+        &db,
+        None,
+    );
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO users (id, email, name) VALUES (1, 'ada@example.com', 'Ada'), (2, 'bo@example.com', 'Bo');
+             INSERT INTO posts (id, author_id, title, body) VALUES (1, 1, 'Hello', '…');
+             INSERT INTO comments (id, post_id, author_id, body) VALUES (1, 1, 2, 'Nice');",
+        )
+        .unwrap();
+    db
+}
+
+#[test]
+fn verify_on_a_blog_database_runs_the_checks_any_database_gets() {
+    let t = tempfile::tempdir().unwrap();
+    let db = blog_db(t.path());
+    let r = run(&["verify", s(&db), "--format", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("catalogue"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let checks: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"schema.integrity") && checks.contains(&"schema.foreign_keys"));
+    assert!(
+        checks.iter().all(|c| c.starts_with("schema.")),
+        "{checks:?}"
+    );
+    assert!(
+        v["stages"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("matches no table here"),
+        "{v}"
+    );
+    // a broken foreign key fails it
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO comments (id, post_id, author_id, body) VALUES (2, 99, 1, 'orphan');")
+        .unwrap();
+    let r = run(&["verify", s(&db)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("schema.foreign_keys"), "{}", r.stdout);
+}
+
+#[test]
+fn checks_file_invariants_pass_and_fail_by_name() {
+    let t = tempfile::tempdir().unwrap();
+    let db = blog_db(t.path());
+    let checks = t.path().join("checks.toml");
+    std::fs::write(
+        &checks,
+        r#"
+[[check]]
+name = "every comment belongs to a post"
+sql = "SELECT c.id FROM comments c LEFT JOIN posts p ON p.id = c.post_id WHERE p.id IS NULL"
+
+[[check]]
+name = "the first user"
+sql = "SELECT email, name FROM users WHERE id = 1"
+rows = ["ada@example.com|Ada"]
+
+[[check]]
+name = "users"
+sql = "SELECT count(*) FROM users"
+count = { min = 1, max = 10 }
+"#,
+    )
+    .unwrap();
+    let r = run(&["verify", s(&db), "--checks", s(&checks), "--format", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let invariants: Vec<(&str, &str)> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "invariant")
+        .map(|c| (c["scope"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        invariants,
+        vec![
+            ("every comment belongs to a post", "pass"),
+            ("the first user", "pass"),
+            ("users", "pass")
+        ]
+    );
+    assert_eq!(v["spec"]["kind"], "checks");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE users SET name = 'Ada L.' WHERE id = 1")
+        .unwrap();
+    let r = run(&["verify", s(&db), "--checks", s(&checks)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("got \"ada@example.com|Ada L.\", expected \"ada@example.com|Ada\""),
+        "{}",
+        r.stdout
+    );
+    // a checks file that says nothing clear stops verify (exit 2) naming the file
+    std::fs::write(&checks, "[[check]]\nname = 'x'\nquery = 'SELECT 1'\n").unwrap();
+    let r = run(&["verify", s(&db), "--checks", s(&checks)]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("checks.toml") && r.stderr.contains("query"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn verify_with_migrations_fails_when_the_database_is_behind() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = crate::common::tools::fixture_dir("sqlx");
+    let db = t.path().join("behind.db");
+    crate::common::tools::apply_as_modelled(preflight::migrations::Tool::Sqlx, &dir, &db, Some(3));
+    let r = run(&["verify", s(&db), "--migrations", s(&dir)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("sqlx migration 20260203170000 comments keep when author leaves"),
+        "{}",
+        r.stdout
+    );
+    let all = t.path().join("all.db");
+    crate::common::tools::apply_as_modelled(preflight::migrations::Tool::Sqlx, &dir, &all, None);
+    let r = run(&["verify", s(&all), "--migrations", s(&dir)]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn the_liveone_suite_still_runs_on_liveone_and_no_spec_asks_for_the_generic_checks() {
+    let t = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(t.path());
+    let r = run(&["verify", s(&db), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["spec"]["kind"], "spec");
+    assert!(v["stages"].as_array().unwrap().is_empty());
+    let r = run(&["verify", s(&db), "--no-spec", "--format", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["spec"]["kind"], "checks");
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["check"].as_str().unwrap().starts_with("schema.")),
+        "{v}"
+    );
+    let r = run(&[
+        "verify",
+        s(&db),
+        "--no-spec",
+        "--spec",
+        "specs/liveone.toml",
+    ]);
+    assert_eq!(r.code, 2, "--no-spec and --spec conflict: {r:?}");
+}

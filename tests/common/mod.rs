@@ -4,6 +4,7 @@
 
 pub mod reference;
 pub mod sqld;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::io::Read;
