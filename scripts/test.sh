@@ -10,6 +10,9 @@ export PREFLIGHT_SQLD
 # the migration tools `status` is compared with (dbmate, drizzle-kit; from npm)
 MIGRATION_TOOLS="$(scripts/install-migration-tools.sh)"
 while IFS= read -r line; do export "${line?}"; done <<< "$MIGRATION_TOOLS"
+# Chromium and its driver for the HTML report's browser test
+PREFLIGHT_BROWSER_MODULES="$(scripts/install-browser.sh)"
+export PREFLIGHT_BROWSER_MODULES
 
 echo "== format"
 cargo fmt --all -- --check

@@ -203,13 +203,21 @@ pub struct SimulateLiveArgs {
 /// How the suite runs, and where and how its report is written.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Also write the report to this file (format from --format, or from the extension:
-    /// .json, .md, .xml for JUnit; anything else gets the table).
+    /// Also write the whole report to this file, in the format --report-format names or else its
+    /// extension says (.json, .md, .xml for JUnit, .html; anything else gets the table).
+    /// Standard output is not affected.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// The report format on standard output (and in --report FILE).
-    #[arg(long, value_enum)]
-    pub format: Option<crate::report::Format>,
+    /// The format of --report FILE, whatever its extension.
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "report")]
+    pub report_format: Option<crate::report::Format>,
+    /// The format on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::report::Format,
+    /// List every check on the terminal (by default only failures and warnings are listed, with
+    /// the stages and a summary).
+    #[arg(long)]
+    pub all: bool,
     /// How many random rows the spot check shows.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub sample: u64,

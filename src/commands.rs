@@ -363,14 +363,22 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Pass)
 }
 
-/// Print the report (in --format, the table by default) and write --report FILE.
-pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Outcome, Error> {
-    use crate::report::{Format, render};
-    if let Some(path) = &out.report {
-        let format = out
-            .format
+/// The format --report FILE is written in: --report-format, else its extension, else the table.
+fn report_format(out: &cli::OutputArgs) -> Option<crate::report::Format> {
+    use crate::report::Format;
+    let path = out.report.as_ref()?;
+    Some(
+        out.report_format
             .or_else(|| Format::from_extension(path))
-            .unwrap_or(Format::Table);
+            .unwrap_or(Format::Table),
+    )
+}
+
+/// Print the report in --format (the compact table by default) and write the whole report to
+/// --report FILE in its own format; the file never changes what standard output gets.
+pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Outcome, Error> {
+    use crate::report::{Format, RenderOptions, render, renderer};
+    if let (Some(path), Some(format)) = (&out.report, report_format(out)) {
         let dir = fsutil::parent_dir(path);
         let mut tmp = fsutil::temp_file_in(&dir, ".preflight-report-", ".tmp")?;
         std::io::Write::write_all(&mut tmp, render(report, format).as_bytes())
@@ -378,10 +386,15 @@ pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Out
         // a report may replace an older one of the same name
         tmp.persist(path)
             .map_err(|e| fsutil::FsError::io(path, e.error))?;
-        print(&render(report, Format::Table))?;
-    } else {
-        print(&render(report, out.format.unwrap_or(Format::Table)))?;
     }
+    let opts = match out.format {
+        Format::Table => RenderOptions {
+            all: out.all,
+            width: crate::table::terminal_width(),
+        },
+        _ => RenderOptions::FULL,
+    };
+    print(&renderer(out.format).render(report, &opts))?;
     Ok(if report.passed() {
         Outcome::Pass
     } else {
@@ -394,6 +407,8 @@ fn suite(o: &cli::OutputArgs) -> crate::checks::SuiteOptions {
         sample: o.sample,
         seed: o.seed,
         quick_integrity: o.quick_integrity,
+        timeline: o.format == crate::report::Format::Html
+            || report_format(o) == Some(crate::report::Format::Html),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Terminal tables: one look for every command, stable enough to diff (no width detection).
+//! Terminal tables: one look for every command, stable enough to diff; wrapped to a width only
+//! when the caller gives one.
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
@@ -9,10 +10,15 @@ fn numeric(s: &str) -> bool {
 
 /// A table with a header row; columns whose every value is a number are right-aligned.
 pub fn render<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
+    render_in(headers, rows, None)
+}
+
+/// The same, wrapped to fit `width` columns when given.
+pub fn render_in<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>], width: Option<u16>) -> String {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(headers.iter().copied());
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    fit(&mut t, width);
+    t.set_header(headers.iter().copied());
     for r in rows {
         t.add_row(r.iter().map(|c| c.as_ref()));
     }
@@ -31,13 +37,48 @@ pub fn render<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
 
 /// Two columns, no header: a label and its value.
 pub fn pairs<S: AsRef<str>>(rows: &[(&str, S)]) -> String {
+    pairs_in(rows, None)
+}
+
+/// The same, wrapped to fit `width` columns when given.
+pub fn pairs_in<S: AsRef<str>>(rows: &[(&str, S)], width: Option<u16>) -> String {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled);
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    fit(&mut t, width);
     for (k, v) in rows {
         t.add_row(vec![*k, v.as_ref()]);
     }
     t.to_string()
+}
+
+/// The width of the terminal standard output goes to; None when it is not a terminal (a pipe or
+/// a file gets every line whole, stable to diff).
+pub fn terminal_width() -> Option<u16> {
+    Table::new().width()
+}
+
+/// No width: cells as wide as their content; a width: cells wrapped to fit it.
+fn fit(t: &mut Table, width: Option<u16>) {
+    match width {
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        Some(w) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+    }
+}
+
+/// Cut `s` to at most `width` characters, marking the cut with an ellipsis.
+pub fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
 }
 
 /// Thousands separators for counts: 1234567 → 1,234,567.

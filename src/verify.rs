@@ -81,6 +81,9 @@ pub fn run_checks(
     let ctx = Ctx::build(db, &plan, suite, baseline)?;
     let (results, timings) = checks::run(&ctx, db, workers(db))?;
     report.checks.extend(results);
+    if suite.timeline {
+        report.timelines = checks::timelines(&ctx, db)?;
+    }
     report.timings.extend(timings);
     Ok(())
 }

@@ -15,6 +15,7 @@ mod progress;
 mod rows;
 mod schema;
 mod spot;
+mod timeline;
 mod units;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ use crate::spec::validate::{MigrationPlan, Plan, ResolvedPoint, SystemPlan};
 use crate::sql::ident as q;
 
 pub use expect::same_value;
+pub use timeline::timelines;
 
 /// Which target rows the live app wrote, as opposed to the migration.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +126,8 @@ pub struct SuiteOptions {
     pub sample: u64,
     pub seed: u64,
     pub quick_integrity: bool,
+    /// Also measure coverage over time for a view that draws it (the HTML report).
+    pub timeline: bool,
 }
 
 /// What every check may read.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use render::render;
+pub use render::{RenderOptions, Renderer, render, renderer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -146,6 +146,9 @@ pub struct Report {
     pub stages: Vec<Stage>,
     pub summary: Summary,
     pub checks: Vec<CheckResult>,
+    /// Where rows exist in time, per migration and system (filled when a view draws it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timelines: Vec<Timeline>,
     /// Seconds per stage and per check: the only part that changes from run to run.
     pub timings: BTreeMap<String, f64>,
 }
@@ -177,6 +180,7 @@ impl Report {
                 failed_checks: Vec::new(),
             },
             checks: Vec::new(),
+            timelines: Vec::new(),
             timings: BTreeMap::new(),
         }
     }
@@ -219,12 +223,55 @@ impl Report {
     }
 }
 
+/// Coverage of one migration over time: for each system, how many rows the source, the
+/// migration and the live app hold in each of `buckets` equal slices of [start, end] (the
+/// target's time unit), the source's gaps and the first live row (the dual-write seam).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeline {
+    pub migration: String,
+    /// Target time unit per second (1000 for milliseconds).
+    pub per_second: i64,
+    pub start: i64,
+    pub end: i64,
+    pub buckets: usize,
+    pub systems: Vec<SystemTimeline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemTimeline {
+    pub system_id: i64,
+    pub vendor_type: String,
+    /// Rows per bucket: source rows, migrated target rows, live target rows.
+    pub source: Vec<u64>,
+    pub migrated: Vec<u64>,
+    pub live: Vec<u64>,
+    /// Spans [from, to] (target time) with no source row, longer than the expected cadence.
+    pub gaps: Vec<(i64, i64)>,
+    /// The first row the live app wrote, when there is one.
+    pub seam: Option<i64>,
+}
+
+impl Timeline {
+    /// The bucket a time falls in.
+    pub fn bucket_of(&self, t: i64) -> usize {
+        let span = (self.end - self.start).max(1) as i128;
+        let b = ((t - self.start).max(0) as i128 * self.buckets as i128 / (span + 1)) as usize;
+        b.min(self.buckets.saturating_sub(1))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// A table for the terminal.
     Table,
+    /// JSON for programs (the report model).
     Json,
+    /// Markdown for pull requests and wikis.
     Markdown,
+    /// JUnit XML for CI test views.
     Junit,
+    /// One self-contained HTML page, with a coverage timeline per system.
+    Html,
 }
 
 impl Format {
@@ -234,6 +281,7 @@ impl Format {
             "json" => Some(Format::Json),
             "md" | "markdown" => Some(Format::Markdown),
             "xml" => Some(Format::Junit),
+            "html" | "htm" => Some(Format::Html),
             "txt" => Some(Format::Table),
             _ => None,
         }

@@ -9,6 +9,7 @@ mod fixture;
 mod migrate;
 mod rehearse;
 mod remote;
+mod report;
 mod sql;
 mod status;
 mod verify;

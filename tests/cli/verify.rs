@@ -21,6 +21,7 @@ fn verify(db: &Path, baseline: Option<&Path>) -> Report {
                 sample: 10,
                 seed: 7,
                 quick_integrity: false,
+                timeline: false,
             },
             baseline: baseline.map(Path::to_path_buf),
         },

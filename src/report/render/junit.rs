@@ -1,0 +1,73 @@
+//! JUnit XML: one test suite per check (and one for the stages), one test case per scope, for
+//! CI systems that show test results.
+
+use std::time::Duration;
+
+use super::{RenderOptions, Renderer};
+use crate::report::{Report, Status};
+
+pub struct Junit;
+
+impl Renderer for Junit {
+    fn render(&self, r: &Report, _opts: &RenderOptions) -> String {
+        render_junit(r)
+    }
+}
+
+fn render_junit(r: &Report) -> String {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut report = JReport::new(format!("preflight {}", r.command));
+    if let Some(t) = r.timings.get("total") {
+        report.set_time(Duration::from_secs_f64(*t));
+    }
+    let mut suites: Vec<TestSuite> = Vec::new();
+    let mut stage_suite = TestSuite::new("stages");
+    for s in &r.stages {
+        let status = match s.status {
+            Status::Fail => {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                st.set_message(s.detail.clone());
+                st
+            }
+            Status::Skip => TestCaseStatus::skipped(),
+            _ => TestCaseStatus::success(),
+        };
+        let mut tc = TestCase::new(s.name.clone(), status);
+        tc.set_classname("preflight.stage");
+        if let Some(t) = r.timings.get(&format!("stage:{}", s.name)) {
+            tc.set_time(Duration::from_secs_f64(*t));
+        }
+        stage_suite.add_test_case(tc);
+    }
+    if !r.stages.is_empty() {
+        suites.push(stage_suite);
+    }
+    for c in &r.checks {
+        if suites.last().is_none_or(|s| s.name.as_str() != c.check) {
+            suites.push(TestSuite::new(c.check.clone()));
+        }
+        let status = match c.status {
+            Status::Fail => {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                st.set_message(format!(
+                    "expected {}, found {} ({} violations)",
+                    c.expected, c.actual, c.violations
+                ));
+                st.set_type(c.title.clone());
+                st.set_description(c.examples.join("\n"));
+                st
+            }
+            Status::Skip => {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(c.actual.clone());
+                st
+            }
+            _ => TestCaseStatus::success(),
+        };
+        let mut tc = TestCase::new(c.scope.clone(), status);
+        tc.set_classname(format!("preflight.{}", c.check));
+        suites.last_mut().expect("a suite").add_test_case(tc);
+    }
+    report.add_test_suites(suites);
+    report.to_string().expect("junit serialises")
+}

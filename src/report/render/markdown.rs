@@ -1,0 +1,82 @@
+//! Markdown: the whole report, for pull requests and wikis; failures in detail at the end.
+
+use super::{RenderOptions, Renderer, header_pairs, seconds, summary_line};
+use crate::report::{Report, Status};
+use crate::table::count;
+
+pub struct Markdown;
+
+/// Text safe in a Markdown table cell: no column break, no line break, no HTML tag.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('\n', " ")
+}
+
+impl Renderer for Markdown {
+    fn render(&self, r: &Report, _opts: &RenderOptions) -> String {
+        render_markdown(r)
+    }
+}
+
+fn render_markdown(r: &Report) -> String {
+    let mut out = format!(
+        "# {} {}: {}\n\n",
+        r.tool,
+        r.command,
+        if r.passed() { "PASS" } else { "FAIL" }
+    );
+    out.push_str("| | |\n|---|---|\n");
+    for (k, v) in header_pairs(r) {
+        out.push_str(&format!("| {k} | {} |\n", md(&v)));
+    }
+    out.push_str(&format!("\n{}\n", summary_line(r)));
+    if !r.stages.is_empty() {
+        out.push_str("\n## Stages\n\n| stage | status | detail | seconds |\n|---|---|---|---:|\n");
+        for s in &r.stages {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                md(&s.name),
+                s.status.as_str(),
+                md(&s.detail),
+                seconds(r, &format!("stage:{}", s.name))
+            ));
+        }
+    }
+    out.push_str("\n## Checks\n\n| status | check | scope | expected | actual | violations | example |\n|---|---|---|---|---|---:|---|\n");
+    for c in &r.checks {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            c.status.as_str(),
+            md(&c.check),
+            md(&c.scope),
+            md(&c.expected),
+            md(&c.actual),
+            count(c.violations as i64),
+            md(c.examples.first().map(String::as_str).unwrap_or(""))
+        ));
+    }
+    let failed: Vec<_> = r
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .collect();
+    if !failed.is_empty() {
+        out.push_str("\n## Failures\n");
+        for c in failed {
+            out.push_str(&format!(
+                "\n### {} · {}\n\n{}: expected {}, found {} ({} violations)\n\n",
+                c.check,
+                c.scope,
+                c.title,
+                c.expected,
+                c.actual,
+                count(c.violations as i64)
+            ));
+            for e in &c.examples {
+                out.push_str(&format!("- `{}`\n", e.replace('`', "'")));
+            }
+        }
+    }
+    out
+}

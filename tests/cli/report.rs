@@ -1,0 +1,354 @@
+//! Reports people read and reuse: one renderer per format snapshotted on a small hand-built
+//! report, the compact terminal view, `--report` never changing standard output, and the HTML
+//! report opened in a real headless browser.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use preflight::report::{
+    CheckResult, Format, Identity, Report, SpecIdentity, Stage, Status, SystemTimeline, Timeline,
+    render,
+};
+use rusqlite::Connection;
+
+use crate::common::*;
+
+/// A report small enough to read whole: two stages, one check of each status, a timeline of two
+/// systems with a gap and a seam.
+fn small_report() -> Report {
+    let mut r = Report::new(
+        "rehearse",
+        Identity {
+            database: "backups/blog-20261201-120000.db.gz".into(),
+            size_bytes: Some(48_213),
+            sha256: Some("ab".repeat(32)),
+        },
+        SpecIdentity {
+            kind: "spec".into(),
+            name: "demo".into(),
+            origin: "specs/demo.toml".into(),
+            sha256: "cd".repeat(32),
+        },
+        Some((3, 7)),
+    );
+    r.sizes = Some((3_100_000, 6_800_000));
+    r.stages = vec![
+        Stage {
+            name: "extract".into(),
+            status: Status::Pass,
+            detail: "3.1 MB into a temporary database, integrity ok".into(),
+        },
+        Stage {
+            name: "verify".into(),
+            status: Status::Fail,
+            detail: "4 checks, 1 failed".into(),
+        },
+    ];
+    let check = |id: &str, status: Status, scope: &str, v: u64, ex: &[&str]| {
+        let mut c = CheckResult::new(id, &format!("what {id} proves"), scope);
+        c.status = status;
+        c.violations = v;
+        c.expected = format!("{id} expected <all>");
+        c.actual = format!("{id} found \"{v}\" & more");
+        c.examples = ex.iter().map(|e| e.to_string()).collect();
+        c
+    };
+    r.checks = vec![
+        check("row_counts", Status::Pass, "m · system 1", 0, &[]),
+        check(
+            "values",
+            Status::Fail,
+            "m · system 2 · solar_w (1)",
+            2,
+            &["2025-11-05T10:00:00Z: 443 → 443.3", "a|b <c>"],
+        ),
+        check(
+            "live_parity",
+            Status::Warn,
+            "m · system 1",
+            1,
+            &["seam interval: 1 sample"],
+        ),
+        check("spot_checks", Status::Skip, "m", 0, &[]),
+    ];
+    let mut ts = BTreeMap::new();
+    ts.insert("stage:extract".to_string(), 0.25);
+    ts.insert("stage:verify".to_string(), 1.5);
+    ts.insert("total".to_string(), 1.75);
+    r.timings = ts;
+    let track = |system_id, gaps, seam| SystemTimeline {
+        system_id,
+        vendor_type: "selectronic".into(),
+        source: (0..12).map(|b| if b == 5 { 0 } else { 10 }).collect(),
+        migrated: (0..12)
+            .map(|b| if b < 10 && b != 5 { 10 } else { 0 })
+            .collect(),
+        live: (0..12).map(|b| if b >= 10 { 10 } else { 0 }).collect(),
+        gaps,
+        seam,
+    };
+    r.timelines = vec![Timeline {
+        migration: "readings_to_points".into(),
+        per_second: 1000,
+        start: 1_762_300_000_000,
+        end: 1_762_408_379_000,
+        buckets: 12,
+        systems: vec![
+            track(
+                1,
+                vec![(1_762_345_000_000, 1_762_354_000_000)],
+                Some(1_762_390_000_000),
+            ),
+            track(2, vec![], None),
+        ],
+    }];
+    r.finish();
+    r
+}
+
+#[test]
+fn every_format_renders_the_same_small_report() {
+    let r = small_report();
+    for (name, f) in [
+        ("render-table", Format::Table),
+        ("render-json", Format::Json),
+        ("render-markdown", Format::Markdown),
+        ("render-junit", Format::Junit),
+        ("render-html", Format::Html),
+    ] {
+        crate::snapshot!(name, render(&r, f));
+    }
+    // the compact terminal view: failures and warnings with every example, no passing row
+    let compact = preflight::report::renderer(Format::Table).render(
+        &r,
+        &preflight::report::RenderOptions {
+            all: false,
+            width: Some(80),
+        },
+    );
+    crate::snapshot!("render-table-compact", &compact);
+    assert!(
+        compact.lines().all(|l| l.chars().count() <= 80),
+        "{compact}"
+    );
+    assert!(!compact.contains("row_counts"), "{compact}");
+    assert!(compact.contains("a|b <c>"), "{compact}");
+}
+
+#[test]
+fn json_report_is_the_model() {
+    let r = small_report();
+    let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+    assert_eq!(v["status"], "fail");
+    assert_eq!(v["summary"]["failed"], 1);
+    assert_eq!(v["checks"][1]["violations"], 2);
+    assert_eq!(
+        v["timelines"][0]["systems"][0]["gaps"][0][1],
+        1_762_354_000_000_i64
+    );
+}
+
+#[test]
+fn html_escapes_everything_it_is_given() {
+    let html = render(&small_report(), Format::Html);
+    assert!(html.contains("a|b &lt;c&gt;"), "examples are escaped");
+    assert!(!html.contains("<c>"));
+    assert!(!html.contains("<script"), "the page needs no script");
+    assert!(
+        !html.contains(" src=") && !html.contains(" href="),
+        "nothing fetched"
+    );
+    assert_eq!(html.matches("<g class=\"track\"").count(), 2);
+}
+
+#[test]
+fn the_compact_view_of_a_passing_rehearsal_fits_in_40_lines() {
+    let r = run(&["rehearse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let lines = r.stdout.lines().count();
+    assert!(lines <= 40, "{lines} lines:\n{}", r.stdout);
+    assert!(r.stdout.contains("PASS: "), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("│ pass   ┆ values"),
+        "no passing check is listed"
+    );
+    // --all lists every check
+    let all = run(&["rehearse", "--all"]);
+    assert_eq!(all.code, 0);
+    assert!(all.stdout.lines().count() > 400, "{}", all.stdout);
+}
+
+#[test]
+fn report_file_never_changes_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let plain = run(&["verify", s(&db)]);
+    assert_eq!(plain.code, 0);
+    // a .json report: the file is JSON, stdout the same compact table as without it
+    let json = dir.path().join("r.json");
+    let r = run(&["verify", s(&db), "--report", s(&json)]);
+    assert_eq!(r.code, 0);
+    assert_eq!(strip_seconds(&r.stdout), strip_seconds(&plain.stdout));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["command"], "verify");
+    // --format markdown on stdout with a .json report: each gets its own format
+    let r = run(&[
+        "verify",
+        s(&db),
+        "--format",
+        "markdown",
+        "--report",
+        s(&json),
+    ]);
+    assert!(r.stdout.starts_with("# preflight"), "{}", r.stdout);
+    serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&json).unwrap())
+        .expect("the .json report stays JSON");
+    // --report-format overrides the extension
+    let txt = dir.path().join("r.out");
+    let r = run(&[
+        "verify",
+        s(&db),
+        "--report",
+        s(&txt),
+        "--report-format",
+        "junit",
+    ]);
+    assert_eq!(r.code, 0);
+    assert!(
+        std::fs::read_to_string(&txt).unwrap().starts_with("<?xml"),
+        "junit by --report-format"
+    );
+}
+
+/// Output with the timing columns and the total time blanked, for comparing two runs.
+fn strip_seconds(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            let l = match l.rfind("; ") {
+                Some(i) if l.ends_with(" s") => &l[..i],
+                _ => l,
+            };
+            l.rsplit_once('┆')
+                .filter(|(_, tail)| {
+                    tail.trim()
+                        .trim_end_matches('│')
+                        .trim()
+                        .parse::<f64>()
+                        .is_ok()
+                })
+                .map_or(l.to_string(), |(head, _)| head.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What the browser saw (tests/browser/check-report.cjs).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Seen {
+    console_errors: Vec<String>,
+    requests: Vec<String>,
+    title: String,
+    verdict: String,
+    scripts: u32,
+    timelines: Vec<SeenTimeline>,
+    failures: Vec<String>,
+    filters: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SeenTimeline {
+    migration: String,
+    tracks: Vec<i64>,
+}
+
+/// node_modules with playwright-core, installed by scripts/install-browser.sh.
+fn browser_modules() -> PathBuf {
+    let dir = std::env::var_os("PREFLIGHT_BROWSER_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo(".tools/browser/node_modules"));
+    assert!(
+        dir.join("playwright-core").is_dir(),
+        "no playwright-core under {}: run scripts/test.sh, which installs it and Chromium",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn html_report_opens_in_a_real_browser() {
+    let modules = browser_modules();
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let original = repo("specs/liveone-original.toml");
+    let r = run(&["rehearse", "--spec", s(&original), "--report", s(&html)]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let png = dir.path().join("report.png");
+    let out = Command::new("node")
+        .arg(repo("tests/browser/check-report.cjs"))
+        .arg(&modules)
+        .arg(&html)
+        .arg(&png)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Seen = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen.console_errors, Vec::<String>::new());
+    assert_eq!(seen.requests, Vec::<String>::new(), "self-contained");
+    assert_eq!(seen.scripts, 0, "readable without JavaScript");
+    assert_eq!(seen.title, "preflight 0.1.0 rehearse: FAIL");
+    assert_eq!(seen.verdict, "FAIL");
+    // one track per system with source rows, as the fixture itself has them
+    let fixture = small_fixture_db(dir.path());
+    let conn = Connection::open(&fixture).unwrap();
+    let systems = |sql: &str| -> Vec<i64> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let raw = systems("SELECT DISTINCT system_id FROM readings ORDER BY 1");
+    let tl = |m: &str| {
+        seen.timelines
+            .iter()
+            .find(|t| t.migration == m)
+            .unwrap_or_else(|| panic!("no timeline for {m}: {seen:?}"))
+    };
+    assert_eq!(tl("readings_to_points").tracks, raw);
+    assert!(!tl("agg5m_to_points").tracks.is_empty());
+    // every failed check is listed, and the "failed" filter shows exactly those rows
+    let report_json = {
+        let json = dir.path().join("report.json");
+        let r = run(&["rehearse", "--spec", s(&original), "--report", s(&json)]);
+        assert_eq!(r.code, 1);
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        v
+    };
+    let failed: Vec<String> = report_json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["check"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!failed.is_empty());
+    assert_eq!(seen.failures, failed);
+    assert_eq!(seen.filters["fail"].len(), failed.len());
+    assert!(seen.filters["fail"].iter().all(|c| c == "fail"));
+    assert!(seen.filters["pass"].iter().all(|c| c == "pass"));
+    assert_eq!(
+        seen.filters["all"].len(),
+        report_json["checks"].as_array().unwrap().len()
+    );
+    let shot = std::fs::metadata(&png).expect("a screenshot").len();
+    assert!(shot > 20_000, "screenshot of {shot} bytes");
+}
