@@ -45,6 +45,9 @@ fn header_pairs(r: &Report) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
+    if let Some(runner) = &r.runner {
+        rows.push(("runner", runner.clone()));
+    }
     if let (Some(n), Some(seed)) = (r.sample, r.seed) {
         rows.push(("spot checks", format!("{n} rows, seed {seed}")));
     }
@@ -119,6 +122,15 @@ fn render_table(r: &Report) -> String {
         out.push_str(&table(&["stage", "status", "detail", "seconds"], &rows));
         out.push('\n');
     }
+    if !r.outputs.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .outputs
+            .iter()
+            .map(|o| vec![o.at.clone(), shorten(&o.statement, 60), output_rows(o)])
+            .collect();
+        out.push_str(&table(&["script output", "statement", "rows"], &rows));
+        out.push('\n');
+    }
     let rows: Vec<Vec<String>> = r
         .checks
         .iter()
@@ -152,6 +164,18 @@ fn render_table(r: &Report) -> String {
     out
 }
 
+/// A script's query output: its first rows, one a line, and how many more.
+fn output_rows(o: &super::ScriptOutput) -> String {
+    let mut lines = o.rows.clone();
+    if o.total > o.rows.len() as u64 {
+        lines.push(format!("… {} rows in all", count(o.total as i64)));
+    }
+    if lines.is_empty() {
+        lines.push("(no rows)".into());
+    }
+    lines.join("\n")
+}
+
 fn md(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -177,6 +201,17 @@ fn render_markdown(r: &Report) -> String {
                 s.status.as_str(),
                 md(&s.detail),
                 seconds(r, &format!("stage:{}", s.name))
+            ));
+        }
+    }
+    if !r.outputs.is_empty() {
+        out.push_str("\n## Script output\n\n| statement | | rows |\n|---|---|---|\n");
+        for o in &r.outputs {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                md(&o.at),
+                md(&o.statement),
+                md(&output_rows(o).replace('\n', "<br>"))
             ));
         }
     }
