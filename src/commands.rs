@@ -501,7 +501,17 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
                 s.line.to_string(),
                 s.statement.chars().take(80).collect(),
                 result,
-                if s.kept { "yes" } else { "no" }.to_string(),
+                match (&s.outcome, s.control) {
+                    (Ran::Ran { .. }, false) => {
+                        if s.kept {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                    }
+                    _ => "",
+                }
+                .to_string(),
             ]
         })
         .collect();

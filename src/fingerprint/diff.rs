@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::{Fingerprint, TableKey, fingerprint, table_key};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text, show};
+use crate::migrate::expect::{NEW_SHELL_DIGITS, SHELL_DIGITS, shell_real};
 use crate::migrate::script::{tokens, unquote, without_comments};
 use crate::sql::ident as q;
 
@@ -254,11 +255,33 @@ pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// A value in an example: a REAL as the sqlite3 shell prints it (15 significant digits).
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Real(f) => shell_real(*f, SHELL_DIGITS),
+        other => show(other),
+    }
+}
+
+/// Two values that differ, each as the shell prints it; with 17 digits when 15 would print
+/// them the same (an example never shows a change as `86.9 → 86.9`).
+fn shown_pair(x: &Value, y: &Value) -> (String, String) {
+    let (a, b) = (shown(x), shown(y));
+    if a != b {
+        return (a, b);
+    }
+    let long = |v: &Value| match v {
+        Value::Real(f) => shell_real(*f, NEW_SHELL_DIGITS),
+        other => show(other),
+    };
+    (long(x), long(y))
+}
+
 fn show_key(key: &TableKey, row: &[Value]) -> String {
     key.key
         .iter()
         .zip(row)
-        .map(|(k, v)| format!("{k} {}", show(v)))
+        .map(|(k, v)| format!("{k} {}", shown(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -269,7 +292,7 @@ fn show_row(names: &[String], row: &[Value], skip: usize) -> String {
         .zip(row.iter())
         .skip(skip)
         .take(8)
-        .map(|(n, v)| format!("{n}={}", show(v)))
+        .map(|(n, v)| format!("{n}={}", shown(v)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -499,7 +522,10 @@ pub fn diff_table(
                 .filter_map(|(name, ib, ia)| {
                     let x = ib.map_or(&null, |i| &old[i]);
                     let y = ia.map_or(&null, |i| &row[i]);
-                    (x != y).then(|| format!("{name} {} → {}", show(x), show(y)))
+                    (x != y).then(|| {
+                        let (a, b) = shown_pair(x, y);
+                        format!("{name} {a} → {b}")
+                    })
                 })
                 .collect();
             if !changes.is_empty() {
@@ -738,6 +764,31 @@ mod tests {
         assert_eq!(
             t("sqlite_sequence").examples,
             vec!["updated name \"users\": seq 2 → 3"]
+        );
+    }
+
+    #[test]
+    fn reals_in_examples_read_as_the_shell_prints_them_and_a_change_never_looks_like_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = db(
+            dir.path(),
+            "a.db",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, x REAL); INSERT INTO t VALUES (1, 0.1 + 0.2), (2, 86.9), (3, 1.0);",
+        );
+        let b = db(
+            dir.path(),
+            "b.db",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, x REAL); INSERT INTO t VALUES (1, 0.3), (2, 86.9 + 1e-13), (4, 2.0);",
+        );
+        let d = diff(a.as_ref(), b.as_ref(), 10).unwrap();
+        assert_eq!(
+            d.tables[0].examples,
+            vec![
+                "updated rowid 1: x 0.30000000000000004 → 0.3",
+                "updated rowid 2: x 86.9 → 86.9000000000001",
+                "deleted rowid 3: id=3 x=1.0",
+                "inserted rowid 4: id=4 x=2.0",
+            ]
         );
     }
 }

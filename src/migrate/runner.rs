@@ -311,7 +311,7 @@ impl Run {
             "every statement was kept".into()
         } else if lost.is_empty() {
             format!(
-                "kept: the statements at lines {} (committed before the error)",
+                "kept: the statements at lines {} (every one that ran without error)",
                 ranges(&kept)
             )
         } else {
@@ -625,6 +625,14 @@ impl Runner {
                 }
                 _ => {}
             }
+        }
+        if self.name == "turso-shell" && script.text.len() > 20 * 1024 * 1024 {
+            // libsql-client-go hranaV2.go: querySizeLimitForChunking
+            notes.push(Note {
+                line: 1,
+                text: "turso db shell runs a script over 20 MiB in one transaction and drops its own BEGIN/COMMIT/END/ROLLBACK (libsql-client-go executeInChunks): rehearse it with --transactions script".into(),
+                warn: true,
+            });
         }
         if !folded.is_empty() {
             notes.insert(
@@ -1561,7 +1569,7 @@ mod tests {
         assert_eq!(r.failures[0].message, "no such table: nowhere");
         assert_eq!(
             r.kept(),
-            "kept: the statements at lines 1, 3 (committed before the error)"
+            "kept: the statements at lines 1, 3 (every one that ran without error)"
         );
         // keys off: deleting a parent leaves its children (orphans, reported)
         assert_eq!(count(&p, "SELECT count(*) FROM comments"), 3);

@@ -316,7 +316,9 @@ fn classify(code: &str) -> (Kind, bool) {
 /// Split a script into statements with their lines.
 pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
     let mut statements = Vec::new();
-    let mut start = 0;
+    // a UTF-8 byte order mark is not SQL
+    let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut start = first;
     // lines counted incrementally: (offset, line) of the last position counted
     let mut counted = (0usize, 1usize);
     let mut line_at = |pos: usize| {
@@ -331,7 +333,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
         }
         let line = line_at(p);
         // the shell runs a line that starts with '.' between statements as a dot-command
-        if text.as_bytes()[p] == b'.' && (p == 0 || text.as_bytes()[p - 1] == b'\n') {
+        if text.as_bytes()[p] == b'.' && (p == first || text.as_bytes()[p - 1] == b'\n') {
             let end = text[p..].find('\n').map_or(text.len(), |k| p + k);
             let sql = text[p..end].trim_end().to_string();
             let mut words = sql.split_whitespace().map(str::to_string);
@@ -545,6 +547,30 @@ mod tests {
             s.statements[5].sql, "SELECT 1,\n.5;",
             "a '.' inside a statement is SQL"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_lines_are_not_sql() {
+        let s = parse(
+            Path::new("w.sql"),
+            "\u{feff}.bail on\r\nUPDATE t SET a = 1;\r\n\r\nDELETE FROM t;\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            lines_and_kinds(&s),
+            vec![
+                (
+                    1,
+                    Kind::Dot {
+                        command: ".bail".into(),
+                        args: vec!["on".into()]
+                    }
+                ),
+                (2, Kind::Sql),
+                (4, Kind::Sql)
+            ]
+        );
+        assert!(s.syntax_error().is_none());
     }
 
     #[test]

@@ -812,7 +812,7 @@ fn a_half_run_rebuild_shows_what_each_runner_leaves_behind() {
     );
     assert_eq!(
         run.kept(),
-        "kept: the statements at lines 3, 5, 13, 15, 19 (committed before the error)"
+        "kept: the statements at lines 3, 5, 13, 15, 19 (every one that ran without error)"
     );
     assert_eq!(
         count(
@@ -1024,7 +1024,7 @@ fn a_script_cannot_escape_its_transaction_or_its_copy() {
     ]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("escape.sql:1: cannot rollback - no transaction is active (1 more errors after it); kept: the statements at lines 2 (committed before the error)"),
+        r.stderr.contains("escape.sql:1: cannot rollback - no transaction is active (1 more errors after it); kept: the statements at lines 2 (every one that ran without error)"),
         "{}",
         r.stderr
     );
@@ -1222,7 +1222,7 @@ fn the_turso_shell_runner_does_what_turso_db_shell_does_to_a_libsql_server() {
         if script.ends_with("shell.sql") {
             assert_eq!(tables, ["comments", "posts", "tags", "users"]);
             assert!(
-                r.stderr.contains("shell.sql:3: no such table: nowhere; kept: the statements at lines 1-2 (committed before the error)"),
+                r.stderr.contains("shell.sql:3: no such table: nowhere; kept: the statements at lines 1-2 (every one that ran without error)"),
                 "{}",
                 r.stderr
             );
