@@ -61,6 +61,21 @@ pub enum OnError {
     Continue,
 }
 
+/// Where a script's pragmas run when the runner holds one transaction around it
+/// (`Transactions::Script`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pragmas {
+    /// The pragmas that lead the script run before the transaction begins, as SQLite's
+    /// documented table-rebuild procedure does; one further in that SQLite would ignore there
+    /// and that would change what follows is refused with its line.
+    Hoisted,
+    /// Every statement runs where it is written, inside the transaction: SQLite ignores a
+    /// `foreign_keys` pragma there (a warning says so), as it does under a tool that opens its
+    /// transaction first.
+    InPlace,
+}
+
 /// A runner: how one script is executed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Runner {
@@ -69,6 +84,7 @@ pub struct Runner {
     pub foreign_keys: ForeignKeys,
     pub transactions: Transactions,
     pub on_error: OnError,
+    pub pragmas: Pragmas,
 }
 
 /// The profiles `--runner` takes.
@@ -89,6 +105,7 @@ impl Runner {
             foreign_keys: ForeignKeys::On,
             transactions: Transactions::Script,
             on_error: OnError::Stop,
+            pragmas: Pragmas::Hoisted,
         }
     }
 
@@ -102,6 +119,7 @@ impl Runner {
             foreign_keys: ForeignKeys::Off,
             transactions: Transactions::AsWritten,
             on_error: OnError::Continue,
+            pragmas: Pragmas::InPlace,
         }
     }
 
@@ -129,6 +147,7 @@ impl Runner {
             foreign_keys: ForeignKeys::On,
             transactions: Transactions::AsWritten,
             on_error: OnError::Stop,
+            pragmas: Pragmas::InPlace,
         }
     }
 
@@ -168,10 +187,13 @@ impl Runner {
                 ForeignKeys::On => "on",
                 ForeignKeys::Off => "off",
             },
-            match self.transactions {
-                Transactions::Script => "one transaction around the script",
-                Transactions::Statement => "every statement commits on its own",
-                Transactions::AsWritten => "transactions as the script writes them",
+            match (self.transactions, self.pragmas) {
+                (Transactions::Script, Pragmas::Hoisted) =>
+                    "one transaction around the script, its leading pragmas applied before it",
+                (Transactions::Script, Pragmas::InPlace) =>
+                    "one transaction around the script, its pragmas inside it",
+                (Transactions::Statement, _) => "every statement commits on its own",
+                (Transactions::AsWritten, _) => "transactions as the script writes them",
             },
             match self.on_error {
                 OnError::Stop => "the first error stops the script",
@@ -576,6 +598,7 @@ impl Runner {
                     name,
                     value: Some(v),
                 } if self.transactions == Transactions::Script
+                    && self.pragmas == Pragmas::Hoisted
                     && IGNORED_IN_TRANSACTION.contains(&name.as_str()) =>
                 {
                     let Some(want) = truthy(v) else {
@@ -1221,7 +1244,8 @@ impl Runner {
             in_transaction: false,
         };
         let one_transaction = self.transactions == Transactions::Script;
-        let lead = if one_transaction { leading(script) } else { 0 };
+        let hoisted = one_transaction && self.pragmas == Pragmas::Hoisted;
+        let lead = if hoisted { leading(script) } else { 0 };
         let mut begun = false;
         let mut open_since: Option<usize> = None;
         for (i, st) in script.statements.iter().enumerate() {
@@ -1284,7 +1308,7 @@ impl Runner {
                     } = &st.kind
                         && IGNORED_IN_TRANSACTION.contains(&name.as_str())
                         && !was_autocommit
-                        && !one_transaction
+                        && !hoisted
                         && let Some(want) = truthy(v)
                     {
                         let now = internal(conn, &format!("PRAGMA {name}"))?
@@ -1295,8 +1319,12 @@ impl Runner {
                             run.notes.push(Note {
                                 line: st.line,
                                 text: format!(
-                                    "PRAGMA {name}={v} had no effect: it ran inside the transaction begun at line {} (SQLite ignores it there), so foreign keys stayed {}",
-                                    open_since.map_or("?".into(), |l| l.to_string()),
+                                    "PRAGMA {name}={v} had no effect: it ran inside {} (SQLite ignores it there), so foreign keys stayed {}",
+                                    match open_since {
+                                        _ if one_transaction => "the runner's one transaction".to_string(),
+                                        Some(l) => format!("the transaction begun at line {l}"),
+                                        None => "a transaction".to_string(),
+                                    },
                                     if want { "off" } else { "on" }
                                 ),
                                 warn: true,
@@ -1553,6 +1581,33 @@ mod tests {
             "the rebuild kept every child"
         );
         assert!(r.notes.iter().any(|n| n.line == 6 && n.text.contains("nothing after it depends on foreign keys")));
+    }
+
+    #[test]
+    fn pragmas_in_place_inside_one_transaction_do_what_sqlite_does_with_them() {
+        // a tool that opens its transaction first (drizzle on better-sqlite3): the pragma is
+        // ignored, DROP TABLE cascades, and a warning says why
+        let (_d, p) = blog();
+        let runner = Runner {
+            name: "one transaction, pragmas in place".into(),
+            pragmas: Pragmas::InPlace,
+            ..Runner::atomic()
+        };
+        let r = go(
+            &runner,
+            &p,
+            "PRAGMA foreign_keys=OFF;\nCREATE TABLE posts2 (id INTEGER PRIMARY KEY, user_id INTEGER, title TEXT);\nINSERT INTO posts2 SELECT * FROM posts;\nDROP TABLE posts;\nALTER TABLE posts2 RENAME TO posts;\n",
+        )
+        .unwrap();
+        assert!(r.ok(), "{r:?}");
+        assert_eq!(count(&p, "SELECT count(*) FROM comments"), 0, "cascaded");
+        let n = r.notes.iter().find(|n| n.warn).unwrap();
+        assert_eq!(n.line, 1);
+        assert!(
+            n.text.contains("inside the runner's one transaction"),
+            "{}",
+            n.text
+        );
     }
 
     #[test]

@@ -291,6 +291,38 @@ fn record_run(report: &mut Report, run: &Run, check: &str, outputs: bool) {
     }
 }
 
+/// A script the runner refuses, as a failed check naming file and line; the stage's text.
+fn refused(report: &mut Report, check: &str, e: &script::ScriptError) -> Result<String, Error> {
+    let script::ScriptError::Refused {
+        path,
+        line,
+        statement,
+        why,
+    } = e
+    else {
+        return Err(Error::Script(script::ScriptError::Db(
+            crate::db::DbError::Open {
+                target: String::new(),
+                message: e.to_string(),
+            },
+        )));
+    };
+    let at = format!("{}:{line}", path.display());
+    report.checks.push(
+        result(check, at.clone())
+            .judged(
+                1,
+                "the runner runs every statement",
+                format!("refused: {why}"),
+            )
+            .with_examples(vec![
+                format!("{at}: refused: {why}"),
+                format!("statement: {statement}"),
+            ]),
+    );
+    Ok(format!("refused at {at}: {why}; nothing was run"))
+}
+
 /// Rows changed, table by table, from a diff: "comments 3 deleted, posts 1 updated".
 fn table_changes(d: &diff::DbDiff) -> (u64, String) {
     let mut rows = 0;
@@ -393,13 +425,15 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     let started = Instant::now();
     let forward = script::load(&opts.forward)?;
     let rollback = opts.rollback.as_deref().map(script::load).transpose()?;
-    // a script that does not parse, or that the runner refuses, stops here: nothing has run
+    // a script that does not parse stops here, before anything has run
     for s in std::iter::once(&forward).chain(rollback.as_ref()) {
         if let Some(e) = s.syntax_error() {
             return Err(e.into());
         }
-        opts.runner.check(s)?;
     }
+    // one the runner refuses is a failed rehearsal: production would not run it either
+    let forward_refused = opts.runner.check(&forward).err();
+    let rollback_refused = rollback.as_ref().and_then(|r| opts.runner.check(r).err());
     let expect = match &opts.expect {
         Some(p) => Some((p.clone(), Expect::load(p)?)),
         None => None,
@@ -457,6 +491,11 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
 
     on_stage("forward");
     let (forwarded, after_forward, forward_diff) = t.stage("forward", |report| {
+        if let Some(e) = &forward_refused {
+            let detail = refused(report, "sql.forward", e)?;
+            let now = before.clone();
+            return Ok(((false, now, diff::DbDiff::default()), Status::Fail, detail));
+        }
         let run = ctx.run(&forward)?;
         record_run(report, &run, "sql.forward", true);
         let now = fingerprint::fingerprint(work.as_ref())?;
@@ -507,7 +546,17 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     })?;
 
     let mut size_after = None;
-    if !forwarded {
+    if forward_refused.is_some() {
+        for s in [
+            "expectations",
+            "scope",
+            "forward again",
+            "rollback",
+            "redeploy",
+        ] {
+            skip_stage(t.report, s, "the runner refused the forward script");
+        }
+    } else if !forwarded {
         // what production keeps of a failed script: nothing under one transaction, else what
         // committed before the error
         let kept = forward_diff.summary(5);
@@ -710,6 +759,9 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             Some(rb) => {
                 on_stage("rollback");
                 let rolled = t.stage("rollback", |report| {
+                    if let Some(e) = &rollback_refused {
+                        return Ok((false, Status::Fail, refused(report, "sql.rollback", e)?));
+                    }
                     let run = ctx.run(rb)?;
                     record_run(report, &run, "sql.rollback", true);
                     if !run.failures.is_empty() {

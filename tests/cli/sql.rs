@@ -459,7 +459,7 @@ fn apply_is_atomic_guarded_and_reports_what_changed() {
     );
     assert!(r.stdout.contains("the schema changed"));
     assert!(
-        r.stdout.starts_with(&format!("applied {} to {} with runner atomic: foreign keys on at start; one transaction around the script; the first error stops the script", repo(&format!("{VT}/forward.sql")).display(), db.display())),
+        r.stdout.starts_with(&format!("applied {} to {} with runner atomic: foreign keys on at start; one transaction around the script, its leading pragmas applied before it; the first error stops the script", repo(&format!("{VT}/forward.sql")).display(), db.display())),
         "{}",
         r.stdout
     );
@@ -679,20 +679,29 @@ fn a_drizzle_rebuild_with_its_pragma_inside_is_refused_by_atomic_and_runs_like_t
     // in one transaction the pragma would do nothing, and DROP TABLE posts would take every
     // comment and tag with it: atomic refuses, naming the pragma and the statement it fails
     let backup = gz(&blog);
-    let e = blog_rehearsal(
+    let r = blog_rehearsal(
         &backup,
         Runner::atomic(),
         "0001_drizzle_rebuild.sql",
         None,
         None,
     )
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    assert_eq!(r.status, Status::Fail);
+    let f = check(&r, "sql.forward");
+    assert_eq!(f.scope, format!("{script}:2"));
     assert!(
-        e.starts_with(&format!("{script}:2: refused: PRAGMA foreign_keys=off has no effect inside the one transaction of the atomic runner"))
-            && e.contains("line 14 and what follows would run with foreign keys on"),
-        "{e}"
+        f.actual.starts_with("refused: PRAGMA foreign_keys=off has no effect inside the one transaction of the atomic runner")
+            && f.actual.contains("line 14 and what follows would run with foreign keys on"),
+        "{}",
+        f.actual
     );
+    assert!(
+        r.stages[2].detail.ends_with("; nothing was run"),
+        "{}",
+        r.stages[2].detail
+    );
+    assert!(r.stages[3..].iter().all(|s| s.status == Status::Skip));
     let r = blog_rehearsal(
         &backup,
         Runner::sqlite3(),
@@ -1066,12 +1075,33 @@ fn a_script_cannot_escape_its_transaction_or_its_copy() {
     for (name, text, line, why) in cases {
         let script = write(name, &text);
         for runner in ["atomic", "sqlite3", "turso-shell"] {
-            let r = run(&["rehearse", AUG, "--sql", s(&script), "--runner", runner]);
-            assert_eq!(r.code, 2, "{name} {runner}: {}", r.stdout);
+            let r = run(&[
+                "rehearse",
+                AUG,
+                "--sql",
+                s(&script),
+                "--runner",
+                runner,
+                "--format",
+                "json",
+            ]);
+            assert_eq!(r.code, 1, "{name} {runner}: {}", r.stderr);
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            let f = &v["checks"][0];
+            assert_eq!(
+                (f["check"].as_str(), f["scope"].as_str()),
+                (
+                    Some("sql.forward"),
+                    Some(format!("{}:{line}", s(&script)).as_str())
+                ),
+                "{name} {runner}"
+            );
             assert!(
-                r.stderr.contains(&format!("{name}:{line}: refused: {why}")),
-                "{name} {runner}: {}",
-                r.stderr
+                f["actual"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("refused: {why}")),
+                "{name} {runner}: {f}"
             );
             let r = run(&[
                 "apply",
