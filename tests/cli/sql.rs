@@ -1332,3 +1332,69 @@ fn the_runner_settings_are_flags_of_their_own_and_the_header_names_them() {
         2
     );
 }
+
+#[test]
+fn every_stage_says_what_happened_cascades_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let backup = gz(&blog);
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // one row deleted by the script, four more by ON DELETE CASCADE; one edit by a trigger
+    let forward = write(
+        "forward.sql",
+        "CREATE TABLE audit (what TEXT);\nINSERT INTO audit VALUES ('cleanup');\nDELETE FROM posts WHERE id = 1;\nUPDATE posts SET title = 'Averages!' WHERE id = 2;\n",
+    );
+    // forgets the table it should drop: not as before, and the forward script cannot run again
+    let rollback = write("rollback.sql", "DELETE FROM audit;\n");
+    let r = rehearse(
+        &Options {
+            backup: Some(backup.clone()),
+            forward: forward.clone(),
+            rollback: Some(rollback.clone()),
+            expect: None,
+            runner: Runner::atomic(),
+            now: Some(AUG_NOW),
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let detail = |name: &str| {
+        r.stages
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| (s.status, s.detail.clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        detail("forward"),
+        (
+            Status::Pass,
+            "4 statements run, 7 rows changed: audit 1 inserted; comments 2 deleted; posts 1 updated, 1 deleted; tags 2 deleted; schema: 1 object changed".to_string()
+        )
+    );
+    assert_eq!(
+        detail("rollback"),
+        (
+            Status::Fail,
+            "1 statement run, 1 row changed; NOT as before: 7 differences from the state before the forward script".to_string()
+        )
+    );
+    let (status, text) = detail("redeploy");
+    assert_eq!(status, Status::Fail);
+    assert_eq!(
+        text,
+        format!(
+            "after the rollback the forward script failed at {}:1: table audit already exists; nothing of the script was kept",
+            forward.display()
+        )
+    );
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.check == "sql.redeploy" && c.actual == "table audit already exists")
+    );
+}
