@@ -1133,6 +1133,13 @@ fn fk_counts(conn: &mut dyn Conn) -> Result<FkCounts, RunError> {
     Ok(out)
 }
 
+fn fk_error(script: &Script, e: RunError) -> ScriptError {
+    ScriptError::Db(DbError::Open {
+        target: script.name(),
+        message: format!("PRAGMA foreign_key_check: {}", e.message),
+    })
+}
+
 /// Violations after the script beyond those there before.
 fn new_violations(before: &FkCounts, after: &FkCounts) -> (u64, Vec<FkViolation>) {
     let mut n = 0;
@@ -1219,12 +1226,7 @@ impl Runner {
                 })
             })
         };
-        let fk_before = fk_counts(conn).map_err(|e| {
-            ScriptError::Db(DbError::Open {
-                target: script.name(),
-                message: format!("PRAGMA foreign_key_check: {}", e.message),
-            })
-        })?;
+        let fk_before = fk_counts(conn).map_err(|e| fk_error(script, e))?;
         // the connection's own setting, restored at the end (a server keeps its connection)
         let keys_before = internal(conn, "PRAGMA foreign_keys")?
             .output
@@ -1380,12 +1382,7 @@ impl Runner {
             }
             let mut commit = !stopped;
             if commit {
-                let after = fk_counts(conn).map_err(|e| {
-                    ScriptError::Db(DbError::Open {
-                        target: script.name(),
-                        message: format!("PRAGMA foreign_key_check: {}", e.message),
-                    })
-                })?;
+                let after = fk_counts(conn).map_err(|e| fk_error(script, e))?;
                 (run.fk_violation_count, run.fk_violations) = new_violations(&fk_before, &after);
                 if run.fk_violation_count > 0 {
                     commit = false;
@@ -1448,12 +1445,7 @@ impl Runner {
                     });
                 }
             }
-            let after = fk_counts(conn).map_err(|e| {
-                ScriptError::Db(DbError::Open {
-                    target: script.name(),
-                    message: format!("PRAGMA foreign_key_check: {}", e.message),
-                })
-            })?;
+            let after = fk_counts(conn).map_err(|e| fk_error(script, e))?;
             (run.fk_violation_count, run.fk_violations) = new_violations(&fk_before, &after);
         }
         internal(
@@ -1795,5 +1787,29 @@ mod tests {
             ]
         );
         assert_eq!(clock.shown(), "2025-08-30T11:30:00.123Z");
+    }
+
+    #[test]
+    fn the_clock_connection_reads_and_writes_a_wal_database_like_any_other() {
+        let (_d, p) = blog();
+        Connection::open(&p)
+            .unwrap()
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        let clock = FrozenClock::new(0).unwrap();
+        let mut s = LocalSession::open(&p, Some(clock), true).unwrap();
+        let script = parse(
+            Path::new("w.sql"),
+            "INSERT INTO users VALUES (2, datetime('now'));\nSELECT name FROM users WHERE id = 2;\n",
+        )
+        .unwrap();
+        let r = Runner::atomic().execute(&script, &mut s).unwrap();
+        assert!(r.ok(), "{r:?}");
+        drop(s);
+        let name: String = Connection::open(&p)
+            .unwrap()
+            .query_row("SELECT name FROM users WHERE id = 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(name, "1970-01-01 00:00:00");
     }
 }
