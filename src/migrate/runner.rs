@@ -1362,7 +1362,17 @@ impl Runner {
                         statement: st.excerpt(),
                         message: e.message,
                     });
-                    let stop = on_error == OnError::Stop || e.refused;
+                    let mut stop = on_error == OnError::Stop || e.refused;
+                    if one_transaction && begun && conn.autocommit() == Some(true) {
+                        // the error ended the runner's transaction from inside (INSERT OR
+                        // ROLLBACK, RAISE(ROLLBACK)): what follows would run outside it
+                        stop = true;
+                        run.notes.push(Note {
+                            line: st.line,
+                            text: "this statement's error rolled back the runner's transaction; the runner stops: nothing of the script is kept".into(),
+                            warn: true,
+                        });
+                    }
                     if !one_transaction {
                         let autocommit = conn.autocommit().unwrap_or(!ledger.in_transaction);
                         // an error that ended the transaction rolled it back
@@ -1727,6 +1737,25 @@ mod tests {
         assert_eq!(
             count(&p, "SELECT count(*) FROM posts WHERE title = 'sp'"),
             1
+        );
+    }
+
+    #[test]
+    fn an_error_that_rolls_back_the_transaction_stops_even_a_going_on_runner() {
+        let (_d, p) = blog();
+        let runner = Runner::atomic().with(None, None, Some(OnError::Continue));
+        let r = go(
+            &runner,
+            &p,
+            "UPDATE users SET name = 'x';\nINSERT OR ROLLBACK INTO posts VALUES (1, 1, 'dup');\nUPDATE posts SET title = 'after';\n",
+        )
+        .unwrap();
+        assert_eq!(r.stopped_at, Some(2));
+        assert_eq!(r.kept(), "nothing of the script was kept");
+        assert_eq!(count(&p, "SELECT count(*) FROM users WHERE name = 'x'"), 0);
+        assert_eq!(
+            count(&p, "SELECT count(*) FROM posts WHERE title = 'after'"),
+            0
         );
     }
 
