@@ -455,6 +455,12 @@ pub fn diff_table(
         ..TableDiff::default()
     };
     let range = max_rowid.map(|m| (i64::MIN, m));
+    // a WITHOUT ROWID table has no rowid to bound
+    let max_rowid = if table_key(before, table)?.rowid {
+        max_rowid
+    } else {
+        None
+    };
     let scan = |db: &dyn Db, f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>| {
         if rowid_key {
             super::scan(db, table, &key, range, f)
@@ -765,6 +771,28 @@ mod tests {
             t("sqlite_sequence").examples,
             vec!["updated name \"users\": seq 2 → 3"]
         );
+    }
+
+    #[test]
+    fn rows_up_to_a_rowid_in_tables_with_and_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT); CREATE TABLE w (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+        let a = db(
+            dir.path(),
+            "a.db",
+            &format!("{schema} INSERT INTO kv VALUES ('a', '1'); INSERT INTO w VALUES ('a', '1');"),
+        );
+        let b = db(
+            dir.path(),
+            "b.db",
+            &format!(
+                "{schema} INSERT INTO kv VALUES ('a', '2'), ('b', '3'); INSERT INTO w VALUES ('a', '2');"
+            ),
+        );
+        let kv = diff_table(a.as_ref(), b.as_ref(), "kv", Some(1), 5).unwrap();
+        assert_eq!((kv.updated, kv.inserted), (1, 0), "row b has rowid 2");
+        let w = diff_table(a.as_ref(), b.as_ref(), "w", Some(1), 5).unwrap();
+        assert_eq!(w.updated, 1);
     }
 
     #[test]
