@@ -14,6 +14,16 @@ while IFS= read -r line; do export "${line?}"; done <<< "$MIGRATION_TOOLS"
 PREFLIGHT_BROWSER_MODULES="$(scripts/install-browser.sh)"
 export PREFLIGHT_BROWSER_MODULES
 
+# the real sqlite3 shell: the SQL-script tests compare preflight's runners with it
+if ! command -v sqlite3 >/dev/null 2>&1; then
+  echo "== installing the sqlite3 shell (Debian package sqlite3)"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq sqlite3 >/dev/null
+fi
+sqlite3 -version >/dev/null
+
 echo "== format"
 cargo fmt --all -- --check
 echo "== clippy"

@@ -41,8 +41,8 @@ pub enum Command {
     /// Rehearse the migration on a backup (the bundled fixture when none is given): extract →
     /// fingerprint → migrate → verify → migrate again → undo → compare, then report.
     Rehearse(RehearseArgs),
-    /// Apply a SQL script to a database in one transaction (all of it or none of it), after
-    /// confirmation, and print what changed.
+    /// Apply a SQL script to a database as production's runner would (by default in one
+    /// transaction: all of it or none of it), after confirmation, and print what changed.
     Apply(ApplyArgs),
     /// Compare two databases table by table: rows inserted, updated and deleted, with examples,
     /// and schema objects that appeared, vanished or changed. Exit 0 when identical, 1 when not.
@@ -75,6 +75,48 @@ pub struct DbArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
+}
+
+/// How production executes a SQL script: a runner profile, and its settings changed one by one.
+#[derive(Debug, Clone, Args)]
+pub struct RunnerArgs {
+    /// How production runs the script: atomic (one transaction, keys on, the first error keeps
+    /// nothing), sqlite3 (`sqlite3 DB < file`: keys off, each statement commits, errors do not
+    /// stop it), turso-shell (`turso db shell DB < file`: keys on, each statement commits, the
+    /// first error stops it).
+    #[arg(long, value_name = "PROFILE", default_value = "atomic", requires = "sql",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::migrate::runner::PROFILES))]
+    pub runner: String,
+    /// Foreign keys when the script starts, instead of the profile's.
+    #[arg(long, value_name = "ON|OFF", requires = "sql")]
+    pub foreign_keys: Option<crate::migrate::runner::ForeignKeys>,
+    /// Transactions, instead of the profile's: one around the script, one per statement, or
+    /// as the script writes them.
+    #[arg(long, value_name = "HOW", requires = "sql")]
+    pub transactions: Option<crate::migrate::runner::Transactions>,
+    /// After a failing statement, instead of the profile's: stop, or go on.
+    #[arg(long, value_name = "WHAT", requires = "sql")]
+    pub on_error: Option<crate::migrate::runner::OnError>,
+}
+
+impl RunnerArgs {
+    pub fn runner(&self) -> crate::migrate::runner::Runner {
+        crate::migrate::runner::Runner::profile(&self.runner)
+            .unwrap_or_default()
+            .with(self.foreign_keys, self.transactions, self.on_error)
+    }
+}
+
+/// `--now`: RFC 3339, or Unix seconds; Unix milliseconds.
+fn parse_now(s: &str) -> Result<i64, String> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return secs
+            .checked_mul(1000)
+            .ok_or_else(|| format!("{s} is too far from 1970"));
+    }
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| format!("{s}: give RFC 3339 (2025-08-30T10:00:00Z) or Unix seconds"))
 }
 
 #[derive(Debug, Args)]
@@ -291,8 +333,8 @@ pub struct StatusArgs {
 pub struct RehearseArgs {
     /// A gzipped backup; without it, the bundled LiveOne fixture.
     pub backup: Option<PathBuf>,
-    /// Rehearse a SQL-script migration instead of the spec: this forward script runs in one
-    /// transaction on the copy, then again (it must change nothing).
+    /// Rehearse a SQL-script migration instead of the spec: this forward script runs on the
+    /// copy as --runner says production runs it, then again (it must change nothing).
     #[arg(long, value_name = "FORWARD.sql", conflicts_with_all = ["spec", "only", "systems", "allow_missing_points"])]
     pub sql: Option<PathBuf>,
     /// The rollback script: after it, schema and every table must be exactly as before the
@@ -302,6 +344,12 @@ pub struct RehearseArgs {
     /// Expected query results and the declared scope of the change (TOML).
     #[arg(long, value_name = "EXPECT.toml", requires = "sql")]
     pub expect: Option<PathBuf>,
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// The one "now" every stage of a SQL rehearsal sees (unixepoch(), CURRENT_TIMESTAMP, …):
+    /// RFC 3339 or Unix seconds. Default: the backup's time.
+    #[arg(long, value_name = "TIME", requires = "sql", value_parser = parse_now)]
+    pub now: Option<i64>,
     #[command(flatten)]
     pub spec: SpecArgs,
     #[command(flatten)]
@@ -314,9 +362,12 @@ pub struct RehearseArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub target: DbArgs,
-    /// The SQL script: run in one transaction; if any statement fails, nothing of it stays.
+    /// The SQL script: run as --runner says (by default in one transaction; if any statement
+    /// fails, nothing of it stays).
     #[arg(long, value_name = "FILE")]
     pub sql: PathBuf,
+    #[command(flatten)]
+    pub runner: RunnerArgs,
     /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
     #[arg(long)]
     pub yes: bool,

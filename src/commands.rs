@@ -481,6 +481,8 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
                 forward: forward.clone(),
                 rollback: a.rollback.clone(),
                 expect: a.expect.clone(),
+                runner: a.runner.runner(),
+                now: a.now,
             },
             &mut |stage| pb.set_message(format!("rehearse: {stage}")),
         );
@@ -503,36 +505,64 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
 }
 
 pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
+    use crate::migrate::runner::{DbConn, LocalSession, Outcome as Ran};
     let script = crate::migrate::script::load(&a.sql)?;
+    // a script that does not parse, or that the runner refuses, stops before any question
+    if let Some(e) = script.syntax_error() {
+        return Err(e.into());
+    }
+    let runner = a.runner.runner();
+    runner.check(&script)?;
     let target = a.target.target();
     let access = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
     let db = open(&a.target, access)?;
-    let local = db.as_local().is_some();
+    let local = db.as_local().map(|l| l.path().to_path_buf());
     let before_counts = crate::fingerprint::table_counts(db.as_ref())?;
-    let before = if local {
-        Some(crate::fingerprint::fingerprint(db.as_ref())?)
-    } else {
-        None
+    let before = match &local {
+        Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
+        None => None,
     };
-    let outs = script.run(db.as_ref())?;
+    let run = match &local {
+        Some(path) => {
+            let mut session = LocalSession::open(path, None, access == Access::Rehearsal)?;
+            runner.execute(&script, &mut session)?
+        }
+        None => runner.execute(&script, &mut DbConn::new(db.as_ref()))?,
+    };
     let after_counts = crate::fingerprint::table_counts(db.as_ref())?;
-    let after = if local {
-        Some(crate::fingerprint::fingerprint(db.as_ref())?)
-    } else {
-        None
+    let after = match &local {
+        Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
+        None => None,
     };
-    let statements: Vec<Vec<String>> = script
+    let statements: Vec<Vec<String>> = run
         .statements
         .iter()
-        .zip(&outs)
-        .map(|(s, o)| {
+        .map(|s| {
+            let result = match &s.outcome {
+                Ran::Ran { changes, output } => match output {
+                    Some(o) => format!("{} returned", plural_rows(o.total)),
+                    None => format!("{} changed", plural_rows(*changes)),
+                },
+                Ran::Failed { message } => format!("FAILED: {message}"),
+                Ran::Folded => "folded into the runner's transaction".into(),
+                Ran::Ignored { why } => format!("not run: {why}"),
+                Ran::NotRun => "not run: the script had stopped".into(),
+            };
             vec![
                 s.line.to_string(),
-                crate::db::DbError::sql_excerpt(&s.sql)
-                    .chars()
-                    .take(80)
-                    .collect(),
-                count(o.changes as i64),
+                s.statement.chars().take(80).collect(),
+                result,
+                match (&s.outcome, s.control) {
+                    (Ran::Ran { .. }, false) => {
+                        if s.kept {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                    }
+                    _ => "",
+                }
+                .to_string(),
             ]
         })
         .collect();
@@ -556,22 +586,85 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
             })
         })
         .collect();
-    let schema_note = match (&before, &after) {
-        (Some(x), Some(y)) if x.schema != y.schema => "\nthe schema changed".to_string(),
-        _ => String::new(),
-    };
-    print(&format!(
-        "applied {} to {} in one transaction\n{}\n{}{schema_note}\n",
+    let mut out = format!(
+        "applied {} to {} with runner {}\n{}\n",
         a.sql.display(),
         target.shown(),
-        render(&["line", "statement", "rows changed"], &statements),
-        if tables.is_empty() {
-            "no table changed".to_string()
-        } else {
-            render(&["table changed", "rows before", "rows after"], &tables)
-        }
-    ))?;
-    Ok(Outcome::Pass)
+        runner.describe(),
+        render(&["line", "statement", "result", "kept"], &statements)
+    );
+    for n in &run.notes {
+        out.push_str(&format!(
+            "{}line {}: {}\n",
+            if n.warn { "warning: " } else { "" },
+            n.line,
+            n.text
+        ));
+    }
+    let outputs: Vec<Vec<String>> = run
+        .outputs()
+        .map(|(s, o)| {
+            let mut rows: Vec<String> = o
+                .rows
+                .iter()
+                .map(|r| crate::migrate::expect::shell_row(r))
+                .collect();
+            if o.total > o.rows.len() as u64 {
+                rows.push(format!("… {} in all", plural_rows(o.total)));
+            }
+            vec![
+                s.line.to_string(),
+                s.statement.chars().take(60).collect(),
+                rows.join("\n"),
+            ]
+        })
+        .collect();
+    if !outputs.is_empty() {
+        out.push_str(&render(&["line", "query", "rows"], &outputs));
+        out.push('\n');
+    }
+    out.push_str(&if tables.is_empty() {
+        "no table changed".to_string()
+    } else {
+        render(&["table changed", "rows before", "rows after"], &tables)
+    });
+    out.push('\n');
+    if let (Some(x), Some(y)) = (&before, &after)
+        && x.schema != y.schema
+    {
+        out.push_str("the schema changed\n");
+    }
+    if run.fk_violation_count > 0 {
+        out.push_str(&format!(
+            "foreign keys: {} pointing to a missing parent: {}\n",
+            plural_rows(run.fk_violation_count),
+            run.fk_violations
+                .iter()
+                .take(5)
+                .map(|v| format!(
+                    "{} rowid {} → {}",
+                    v.table,
+                    v.rowid.map_or("?".into(), |r| r.to_string()),
+                    v.parent
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out.push_str(&format!("{}\n", run.kept()));
+    print(&out)?;
+    if let Some(e) = run.error() {
+        return Err(e.into());
+    }
+    Ok(if run.ok() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
+}
+
+fn plural_rows(n: u64) -> String {
+    format!("{} row{}", count(n as i64), if n == 1 { "" } else { "s" })
 }
 
 /// A database to read: a path or URL; a gzipped backup is extracted to a temporary copy first.
@@ -603,7 +696,18 @@ pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
     } else {
         let mut out = String::new();
         for c in &d.schema {
-            out.push_str(&format!("schema: {c}\n"));
+            match c.change.as_str() {
+                "changed" => {
+                    out.push_str(&format!(
+                        "schema: {} {} (on {}) changed:\n",
+                        c.kind, c.name, c.table
+                    ));
+                    for l in &c.diff {
+                        out.push_str(&format!("  {l}\n"));
+                    }
+                }
+                _ => out.push_str(&format!("schema: {c}\n")),
+            }
         }
         if !d.tables.is_empty() {
             let rows: Vec<Vec<String>> = d

@@ -369,8 +369,23 @@ pub const REGISTRY: &[(&str, &str)] = &[
         "a second run inserts nothing and changes nothing",
     ),
     ("rehearse.undo", "undo restores every table exactly"),
-    ("sql.forward", "the forward script runs, in one transaction"),
+    (
+        "sql.forward",
+        "the forward script runs as production's runner runs it",
+    ),
     ("sql.atomic", "a failed script leaves nothing behind"),
+    (
+        "sql.kept",
+        "what a failed script leaves behind under production's runner",
+    ),
+    (
+        "sql.runner",
+        "every statement does what it reads under production's runner",
+    ),
+    (
+        "sql.foreign_keys",
+        "no row points to a missing parent after the script",
+    ),
     ("expect.query", "queries return the expected rows"),
     ("sql.scope", "every change stays within the declared scope"),
     ("sql.rerun", "the forward script run again changes nothing"),

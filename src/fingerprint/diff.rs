@@ -1,7 +1,14 @@
 //! Row-level differences between two databases, table by table: rows inserted, updated and
-//! deleted, keyed by rowid (or primary key), with examples; and the schema objects that appeared,
-//! vanished or changed. Tables whose fingerprints agree are not read again. Rows are compared by
-//! column name, so a column added or dropped shows as such (an absent column reads as NULL).
+//! deleted, with examples; and the schema objects that appeared, vanished or changed. Tables whose
+//! fingerprints agree are not read again. Rows are compared by column name, so a column added or
+//! dropped shows as such (an absent column reads as NULL).
+//!
+//! Rows are matched by a key that survives a table rebuild: the rowid where it is the table's
+//! INTEGER PRIMARY KEY, else the declared primary key, `name` in `sqlite_sequence`; a table with
+//! none of these (its rowids are renumbered by a copy) is compared by content, as a multiset of
+//! rows. Schema objects are compared by their normalised SQL (quoting, whitespace, keyword case:
+//! `ALTER TABLE … RENAME` writes `CREATE TABLE "posts"` for `CREATE TABLE posts`), and a real
+//! change comes with a line diff of the two definitions.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -10,7 +17,10 @@ use std::sync::mpsc;
 use serde::Serialize;
 
 use super::{Fingerprint, TableKey, fingerprint, table_key};
-use crate::db::{Db, DbError, DbExt, Value, as_text, show};
+use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text, show};
+use crate::migrate::expect::{NEW_SHELL_DIGITS, SHELL_DIGITS, shell_real};
+use crate::migrate::script::{tokens, unquote, without_comments};
+use crate::sql::ident as q;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TableDiff {
@@ -44,6 +54,9 @@ pub struct SchemaChange {
     pub table: String,
     /// "new", "gone" or "changed".
     pub change: String,
+    /// For a changed object: the lines of its definition that differ, `- before` and `+ after`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<String>,
 }
 
 impl std::fmt::Display for SchemaChange {
@@ -51,9 +64,148 @@ impl std::fmt::Display for SchemaChange {
         match self.change.as_str() {
             "new" => write!(f, "{} {} (on {}) is new", self.kind, self.name, self.table),
             "gone" => write!(f, "{} {} (on {}) is gone", self.kind, self.name, self.table),
-            _ => write!(f, "{} {} (on {}) changed", self.kind, self.name, self.table),
+            _ => {
+                write!(f, "{} {} (on {}) changed", self.kind, self.name, self.table)?;
+                if !self.diff.is_empty() {
+                    write!(f, ": {}", self.diff.join(" "))?;
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// A schema object's SQL token by token: comments and whitespace gone, keywords and identifiers
+/// lowercased (SQLite's names are case-insensitive), identifiers unquoted when plain; string
+/// literals as written. Two definitions SQLite reads the same way normalise to the same tokens.
+fn normal_tokens(sql: &str, fold: bool) -> Vec<String> {
+    let code = without_comments(sql);
+    tokens(&code)
+        .into_iter()
+        .map(|t| {
+            if t.starts_with('\'') {
+                return t.to_string();
+            }
+            let ident = if matches!(t.as_bytes()[0], b'"' | b'`' | b'[') {
+                unquote(t)
+            } else {
+                t.to_string()
+            };
+            let plain = ident
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && ident
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+            let shown = if plain || t.len() == ident.len() {
+                ident
+            } else {
+                format!("\"{}\"", ident.replace('"', "\"\""))
+            };
+            if fold {
+                shown.to_ascii_lowercase()
+            } else {
+                shown
+            }
+        })
+        .collect()
+}
+
+/// Normalised SQL: equal for definitions that differ only in quoting, whitespace, comments or
+/// the case of keywords and names.
+pub fn normalize_sql(sql: &str) -> String {
+    normal_tokens(sql, true).join(" ")
+}
+
+/// A normalised definition in lines for a diff: a break after the opening parenthesis and after
+/// every comma at the first level inside it (a table's columns, one a line).
+fn definition_lines(sql: &str, fold: bool) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    let mut depth = 0;
+    for t in normal_tokens(sql, fold) {
+        let line = lines.last_mut().expect("a line");
+        match t.as_str() {
+            "(" => {
+                depth += 1;
+                line.push_str(&t);
+                if depth == 1 {
+                    lines.push(String::new());
+                }
+                continue;
+            }
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    lines.push(t);
+                    continue;
+                }
+            }
+            "," if depth == 1 => {
+                line.push(',');
+                lines.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        let line = lines.last_mut().expect("a line");
+        let glue = !(line.is_empty()
+            || line.ends_with('(')
+            || line.ends_with('.')
+            || matches!(t.as_str(), "," | ")" | ";" | "."));
+        if glue {
+            line.push(' ');
+        }
+        line.push_str(&t);
+    }
+    lines.retain(|l| !l.trim().is_empty());
+    lines
+}
+
+/// The lines of two definitions that differ: `- line` from before, `+ line` from after
+/// (compared without case, shown as written).
+pub fn definition_diff(before: &str, after: &str) -> Vec<String> {
+    use similar::{Algorithm, DiffOp, capture_diff_slices};
+    let (a, b) = (
+        definition_lines(before, false),
+        definition_lines(after, false),
+    );
+    let (fa, fb) = (
+        definition_lines(before, true),
+        definition_lines(after, true),
+    );
+    let mut out = Vec::new();
+    for op in capture_diff_slices(Algorithm::Myers, &fa, &fb) {
+        let (old, new) = match op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => (old_index..old_index + old_len, 0..0),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => (0..0, new_index..new_index + new_len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (
+                old_index..old_index + old_len,
+                new_index..new_index + new_len,
+            ),
+        };
+        out.extend(
+            a[old]
+                .iter()
+                .map(|l| format!("- {}", l.trim_end_matches(','))),
+        );
+        out.extend(
+            b[new]
+                .iter()
+                .map(|l| format!("+ {}", l.trim_end_matches(','))),
+        );
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -103,11 +255,33 @@ pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// A value in an example: a REAL as the sqlite3 shell prints it (15 significant digits).
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Real(f) => shell_real(*f, SHELL_DIGITS),
+        other => show(other),
+    }
+}
+
+/// Two values that differ, each as the shell prints it; with 17 digits when 15 would print
+/// them the same (an example never shows a change as `86.9 → 86.9`).
+fn shown_pair(x: &Value, y: &Value) -> (String, String) {
+    let (a, b) = (shown(x), shown(y));
+    if a != b {
+        return (a, b);
+    }
+    let long = |v: &Value| match v {
+        Value::Real(f) => shell_real(*f, NEW_SHELL_DIGITS),
+        other => show(other),
+    };
+    (long(x), long(y))
+}
+
 fn show_key(key: &TableKey, row: &[Value]) -> String {
     key.key
         .iter()
         .zip(row)
-        .map(|(k, v)| format!("{k} {}", show(v)))
+        .map(|(k, v)| format!("{k} {}", shown(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -118,9 +292,101 @@ fn show_row(names: &[String], row: &[Value], skip: usize) -> String {
         .zip(row.iter())
         .skip(skip)
         .take(8)
-        .map(|(n, v)| format!("{n}={}", show(v)))
+        .map(|(n, v)| format!("{n}={}", shown(v)))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How the rows of a table are matched between two states.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowKey {
+    /// The rowid is the table's INTEGER PRIMARY KEY: stable through copies.
+    Rowid,
+    /// Unique columns: a declared primary key, `name` in `sqlite_sequence`.
+    Columns(Vec<String>),
+    /// No stable key (a rowid table without INTEGER PRIMARY KEY, whose rowids a copy renumbers):
+    /// rows are compared by content, as a multiset, on these columns.
+    Content(Vec<String>),
+}
+
+/// The key that matches the rows of `table` in `before` with those in `after` (`common`: the
+/// columns both sides have).
+pub fn row_key(before: &dyn Db, table: &str, common: &[String]) -> Result<RowKey, DbError> {
+    let has_all = |cols: &[String]| cols.iter().all(|c| common.contains(c));
+    if table == "sqlite_sequence" && has_all(&["name".to_string()]) {
+        return Ok(RowKey::Columns(vec!["name".into()]));
+    }
+    let tk = table_key(before, table)?;
+    if !tk.rowid {
+        return Ok(if has_all(&tk.key) {
+            RowKey::Columns(tk.key)
+        } else {
+            RowKey::Content(common.to_vec())
+        });
+    }
+    let mut pk: Vec<(i64, String, String)> = before
+        .query(
+            "SELECT pk, name, type FROM pragma_table_info(?1) WHERE pk > 0",
+            &[Value::Text(table.into())],
+        )?
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                as_i64(&r[0])?,
+                as_text(&r[1])?,
+                as_text(&r[2]).unwrap_or_default(),
+            ))
+        })
+        .collect();
+    pk.sort();
+    Ok(match pk.as_slice() {
+        [(_, _, ty)] if ty.eq_ignore_ascii_case("INTEGER") => RowKey::Rowid,
+        [] => RowKey::Content(common.to_vec()),
+        cols => {
+            let names: Vec<String> = cols.iter().map(|c| c.1.clone()).collect();
+            if has_all(&names) {
+                RowKey::Columns(names)
+            } else {
+                RowKey::Content(common.to_vec())
+            }
+        }
+    })
+}
+
+/// Visit the rows of `table` in the order of `keys` (binary collation, as the merge compares):
+/// `keys…, *` when `all`, else the key columns only; rows with rowid ≤ `max_rowid` when given.
+fn scan_ordered(
+    db: &dyn Db,
+    table: &str,
+    keys: &[String],
+    all: bool,
+    max_rowid: Option<i64>,
+    f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let cols: Vec<String> = keys.iter().map(|k| q(k)).collect();
+    let order: Vec<String> = cols.iter().map(|c| format!("{c} COLLATE BINARY")).collect();
+    let filter = max_rowid.map_or(String::new(), |m| format!(" WHERE rowid <= {m}"));
+    let base = format!(
+        "SELECT {}{} FROM {}{filter} ORDER BY {}",
+        cols.join(", "),
+        if all { ", *" } else { "" },
+        q(table),
+        order.join(", ")
+    );
+    let Some(page) = db.page_rows() else {
+        return db.for_each(&base, &[], f);
+    };
+    let mut offset = 0usize;
+    loop {
+        let rows = db.query(&format!("{base} LIMIT {page} OFFSET {offset}"), &[])?;
+        for r in &rows {
+            f(r)?;
+        }
+        if rows.len() < page {
+            return Ok(());
+        }
+        offset += page;
+    }
 }
 
 /// Differences in `table` from `before` to `after` (rows with rowid ≤ `max_rowid` when given).
@@ -131,14 +397,31 @@ pub fn diff_table(
     max_rowid: Option<i64>,
     limit: usize,
 ) -> Result<TableDiff, DbError> {
-    let key = table_key(before, table)?;
     let cols_b = before.columns(table)?;
     let cols_a = after.columns(table)?;
-    let mut names_b: Vec<String> = key.key.clone();
-    names_b.extend(cols_b.iter().cloned());
-    let mut names_a: Vec<String> = key.key.clone();
-    names_a.extend(cols_a.iter().cloned());
+    let common: Vec<String> = cols_b
+        .iter()
+        .filter(|c| cols_a.contains(c))
+        .cloned()
+        .collect();
+    let row_key = row_key(before, table, &common)?;
+    // the key's columns first in every row, then (except by content) every column
+    let (key_names, all, rowid_key) = match &row_key {
+        RowKey::Rowid => (vec!["rowid".to_string()], true, true),
+        RowKey::Columns(k) => (k.clone(), true, false),
+        RowKey::Content(c) => (c.clone(), false, false),
+    };
+    let key = TableKey {
+        key: key_names.clone(),
+        rowid: rowid_key,
+    };
     let skip = key.key.len();
+    let mut names_b: Vec<String> = key.key.clone();
+    let mut names_a: Vec<String> = key.key.clone();
+    if all {
+        names_b.extend(cols_b.iter().cloned());
+        names_a.extend(cols_a.iter().cloned());
+    }
     // compare by name: for each column of either side, where it sits in each row
     let mut union: Vec<String> = cols_b.clone();
     union.extend(cols_a.iter().filter(|c| !cols_b.contains(c)).cloned());
@@ -149,10 +432,14 @@ pub fn diff_table(
             .position(|n| n == c)
             .map(|i| i + skip)
     };
-    let pairs: Vec<(String, Option<usize>, Option<usize>)> = union
-        .iter()
-        .map(|c| (c.clone(), at(&names_b, c), at(&names_a, c)))
-        .collect();
+    let pairs: Vec<(String, Option<usize>, Option<usize>)> = if all {
+        union
+            .iter()
+            .map(|c| (c.clone(), at(&names_b, c), at(&names_a, c)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut d = TableDiff {
         table: table.to_string(),
         columns_added: cols_a
@@ -168,13 +455,27 @@ pub fn diff_table(
         ..TableDiff::default()
     };
     let range = max_rowid.map(|m| (i64::MIN, m));
+    // a WITHOUT ROWID table has no rowid to bound
+    let max_rowid = if table_key(before, table)?.rowid {
+        max_rowid
+    } else {
+        None
+    };
+    let scan = |db: &dyn Db, f: &mut dyn FnMut(&[Value]) -> Result<(), DbError>| {
+        if rowid_key {
+            super::scan(db, table, &key, range, f)
+        } else {
+            scan_ordered(db, table, &key.key, all, max_rowid, f)
+        }
+    };
+    // by content, a row is shown whole; otherwise by its key, then its other columns
+    let (show_from, by_content) = if all { (skip, false) } else { (0, true) };
     // `after` is read on another thread and merged here, both in key order
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Value>, DbError>>(4096);
     let other = after.reopen()?;
-    let key_a = key.clone();
     std::thread::scope(|s| -> Result<(), DbError> {
         s.spawn(move || {
-            let r = super::scan(other.as_ref(), table, &key_a, range, &mut |row| {
+            let r = scan(other.as_ref(), &mut |row| {
                 tx.send(Ok(row.to_vec())).map_err(|_| DbError::Open {
                     target: String::new(),
                     message: "diff reader stopped".into(),
@@ -188,15 +489,19 @@ pub fn diff_table(
         let mut new = next_after()?;
         let note = |d: &mut TableDiff, what: &str, row: &[Value], names: &[String]| {
             if d.examples.len() < limit {
-                d.examples.push(format!(
-                    "{what} {}: {}",
-                    show_key(&key, row),
-                    show_row(names, row, skip)
-                ));
+                d.examples.push(if by_content {
+                    format!("{what} row: {}", show_row(names, row, show_from))
+                } else {
+                    format!(
+                        "{what} {}: {}",
+                        show_key(&key, row),
+                        show_row(names, row, show_from)
+                    )
+                });
             }
         };
         let null = Value::Null;
-        super::scan(before, table, &key, range, &mut |old| loop {
+        scan(before, &mut |old| loop {
             // a row of `before` sorting before the next row of `after` (or after all of them)
             // is gone; a row of `after` sorting before it is new
             let ord = new.as_ref().map_or(Ordering::Less, |n| {
@@ -223,7 +528,10 @@ pub fn diff_table(
                 .filter_map(|(name, ib, ia)| {
                     let x = ib.map_or(&null, |i| &old[i]);
                     let y = ia.map_or(&null, |i| &row[i]);
-                    (x != y).then(|| format!("{name} {} → {}", show(x), show(y)))
+                    (x != y).then(|| {
+                        let (a, b) = shown_pair(x, y);
+                        format!("{name} {a} → {b}")
+                    })
                 })
                 .collect();
             if !changes.is_empty() {
@@ -289,13 +597,17 @@ pub fn diff_databases(
                     name: k.1.clone(),
                     table: table.clone(),
                     change: "gone".into(),
+                    diff: Vec::new(),
                 }),
-                Some((_, sql2)) if sql2 != sql => out.schema.push(SchemaChange {
-                    kind: k.0.clone(),
-                    name: k.1.clone(),
-                    table: table.clone(),
-                    change: "changed".into(),
-                }),
+                Some((_, sql2)) if normalize_sql(sql2) != normalize_sql(sql) => {
+                    out.schema.push(SchemaChange {
+                        kind: k.0.clone(),
+                        name: k.1.clone(),
+                        table: table.clone(),
+                        change: "changed".into(),
+                        diff: definition_diff(sql, sql2),
+                    })
+                }
                 _ => {}
             }
         }
@@ -306,6 +618,7 @@ pub fn diff_databases(
                     name: k.1.clone(),
                     table: table.clone(),
                     change: "new".into(),
+                    diff: Vec::new(),
                 });
             }
         }
@@ -313,7 +626,15 @@ pub fn diff_databases(
     let (_, tables) = fp_before.differences(fp_after);
     for t in tables {
         let d = match (fp_before.tables.get(&t), fp_after.tables.get(&t)) {
-            (Some(_), Some(_)) => diff_table(before, after, &t, None, limit)?,
+            (Some(_), Some(_)) => {
+                let d = diff_table(before, after, &t, None, limit)?;
+                if !d.changed() {
+                    // the same rows under new rowids (a copy renumbered a table without a
+                    // stable key)
+                    continue;
+                }
+                d
+            }
             (Some(h), None) => TableDiff {
                 table: t.clone(),
                 deleted: h.rows,
@@ -337,4 +658,165 @@ pub fn diff_databases(
 pub fn diff(before: &dyn Db, after: &dyn Db, limit: usize) -> Result<DbDiff, DbError> {
     let (a, b) = (fingerprint(before)?, fingerprint(after)?);
     diff_databases(before, after, &a, &b, limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Access, Target, open};
+
+    #[test]
+    fn quoting_whitespace_and_keyword_case_are_not_changes() {
+        let a = "CREATE TABLE posts (id INTEGER PRIMARY KEY, `user id` integer, title TEXT DEFAULT 'A  b') -- c";
+        let b = "create table \"posts\"(\n  id integer primary key,\n  [user id] INTEGER,\n  \"title\" text default 'A  b'\n)";
+        assert_eq!(normalize_sql(a), normalize_sql(b));
+        assert_ne!(
+            normalize_sql("CREATE TABLE t (a TEXT DEFAULT 'x')"),
+            normalize_sql("CREATE TABLE t (a TEXT DEFAULT 'X')"),
+            "string literals keep their case"
+        );
+    }
+
+    #[test]
+    fn a_real_change_is_shown_line_by_line() {
+        let d = definition_diff(
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT)",
+            "CREATE TABLE \"posts\" (id INTEGER PRIMARY KEY, title TEXT NOT NULL CHECK (length(title) > 0), body TEXT)",
+        );
+        assert_eq!(
+            d,
+            vec![
+                "- title TEXT NOT NULL",
+                "+ title TEXT NOT NULL CHECK(length(title) > 0)"
+            ]
+        );
+    }
+
+    fn db(dir: &std::path::Path, name: &str, sql: &str) -> Box<dyn Db> {
+        let p = dir.join(name);
+        rusqlite::Connection::open(&p)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        open(&Target::Local(p), Access::ReadOnly).unwrap()
+    }
+
+    #[test]
+    fn rows_are_matched_by_a_key_that_survives_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+            CREATE TABLE tags (post_id INTEGER, tag TEXT);
+            CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT);";
+        let a = db(
+            dir.path(),
+            "a.db",
+            &format!(
+                "{schema} INSERT INTO users (name) VALUES ('a'), ('b');
+                 INSERT INTO tags VALUES (1, 'x'), (2, 'y'), (1, 'x');
+                 INSERT INTO kv VALUES ('p', '1'), ('q', '2');"
+            ),
+        );
+        // the same rows after a copy-and-rename rebuild of every table: rowids renumbered,
+        // sqlite_sequence rows in another order, table SQL quoted
+        let b = db(
+            dir.path(),
+            "b.db",
+            "CREATE TABLE kv2 (k TEXT PRIMARY KEY, v TEXT); INSERT INTO kv2 VALUES ('q', '2'), ('p', '1');
+             CREATE TABLE tags2 (post_id INTEGER, tag TEXT); INSERT INTO tags2 VALUES (2, 'y'), (1, 'x'), (1, 'x');
+             CREATE TABLE users2 (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+             CREATE TABLE x (id INTEGER PRIMARY KEY AUTOINCREMENT); INSERT INTO x DEFAULT VALUES; DROP TABLE x;
+             INSERT INTO users2 (id, name) VALUES (1, 'a'), (2, 'b');
+             ALTER TABLE users2 RENAME TO users; ALTER TABLE tags2 RENAME TO tags; ALTER TABLE kv2 RENAME TO kv;",
+        );
+        assert_eq!(
+            row_key(
+                a.as_ref(),
+                "sqlite_sequence",
+                &["name".into(), "seq".into()]
+            )
+            .unwrap(),
+            RowKey::Columns(vec!["name".into()])
+        );
+        assert_eq!(
+            row_key(a.as_ref(), "tags", &["post_id".into(), "tag".into()]).unwrap(),
+            RowKey::Content(vec!["post_id".into(), "tag".into()])
+        );
+        assert_eq!(
+            row_key(a.as_ref(), "kv", &["k".into(), "v".into()]).unwrap(),
+            RowKey::Columns(vec!["k".into()])
+        );
+        assert_eq!(
+            row_key(a.as_ref(), "users", &["id".into(), "name".into()]).unwrap(),
+            RowKey::Rowid
+        );
+        let d = diff(a.as_ref(), b.as_ref(), 5).unwrap();
+        assert!(d.is_empty(), "{d:?}");
+        // a real difference in a table without a key, and in sqlite_sequence, by name
+        let c = db(
+            dir.path(),
+            "c.db",
+            &format!(
+                "{schema} INSERT INTO users (name) VALUES ('a'), ('b'), ('c'); DELETE FROM users WHERE name = 'c';
+                 INSERT INTO tags VALUES (1, 'x'), (2, 'y');
+                 INSERT INTO kv VALUES ('p', '1'), ('q', '3');"
+            ),
+        );
+        let d = diff(a.as_ref(), c.as_ref(), 5).unwrap();
+        let t = |n: &str| d.tables.iter().find(|t| t.table == n).unwrap().clone();
+        assert_eq!((t("tags").deleted, t("tags").inserted), (1, 0));
+        assert_eq!(t("tags").examples, vec!["deleted row: post_id=1 tag=\"x\""]);
+        assert_eq!(t("kv").updated, 1);
+        assert_eq!(t("kv").examples, vec!["updated k \"q\": v \"2\" → \"3\""]);
+        assert_eq!(
+            t("sqlite_sequence").examples,
+            vec!["updated name \"users\": seq 2 → 3"]
+        );
+    }
+
+    #[test]
+    fn rows_up_to_a_rowid_in_tables_with_and_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT); CREATE TABLE w (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+        let a = db(
+            dir.path(),
+            "a.db",
+            &format!("{schema} INSERT INTO kv VALUES ('a', '1'); INSERT INTO w VALUES ('a', '1');"),
+        );
+        let b = db(
+            dir.path(),
+            "b.db",
+            &format!(
+                "{schema} INSERT INTO kv VALUES ('a', '2'), ('b', '3'); INSERT INTO w VALUES ('a', '2');"
+            ),
+        );
+        let kv = diff_table(a.as_ref(), b.as_ref(), "kv", Some(1), 5).unwrap();
+        assert_eq!((kv.updated, kv.inserted), (1, 0), "row b has rowid 2");
+        let w = diff_table(a.as_ref(), b.as_ref(), "w", Some(1), 5).unwrap();
+        assert_eq!(w.updated, 1);
+    }
+
+    #[test]
+    fn reals_in_examples_read_as_the_shell_prints_them_and_a_change_never_looks_like_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = db(
+            dir.path(),
+            "a.db",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, x REAL); INSERT INTO t VALUES (1, 0.1 + 0.2), (2, 86.9), (3, 1.0);",
+        );
+        let b = db(
+            dir.path(),
+            "b.db",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, x REAL); INSERT INTO t VALUES (1, 0.3), (2, 86.9 + 1e-13), (4, 2.0);",
+        );
+        let d = diff(a.as_ref(), b.as_ref(), 10).unwrap();
+        assert_eq!(
+            d.tables[0].examples,
+            vec![
+                "updated rowid 1: x 0.30000000000000004 → 0.3",
+                "updated rowid 2: x 86.9 → 86.9000000000001",
+                "deleted rowid 3: id=3 x=1.0",
+                "inserted rowid 4: id=4 x=2.0",
+            ]
+        );
+    }
 }

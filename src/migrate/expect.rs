@@ -91,20 +91,65 @@ impl Expect {
     }
 }
 
-/// A value as the sqlite3 shell prints it in list mode.
-pub fn shell_value(v: &Value) -> String {
+/// Significant digits of a REAL as the sqlite3 shell prints it: SQLite renders a REAL as text
+/// with `"%!.*g"` and `db->nFpDigit` digits (`vdbeMemRenderNum` in sqlite3.c); nFpDigit is 15 in
+/// every release before 3.52.0 and 17 from 3.52.0 on (sqlite3.h, SQLITE_DBCONFIG_FP_DIGITS). The
+/// shells people run (Debian's 3.40/3.46, the libSQL server's 3.45) print 15.
+pub const SHELL_DIGITS: i32 = 15;
+/// The digits of SQLite 3.52 and later.
+pub const NEW_SHELL_DIGITS: i32 = 17;
+
+/// A REAL as SQLite's printf renders it with `"%!.<digits>g"` (the `!` flag keeps a decimal
+/// point and one digit after it: `1.0`, `1.0e+20`): SQLite's own formatter, not an imitation.
+pub fn shell_real(f: f64, digits: i32) -> String {
+    // SAFETY: a NUL-terminated format with one int and one double argument, as it says; the
+    // result is copied and then freed with sqlite3_free.
+    unsafe {
+        let p = rusqlite::ffi::sqlite3_mprintf(
+            c"%!.*g".as_ptr(),
+            digits as std::ffi::c_int,
+            f as std::ffi::c_double,
+        );
+        if p.is_null() {
+            return format!("{f:?}");
+        }
+        let s = std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+        rusqlite::ffi::sqlite3_free(p.cast());
+        s
+    }
+}
+
+/// A value as the sqlite3 shell prints it in list mode, REALs with `digits` significant digits.
+pub fn shell_value_with(v: &Value, digits: i32) -> String {
     match v {
         Value::Null => String::new(),
         Value::Integer(i) => i.to_string(),
-        Value::Real(f) => format!("{f:?}"),
+        Value::Real(f) => shell_real(*f, digits),
         Value::Text(t) => t.clone(),
         Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
+/// A value as the sqlite3 shell prints it in list mode.
+pub fn shell_value(v: &Value) -> String {
+    shell_value_with(v, SHELL_DIGITS)
+}
+
 /// A row as the sqlite3 shell prints it in list mode: `a|b|c`.
 pub fn shell_row(r: &[Value]) -> String {
     r.iter().map(shell_value).collect::<Vec<_>>().join("|")
+}
+
+/// Does a row read as `expected`, as either generation of the shell prints it (15 or 17
+/// digits for a REAL)? Both are the same value as a user saw it in the shell they ran.
+pub fn row_matches(expected: &str, r: &[Value]) -> bool {
+    [SHELL_DIGITS, NEW_SHELL_DIGITS].iter().any(|&d| {
+        r.iter()
+            .map(|v| shell_value_with(v, d))
+            .collect::<Vec<_>>()
+            .join("|")
+            == expected
+    })
 }
 
 #[cfg(test)]
@@ -121,6 +166,41 @@ mod tests {
             Value::Real(99.5),
         ];
         assert_eq!(shell_row(&row), "select.live|1586|600||99.5");
+    }
+
+    #[test]
+    fn reals_print_with_the_shells_fifteen_digits() {
+        // the 15-digit column as Debian's sqlite3 3.40 prints these values
+        let cases = [
+            (0.1 + 0.2, "0.3"),
+            (89.93964401294498, "89.939644012945"),
+            (1.0, "1.0"),
+            (1e20, "1.0e+20"),
+            (1e-5, "1.0e-05"),
+            (123456789012345678.0, "1.23456789012346e+17"),
+            (100000000000000.0, "100000000000000.0"),
+            (-2.5, "-2.5"),
+        ];
+        // SQLite 3.52 and later render with 17 digits: the bundled SQLite's own text of a REAL
+        let bundled = rusqlite::Connection::open_in_memory().unwrap();
+        for (f, fifteen) in cases {
+            assert_eq!(shell_real(f, SHELL_DIGITS), fifteen, "{f:?}");
+            let seventeen: String = bundled
+                .query_row("SELECT CAST(?1 AS TEXT)", [f], |r| r.get(0))
+                .unwrap();
+            assert_eq!(shell_real(f, NEW_SHELL_DIGITS), seventeen, "{f:?}");
+            assert!(row_matches(fifteen, &[Value::Real(f)]));
+            assert!(row_matches(&seventeen, &[Value::Real(f)]));
+        }
+        assert_eq!(
+            shell_real(0.1 + 0.2, NEW_SHELL_DIGITS),
+            "0.30000000000000004"
+        );
+        assert!(!row_matches("0.3", &[Value::Real(0.31)]));
+        assert!(
+            !row_matches("1", &[Value::Real(1.0)]),
+            "the shell prints 1.0"
+        );
     }
 
     #[test]

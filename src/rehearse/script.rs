@@ -1,21 +1,24 @@
-//! `rehearse --sql`: a SQL-script migration (forward, rollback) rehearsed on a copy of a backup.
-//! Forward in one transaction → expectations → every change against the declared scope → forward
-//! again (nothing may change) → rollback (every table and the schema exactly as before) → forward
-//! once more (the change can be redeployed) → report.
+//! `rehearse --sql`: a SQL-script migration (forward, rollback) rehearsed on a copy of a backup,
+//! executed as production's runner executes it (`migrate::runner`), with the clock frozen at one
+//! instant for every stage. Forward → expectations → every change against the declared scope →
+//! forward again (nothing may change) → rollback (every table and the schema exactly as before)
+//! → forward once more (the change can be redeployed) → report.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::{OnStage, Timer, backup_source, extract_stage, workdir};
+use super::{BUNDLED_NAME, OnStage, Timer, backup_source, extract_stage, workdir};
 use crate::checks::result;
 use crate::db::{self, Access, Db, Target};
 use crate::error::Error;
 use crate::fingerprint::{self, Fingerprint, diff};
-use crate::migrate::expect::{Expect, TableScope, When, shell_row};
+use crate::migrate::expect::{Expect, TableScope, When, row_matches, shell_row};
+use crate::migrate::runner::{Conn, FrozenClock, LocalSession, Run, Runner};
 use crate::migrate::script::{self, Script};
-use crate::report::{Report, SpecIdentity, Stage, Status};
+use crate::report::{Report, ScriptOutput, SpecIdentity, Stage, Status};
 use crate::table::count;
 use crate::verify::file_identity;
 
@@ -25,6 +28,10 @@ pub struct Options {
     pub forward: PathBuf,
     pub rollback: Option<PathBuf>,
     pub expect: Option<PathBuf>,
+    /// How production executes the scripts.
+    pub runner: Runner,
+    /// The "now" every stage sees, in Unix milliseconds; None: the backup's time.
+    pub now: Option<i64>,
 }
 
 /// How the report names the scripts: their paths, and one sha256 of their texts.
@@ -104,11 +111,6 @@ fn skip_stage(report: &mut Report, name: &str, why: &str) {
     });
 }
 
-/// How a script's outcome reads in a check: rows changed per statement.
-fn changed(outs: &[crate::db::StmtOut]) -> u64 {
-    outs.iter().map(|o| o.changes).sum()
-}
-
 /// Does a table's change stay within its declared scope? (violations, what was allowed)
 fn judge_scope(
     d: &diff::TableDiff,
@@ -136,7 +138,16 @@ fn judge_scope(
     (over, text)
 }
 
-fn check_queries(db: &dyn Db, expect: &Expect, when: When, report: &mut Report) {
+/// Run one query on a session (the clock frozen as for the scripts): its rows, or SQLite's
+/// words.
+fn query(session: &mut LocalSession, sql: &str) -> Result<Vec<Vec<crate::db::Value>>, String> {
+    session
+        .run(0, sql, false, usize::MAX)
+        .map(|r| r.output.map(|o| o.rows).unwrap_or_default())
+        .map_err(|e| e.message)
+}
+
+fn check_queries(session: &mut LocalSession, expect: &Expect, when: When, report: &mut Report) {
     for q in expect.queries.iter().filter(|q| q.after == when) {
         let name = q
             .name
@@ -151,25 +162,256 @@ fn check_queries(db: &dyn Db, expect: &Expect, when: When, report: &mut Report) 
             }
         );
         let r = result("expect.query", scope);
-        report.checks.push(match db.query(&q.sql, &[]) {
-            Err(e) => r.judged(
-                1,
-                q.rows.join("; "),
-                format!("the query fails: {}", e.message()),
-            ),
+        report.checks.push(match query(session, &q.sql) {
+            Err(e) => r.judged(1, q.rows.join("; "), format!("the query fails: {e}")),
             Ok(rows) => {
+                let same = rows.len() == q.rows.len()
+                    && rows
+                        .iter()
+                        .zip(&q.rows)
+                        .all(|(got, want)| row_matches(want, got));
                 let got: Vec<String> = rows.iter().map(|r| shell_row(r)).collect();
-                let bad = if got == q.rows { 0 } else { 1 };
                 let mut ex = Vec::new();
-                if bad == 1 {
+                if !same {
                     ex.push(format!("expected: {}", q.rows.join("; ")));
                     ex.push(format!("got:      {}", got.join("; ")));
                 }
-                r.judged(bad, q.rows.join("; "), got.join("; "))
+                r.judged(u64::from(!same), q.rows.join("; "), got.join("; "))
                     .with_examples(ex)
             }
         });
     }
+}
+
+/// Everything a rehearsal's stages share.
+struct Ctx<'a> {
+    runner: &'a Runner,
+    clock: Arc<FrozenClock>,
+    work: PathBuf,
+}
+
+impl Ctx<'_> {
+    fn session(&self) -> Result<LocalSession, Error> {
+        Ok(LocalSession::open(
+            &self.work,
+            Some(self.clock.clone()),
+            true,
+        )?)
+    }
+
+    /// Run a script on the work copy as production's runner would.
+    fn run(&self, s: &Script) -> Result<Run, Error> {
+        let mut session = self.session()?;
+        Ok(self.runner.execute(s, &mut session)?)
+    }
+}
+
+/// The first failure of a run, in words: "failed at f.sql:9: near …; nothing of the script was
+/// kept".
+fn failure_text(run: &Run) -> String {
+    match run.failures.first() {
+        Some(f) => format!(
+            "failed at {}:{}: {}{}; {}",
+            run.path,
+            f.line,
+            f.message,
+            match run.failures.len() {
+                1 => String::new(),
+                n => format!(" ({} more errors after it)", n - 1),
+            },
+            run.kept()
+        ),
+        None if run.fk_violation_count > 0 => format!(
+            "{} left pointing to a missing parent; {}",
+            plural(run.fk_violation_count, "row"),
+            run.kept()
+        ),
+        None => "ran".into(),
+    }
+}
+
+/// Record what a run says beyond its rows: failures as a failed `check`, warnings of the runner,
+/// foreign keys left pointing nowhere, and the rows its own queries returned.
+fn record_run(report: &mut Report, run: &Run, check: &str, outputs: bool) {
+    for f in &run.failures {
+        report.checks.push(
+            result(check, format!("{}:{}", run.path, f.line))
+                .judged(1, "every statement runs", f.message.clone())
+                .with_examples(vec![
+                    format!("{}:{}: {}", run.path, f.line, f.message),
+                    format!("statement: {}", f.statement),
+                    run.kept(),
+                ]),
+        );
+    }
+    for n in run.notes.iter().filter(|n| n.warn) {
+        report.checks.push(
+            result("sql.runner", format!("{}:{}", run.path, n.line))
+                .judged(0, "the statement does what it reads", n.text.clone())
+                .with_status(Status::Warn)
+                .with_examples(vec![n.text.clone()]),
+        );
+    }
+    if run.fk_violation_count > 0 {
+        report.checks.push(
+            result("sql.foreign_keys", run.path.clone())
+                .judged(
+                    run.fk_violation_count,
+                    "every foreign key finds its parent (PRAGMA foreign_key_check)",
+                    format!(
+                        "{} pointing to a missing parent",
+                        plural(run.fk_violation_count, "row")
+                    ),
+                )
+                .with_examples(
+                    run.fk_violations
+                        .iter()
+                        .take(5)
+                        .map(|v| {
+                            format!(
+                                "{} rowid {} → no row in {}",
+                                v.table,
+                                v.rowid.map_or("?".into(), |r| r.to_string()),
+                                v.parent
+                            )
+                        })
+                        .collect(),
+                ),
+        );
+    }
+    if outputs {
+        for (st, out) in run.outputs() {
+            report.outputs.push(ScriptOutput {
+                at: format!("{}:{}", run.path, st.line),
+                statement: st.statement.clone(),
+                rows: out.rows.iter().map(|r| shell_row(r)).collect(),
+                total: out.total,
+            });
+        }
+    }
+}
+
+/// A script the runner refuses, as a failed check naming file and line; the stage's text.
+fn refused(report: &mut Report, check: &str, e: &script::ScriptError) -> Result<String, Error> {
+    let script::ScriptError::Refused {
+        path,
+        line,
+        statement,
+        why,
+    } = e
+    else {
+        return Err(Error::Script(script::ScriptError::Db(
+            crate::db::DbError::Open {
+                target: String::new(),
+                message: e.to_string(),
+            },
+        )));
+    };
+    let at = format!("{}:{line}", path.display());
+    report.checks.push(
+        result(check, at.clone())
+            .judged(
+                1,
+                "the runner runs every statement",
+                format!("refused: {why}"),
+            )
+            .with_examples(vec![
+                format!("{at}: refused: {why}"),
+                format!("statement: {statement}"),
+            ]),
+    );
+    Ok(format!("refused at {at}: {why}; nothing was run"))
+}
+
+/// Rows changed, table by table, from a diff: "comments 3 deleted, posts 1 updated".
+fn table_changes(d: &diff::DbDiff) -> (u64, String) {
+    let mut rows = 0;
+    let mut parts = Vec::new();
+    for t in &d.tables {
+        rows += t.rows();
+        let mut what = Vec::new();
+        for (n, w) in [
+            (t.inserted, "inserted"),
+            (t.updated, "updated"),
+            (t.deleted, "deleted"),
+        ] {
+            if n > 0 {
+                what.push(format!("{} {w}", count(n as i64)));
+            }
+        }
+        if !t.columns_added.is_empty() || !t.columns_removed.is_empty() {
+            what.push("columns changed".into());
+        }
+        parts.push(format!("{} {}", t.table, what.join(", ")));
+    }
+    let mut text = parts.join("; ");
+    if !d.schema.is_empty() {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&format!(
+            "schema: {} changed",
+            plural(d.schema.len() as u64, "object")
+        ));
+    }
+    (rows, text)
+}
+
+/// The instant the clock is frozen at, and where it comes from.
+fn frozen_now(
+    opts: &Options,
+    manifest: Option<&Path>,
+    backup: &Path,
+    bundled: bool,
+) -> (i64, String) {
+    if let Some(n) = opts.now {
+        return (n, "--now".into());
+    }
+    let from_manifest = manifest
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<crate::backup::manifest::Manifest>(&t).ok())
+        .and_then(|m| {
+            time::OffsetDateTime::parse(
+                &m.created_utc,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()
+        });
+    if let Some(t) = from_manifest {
+        return (
+            (t.unix_timestamp_nanos() / 1_000_000) as i64,
+            "the backup's manifest".into(),
+        );
+    }
+    // the gzip header's MTIME: when the compressed file was made (0: not recorded)
+    let mut head = [0u8; 8];
+    let gz_time = std::fs::File::open(backup)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .ok()
+        .filter(|_| head[..2] == [0x1f, 0x8b])
+        .map(|_| u32::from_le_bytes([head[4], head[5], head[6], head[7]]))
+        .filter(|&t| t > 0);
+    if let Some(t) = gz_time {
+        return (
+            i64::from(t) * 1000,
+            "the time in the backup's gzip header".into(),
+        );
+    }
+    if bundled {
+        return (
+            crate::fixture::BACKUP_TIME * 1000,
+            "the bundled fixture's backup time".into(),
+        );
+    }
+    let mtime = std::fs::metadata(backup)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    (
+        mtime,
+        "the backup file's modification time; give --now to choose".into(),
+    )
 }
 
 fn open_rw(path: &Path) -> Result<Box<dyn Db>, Error> {
@@ -179,39 +421,19 @@ fn open_rw(path: &Path) -> Result<Box<dyn Db>, Error> {
     )?)
 }
 
-/// Run a script; a failure becomes a failed check naming file, line and statement.
-fn run_script(
-    s: &Script,
-    db: &dyn Db,
-    check: &str,
-    report: &mut Report,
-) -> Result<Option<Vec<crate::db::StmtOut>>, Error> {
-    match s.run(db) {
-        Ok(out) => Ok(Some(out)),
-        Err(script::ScriptError::Failed {
-            path,
-            line,
-            statement,
-            message,
-        }) => {
-            report.checks.push(
-                result(check, format!("{}:{line}", path.display()))
-                    .judged(1, "every statement runs", message.clone())
-                    .with_examples(vec![
-                        format!("{}:{line}: {message}", path.display()),
-                        format!("statement: {statement}"),
-                    ]),
-            );
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     let started = Instant::now();
     let forward = script::load(&opts.forward)?;
     let rollback = opts.rollback.as_deref().map(script::load).transpose()?;
+    // a script that does not parse stops here, before anything has run
+    for s in std::iter::once(&forward).chain(rollback.as_ref()) {
+        if let Some(e) = s.syntax_error() {
+            return Err(e.into());
+        }
+    }
+    // one the runner refuses is a failed rehearsal: production would not run it either
+    let forward_refused = opts.runner.check(&forward).err();
+    let rollback_refused = rollback.as_ref().and_then(|r| opts.runner.check(r).err());
     let expect = match &opts.expect {
         Some(p) => Some((p.clone(), Expect::load(p)?)),
         None => None,
@@ -240,6 +462,22 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     on_stage("extract");
     let (extracted, pristine) = extract_stage(&mut t, &backup_path, workdir.path())?;
     let path = extracted.db.path().to_path_buf();
+    let (now, source) = frozen_now(
+        opts,
+        extracted.manifest.as_deref(),
+        &backup_path,
+        shown == BUNDLED_NAME,
+    );
+    let ctx = Ctx {
+        runner: &opts.runner,
+        clock: FrozenClock::new(now)?,
+        work: path.clone(),
+    };
+    t.report.runner = Some(format!(
+        "{}; clock frozen at {} ({source})",
+        opts.runner.describe(),
+        ctx.clock.shown()
+    ));
     let work = open_rw(&path)?;
     let base = db::open(&Target::Local(pristine.clone()), Access::ReadOnly)?;
 
@@ -252,57 +490,105 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     })?;
 
     on_stage("forward");
-    let notes = if forward.transaction_lines.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (its own BEGIN/COMMIT at lines {} replaced by one transaction)",
-            forward
-                .transaction_lines
-                .iter()
-                .map(|l| l.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let forwarded = t.stage("forward", |report| {
-        let out = run_script(&forward, work.as_ref(), "sql.forward", report)?;
-        Ok(match out {
-            Some(out) => {
-                let detail = format!(
-                    "{}, {} changed{notes}",
-                    plural(forward.statements.len() as u64, "statement"),
-                    plural(changed(&out), "row")
-                );
-                report
-                    .checks
-                    .push(result("sql.forward", forward.name()).judged(
-                        0,
-                        "every statement runs",
-                        detail.clone(),
-                    ));
-                (true, Status::Pass, detail)
-            }
-            None => (false, Status::Fail, format!("failed{notes}")),
-        })
+    let (forwarded, after_forward, forward_diff) = t.stage("forward", |report| {
+        if let Some(e) = &forward_refused {
+            let detail = refused(report, "sql.forward", e)?;
+            let now = before.clone();
+            return Ok(((false, now, diff::DbDiff::default()), Status::Fail, detail));
+        }
+        let run = ctx.run(&forward)?;
+        record_run(report, &run, "sql.forward", true);
+        let now = fingerprint::fingerprint(work.as_ref())?;
+        let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
+        let (rows, per_table) = table_changes(&d);
+        let notes: Vec<&str> = run
+            .notes
+            .iter()
+            .filter(|n| !n.warn)
+            .map(|n| n.text.as_str())
+            .collect();
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        let one_transaction =
+            opts.runner.transactions == crate::migrate::runner::Transactions::Script;
+        let ok = run.failures.is_empty() && (run.fk_violation_count == 0 || !one_transaction);
+        let detail = if ok {
+            let text = format!(
+                "{} run, {} changed{}{notes}",
+                plural(run.ran() as u64, "statement"),
+                plural(rows, "row"),
+                if per_table.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {per_table}")
+                }
+            );
+            report
+                .checks
+                .push(result("sql.forward", forward.name()).judged(
+                    0,
+                    "every statement runs",
+                    text.clone(),
+                ));
+            text
+        } else {
+            format!("{}{notes}", failure_text(&run))
+        };
+        let status = if ok && run.fk_violation_count == 0 {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
+        Ok(((ok, now, d), status, detail))
     })?;
 
     let mut size_after = None;
-    if !forwarded {
-        // nothing of the script may stay: prove it
-        compare(
-            t.report,
-            Claim {
-                check: "sql.atomic",
-                scope: forward.name(),
-                expected: "a failed script leaves every table as before",
-                same: "every table as before",
-                noun: "change",
-                tail: " stayed",
-            },
-            (base.as_ref(), &before),
-            work.as_ref(),
-        )?;
+    if forward_refused.is_some() {
+        for s in [
+            "expectations",
+            "scope",
+            "forward again",
+            "rollback",
+            "redeploy",
+        ] {
+            skip_stage(t.report, s, "the runner refused the forward script");
+        }
+    } else if !forwarded {
+        // what production keeps of a failed script: nothing under one transaction, else what
+        // committed before the error
+        let kept = forward_diff.summary(5);
+        if kept.0 == 0 {
+            compare(
+                t.report,
+                Claim {
+                    check: "sql.atomic",
+                    scope: forward.name(),
+                    expected: "a failed script leaves every table as before",
+                    same: "every table as before",
+                    noun: "change",
+                    tail: " stayed",
+                },
+                (base.as_ref(), &before),
+                work.as_ref(),
+            )?;
+        } else {
+            t.report.checks.push(
+                result("sql.kept", forward.name())
+                    .judged(
+                        kept.0,
+                        "a failed script leaves every table as before",
+                        format!(
+                            "{} stayed: {}",
+                            plural(kept.0, "change"),
+                            table_changes(&forward_diff).1
+                        ),
+                    )
+                    .with_examples(kept.1),
+            );
+        }
         for s in [
             "expectations",
             "scope",
@@ -316,7 +602,8 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         on_stage("expectations");
         t.stage("expectations", |report| {
             let n0 = report.checks.len();
-            check_queries(work.as_ref(), &expect_data, When::Forward, report);
+            let mut session = ctx.session()?;
+            check_queries(&mut session, &expect_data, When::Forward, report);
             let failed = report.checks[n0..]
                 .iter()
                 .filter(|c| c.status == Status::Fail)
@@ -329,20 +616,24 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 } else {
                     Status::Fail
                 },
-                format!("{}, {failed} differ", plural(n as u64, "query")),
+                if n == 0 {
+                    "no query declared (give --expect)".to_string()
+                } else {
+                    format!("{}, {failed} differ", plural(n as u64, "query"))
+                },
             ))
         })?;
 
         on_stage("scope");
-        let after_forward = t.stage("scope", |report| {
-            let now = fingerprint::fingerprint(work.as_ref())?;
-            let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
+        t.stage("scope", |report| {
+            let d = &forward_diff;
             let mut names: Vec<String> = d.tables.iter().map(|x| x.table.clone()).collect();
             names.extend(d.schema.iter().map(|c| c.table.clone()));
             names.extend(expect_data.scope.keys().cloned());
             names.sort();
             names.dedup();
             let mut over_total = 0;
+            let mut changed = 0;
             for name in &names {
                 let td = d
                     .tables
@@ -362,6 +653,9 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 let schema_changed = !schema.is_empty()
                     || !td.columns_added.is_empty()
                     || !td.columns_removed.is_empty();
+                if td.changed() || schema_changed {
+                    changed += 1;
+                }
                 let (over, allowed) = judge_scope(&td, expect_data.scope.get(name), schema_changed);
                 over_total += over;
                 let mut ex = schema.clone();
@@ -400,11 +694,11 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             }
             let detail = format!(
                 "{} changed, {} outside the declared scope",
-                plural(d.tables.len() as u64, "table"),
+                plural(changed, "table"),
                 plural(over_total, "change")
             );
             Ok((
-                now,
+                (),
                 if over_total == 0 {
                     Status::Pass
                 } else {
@@ -421,9 +715,15 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
 
         on_stage("forward again");
         t.stage("forward again", |report| {
-            let Some(out) = run_script(&forward, work.as_ref(), "sql.rerun", report)? else {
-                return Ok(((), Status::Fail, "the second run fails".to_string()));
-            };
+            let run = ctx.run(&forward)?;
+            record_run(report, &run, "sql.rerun", false);
+            if !run.failures.is_empty() {
+                return Ok((
+                    (),
+                    Status::Fail,
+                    format!("the second run {}", failure_text(&run)),
+                ));
+            }
             let n = compare(
                 report,
                 Claim {
@@ -442,8 +742,12 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 if n == 0 { Status::Pass } else { Status::Fail },
                 format!(
                     "{} touched again, {}",
-                    plural(changed(&out), "row"),
-                    plural(n, "change")
+                    plural(run.direct_changes(), "row"),
+                    if n == 0 {
+                        "nothing changed".to_string()
+                    } else {
+                        format!("{} from the first run", plural(n, "change"))
+                    }
                 ),
             ))
         })?;
@@ -455,9 +759,18 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             Some(rb) => {
                 on_stage("rollback");
                 let rolled = t.stage("rollback", |report| {
-                    let Some(out) = run_script(rb, work.as_ref(), "sql.rollback", report)? else {
-                        return Ok((false, Status::Fail, "the rollback script fails".to_string()));
-                    };
+                    if let Some(e) = &rollback_refused {
+                        return Ok((false, Status::Fail, refused(report, "sql.rollback", e)?));
+                    }
+                    let run = ctx.run(rb)?;
+                    record_run(report, &run, "sql.rollback", true);
+                    if !run.failures.is_empty() {
+                        return Ok((
+                            false,
+                            Status::Fail,
+                            format!("the rollback script {}", failure_text(&run)),
+                        ));
+                    }
                     let n = compare(
                         report,
                         Claim {
@@ -471,17 +784,22 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                         (base.as_ref(), &before),
                         work.as_ref(),
                     )?;
-                    check_queries(work.as_ref(), &expect_data, When::Rollback, report);
+                    let mut session = ctx.session()?;
+                    check_queries(&mut session, &expect_data, When::Rollback, report);
                     Ok((
                         true,
                         if n == 0 { Status::Pass } else { Status::Fail },
                         format!(
-                            "{} changed; {}",
-                            plural(changed(&out), "row"),
+                            "{} run, {} changed; {}",
+                            plural(run.ran() as u64, "statement"),
+                            plural(run.direct_changes(), "row"),
                             if n == 0 {
-                                "every table as before"
+                                "every table as before".to_string()
                             } else {
-                                "NOT as before"
+                                format!(
+                                    "NOT as before: {} from the state before the forward script",
+                                    plural(n, "difference")
+                                )
                             }
                         ),
                     ))
@@ -489,11 +807,16 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 if rolled {
                     on_stage("redeploy");
                     t.stage("redeploy", |report| {
-                        if run_script(&forward, work.as_ref(), "sql.redeploy", report)?.is_none() {
+                        let run = ctx.run(&forward)?;
+                        record_run(report, &run, "sql.redeploy", false);
+                        if !run.failures.is_empty() {
                             return Ok((
                                 (),
                                 Status::Fail,
-                                "the forward script fails after the rollback".to_string(),
+                                format!(
+                                    "after the rollback the forward script {}",
+                                    failure_text(&run)
+                                ),
                             ));
                         }
                         let n = compare(
@@ -512,7 +835,15 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                         Ok((
                             (),
                             if n == 0 { Status::Pass } else { Status::Fail },
-                            "forward runs again after the rollback".to_string(),
+                            if n == 0 {
+                                "forward runs again after the rollback: the same state as its first run"
+                                    .to_string()
+                            } else {
+                                format!(
+                                    "forward runs again after the rollback, but {} from its first run",
+                                    plural(n, "difference")
+                                )
+                            },
                         ))
                     })?;
                 } else {
@@ -523,6 +854,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     }
     drop(work);
     drop(base);
+    drop(ctx);
     let size_before = extracted.uncompressed_bytes;
     drop(extracted);
     report.sizes = size_after.map(|after| (size_before, after));

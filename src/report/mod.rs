@@ -108,6 +108,19 @@ pub struct SpecIdentity {
     pub sha256: String,
 }
 
+/// Rows a script's own query returned (a statement of the script that returns rows: its built-in
+/// verification), as the sqlite3 shell prints them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScriptOutput {
+    /// `file:line` of the statement.
+    pub at: String,
+    pub statement: String,
+    /// The first rows, `a|b|c`.
+    pub rows: Vec<String>,
+    /// How many rows it returned.
+    pub total: u64,
+}
+
 /// A stage of a rehearsal, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stage {
@@ -135,6 +148,12 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Identity>,
     pub spec: SpecIdentity,
+    /// How a SQL script is executed (the runner profile and its settings, the frozen clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// Rows a script's own queries returned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<ScriptOutput>,
     /// Rows the spot check shows, and its seed (absent when there is no spot check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<u64>,
@@ -167,6 +186,8 @@ impl Report {
             target,
             baseline: None,
             spec,
+            runner: None,
+            outputs: Vec::new(),
             sample: spot.map(|s| s.0),
             seed: spot.map(|s| s.1),
             sizes: None,

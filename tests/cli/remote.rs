@@ -203,11 +203,12 @@ fn apply_is_atomic_on_the_server() {
     let original = dir.path().join("aug.db");
     gunzip(&repo("fixtures/sql/liveone-2025-08.db.gz"), &original);
     let server = Sqld::start(Some(&original), false);
-    let typo = repo("fixtures/sql/vendor-timezone/forward-typo.sql");
+    let typo = repo("fixtures/sql/vendor-timezone/forward-missing-column.sql");
     let r = run(&["apply", &server.url(), "--sql", s(&typo), "--yes"]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("forward-typo.sql:")
+        r.stderr
+            .contains("forward-missing-column.sql:9: no such column: vendor_typ;")
             && r.stderr.contains("nothing of the script was kept"),
         "{}",
         r.stderr

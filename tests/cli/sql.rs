@@ -1,8 +1,11 @@
 //! SQL-script migrations: `rehearse --sql`, `apply` and `diff`, on the fixtures under
-//! fixtures/sql/. Every report is a snapshot.
+//! fixtures/sql/. Runners are compared with the real sqlite3 shell run on a copy of the same
+//! file (scripts/test.sh installs it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use preflight::migrate::runner::{LocalSession, Run as ScriptRun, Runner};
+use preflight::migrate::script;
 use preflight::rehearse::script::{Options, rehearse};
 use preflight::report::{Format, Report, Status, render};
 
@@ -10,6 +13,9 @@ use crate::common::*;
 
 const AUG: &str = "fixtures/sql/liveone-2025-08.db.gz";
 const VT: &str = "fixtures/sql/vendor-timezone";
+const BLOG: &str = "fixtures/sql/blog";
+/// When the August 2025 migration ran (its scripts stamp 1756553400): 2025-08-30T11:30:00Z.
+const AUG_NOW: i64 = 1_756_553_400_000;
 
 /// Rehearse with paths relative to the repository (tests run at its root), as a user there types them.
 fn sql_rehearsal(
@@ -24,10 +30,115 @@ fn sql_rehearsal(
             forward: forward.into(),
             rollback: rollback.map(Into::into),
             expect: expect.map(Into::into),
+            runner: Runner::atomic(),
+            now: Some(AUG_NOW),
         },
         &mut |_| {},
     )
     .unwrap()
+}
+
+fn blog_rehearsal(
+    backup: &Path,
+    runner: Runner,
+    forward: &str,
+    rollback: Option<&str>,
+    expect: Option<&str>,
+) -> Result<Report, String> {
+    rehearse(
+        &Options {
+            backup: Some(backup.to_path_buf()),
+            forward: format!("{BLOG}/{forward}").into(),
+            rollback: rollback.map(|r| format!("{BLOG}/{r}").into()),
+            expect: expect.map(|e| format!("{BLOG}/{e}").into()),
+            runner,
+            now: Some(AUG_NOW),
+        },
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The blog database, built from fixtures/sql/blog/blog.sql.
+fn blog_db(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    let sql = std::fs::read_to_string(repo(&format!("{BLOG}/blog.sql"))).unwrap();
+    rusqlite::Connection::open(&p)
+        .unwrap()
+        .execute_batch(&sql)
+        .unwrap();
+    p
+}
+
+/// A gzipped copy of a database, as a backup to rehearse on.
+fn gz(db: &Path) -> PathBuf {
+    use std::io::Write;
+    let out = db.with_extension("db.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&out).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(&std::fs::read(db).unwrap()).unwrap();
+    e.finish().unwrap();
+    out
+}
+
+fn copy(db: &Path, name: &str) -> PathBuf {
+    let p = db.with_file_name(name);
+    std::fs::copy(db, &p).unwrap();
+    p
+}
+
+/// The real sqlite3 shell: `sqlite3 DB < script` (exit code, stderr).
+fn shell(db: &Path, script: &Path) -> (i32, String) {
+    let out = std::process::Command::new("sqlite3")
+        .arg(db)
+        .stdin(std::fs::File::open(script).unwrap())
+        .output()
+        .expect("the sqlite3 shell is needed by these tests: scripts/test.sh installs it");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The installed shell's version, as (major, minor).
+fn shell_version() -> (u32, u32) {
+    let out = std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .expect("the sqlite3 shell is needed by these tests: scripts/test.sh installs it");
+    let v = String::from_utf8_lossy(&out.stdout);
+    let mut parts = v.split_whitespace().next().unwrap().split('.');
+    let mut n = || parts.next().unwrap().parse::<u32>().unwrap();
+    (n(), n())
+}
+
+/// Run a script on a file with a runner, through the same code the rehearsal uses.
+fn run_with(runner: &Runner, db: &Path, script_path: &str) -> ScriptRun {
+    let s = script::load(&repo(script_path)).unwrap();
+    let mut session = LocalSession::open(db, None, false).unwrap();
+    runner.execute(&s, &mut session).unwrap()
+}
+
+/// Every difference between two database files (none expected).
+fn differences(a: &Path, b: &Path) -> Vec<String> {
+    let open = |p: &Path| {
+        preflight::db::open(
+            &preflight::db::Target::Local(p.to_path_buf()),
+            preflight::db::Access::ReadOnly,
+        )
+        .unwrap()
+    };
+    let d = preflight::fingerprint::diff::diff(open(a).as_ref(), open(b).as_ref(), 10).unwrap();
+    d.summary(10).1
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
 }
 
 fn check<'r>(r: &'r Report, id: &str) -> &'r preflight::report::CheckResult {
@@ -121,7 +232,7 @@ fn the_composite_key_mistake_touches_rows_outside_its_scope() {
         scope
             .examples
             .iter()
-            .any(|e| e.contains("updated rowid 17")),
+            .any(|e| e.starts_with("updated system_id 2, id 1: display_name")),
         "{:?}",
         scope.examples
     );
@@ -152,20 +263,69 @@ fn a_forward_that_is_not_idempotent_shows_what_the_second_run_changed() {
 }
 
 #[test]
-fn a_syntax_error_is_named_by_line_and_nothing_of_the_script_stays() {
-    let r = sql_rehearsal(Some(AUG), &format!("{VT}/forward-typo.sql"), None, None);
+fn a_failing_statement_is_named_by_line_and_nothing_of_the_script_stays() {
+    let r = sql_rehearsal(
+        Some(AUG),
+        &format!("{VT}/forward-missing-column.sql"),
+        None,
+        None,
+    );
     let f = check(&r, "sql.forward");
     assert_eq!(f.status, Status::Fail);
-    assert_eq!(f.scope, format!("{VT}/forward-typo.sql:9"));
-    assert_eq!(f.actual, "near \"WHER\": syntax error");
+    assert_eq!(f.scope, format!("{VT}/forward-missing-column.sql:9"));
+    assert_eq!(f.actual, "no such column: vendor_typ");
     // its first UPDATE ran before the error: it must be gone
     let atomic = check(&r, "sql.atomic");
     assert_eq!(
         (atomic.status, atomic.actual.as_str()),
         (Status::Pass, "every table as before")
     );
+    assert_eq!(
+        r.stages[2].detail,
+        format!(
+            "failed at {VT}/forward-missing-column.sql:9: no such column: vendor_typ; nothing of the script was kept (the script's own BEGIN/COMMIT at lines 2, 11 folded into the runner's one transaction)"
+        )
+    );
     assert!(r.stages.iter().skip(3).all(|s| s.status == Status::Skip));
-    crate::snapshot!("sql-syntax-error", render(&redact(&r), Format::Table));
+    crate::snapshot!("sql-missing-column", render(&redact(&r), Format::Table));
+}
+
+#[test]
+fn a_script_that_does_not_parse_is_refused_before_anything_runs() {
+    let e = rehearse(
+        &Options {
+            backup: Some(AUG.into()),
+            forward: format!("{VT}/forward-typo.sql").into(),
+            rollback: None,
+            expect: None,
+            runner: Runner::sqlite3(),
+            now: None,
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{VT}/forward-typo.sql:9: the script does not parse: near \"WHER\": syntax error; nothing was run (statement: UPDATE systems SET vendor_type = 'select.live' WHER vendor_type IS NULL;)"
+        )
+    );
+    // apply says so before it asks for confirmation
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prod.db");
+    gunzip(&repo(AUG), &db);
+    let original = std::fs::read(&db).unwrap();
+    let r = run(&["apply", s(&db), "--sql", &format!("{VT}/forward-typo.sql")]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("forward-typo.sql:9: the script does not parse")
+            && !r.stderr.contains("confirmation"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), original);
 }
 
 #[test]
@@ -190,8 +350,30 @@ fn rehearse_sql_from_the_command_line_and_its_exit_codes() {
         &format!("{VT}/expect.toml"),
     ]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
-    let bad = run(&["rehearse", AUG, "--sql", &format!("{VT}/forward-typo.sql")]);
-    assert_eq!(bad.code, 1);
+    let bad = run(&[
+        "rehearse",
+        AUG,
+        "--sql",
+        &format!("{VT}/forward-missing-column.sql"),
+    ]);
+    assert_eq!(bad.code, 1, "a failed check");
+    let typo = run(&["rehearse", AUG, "--sql", &format!("{VT}/forward-typo.sql")]);
+    assert_eq!(typo.code, 2, "could not run: {}", typo.stderr);
+    let r = run(&["rehearse", AUG, "--runner", "sqlite3"]);
+    assert_eq!(r.code, 2, "--runner needs --sql");
+    let r = run(&[
+        "rehearse",
+        AUG,
+        "--sql",
+        &format!("{VT}/forward.sql"),
+        "--runner",
+        "psql",
+    ]);
+    assert!(
+        r.code == 2 && r.stderr.contains("atomic, sqlite3, turso-shell"),
+        "{}",
+        r.stderr
+    );
     let dir = tempfile::tempdir().unwrap();
     let expect = dir.path().join("bad.toml");
     std::fs::write(&expect, "[scope.systems]\nupdate = 1\n").unwrap();
@@ -242,16 +424,21 @@ fn apply_is_atomic_guarded_and_reports_what_changed() {
         "apply",
         s(&db),
         "--sql",
-        s(&repo(&format!("{VT}/forward-typo.sql"))),
+        s(&repo(&format!("{VT}/forward-missing-column.sql"))),
         "--yes",
     ]);
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains(
-            "forward-typo.sql:9: near \"WHER\": syntax error; nothing of the script was kept"
+            "forward-missing-column.sql:9: no such column: vendor_typ; nothing of the script was kept"
         ),
         "{}",
         r.stderr
+    );
+    assert!(
+        r.stdout.contains("nothing of the script was kept"),
+        "{}",
+        r.stdout
     );
     assert_eq!(std::fs::read(&db).unwrap(), original);
     // the real thing
@@ -271,6 +458,12 @@ fn apply_is_atomic_guarded_and_reports_what_changed() {
         r.stdout
     );
     assert!(r.stdout.contains("the schema changed"));
+    assert!(
+        r.stdout.starts_with(&format!("applied {} to {} with runner atomic: foreign keys on at start; one transaction around the script, its leading pragmas applied before it; the first error stops the script", repo(&format!("{VT}/forward.sql")).display(), db.display())),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("every statement was kept"));
     let c = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(
         rows(
@@ -377,5 +570,831 @@ fn the_fingerprint_follows_content_not_page_layout() {
             && table.stdout.contains("│ systems"),
         "{}",
         table.stdout
+    );
+}
+
+#[test]
+fn the_documented_table_rebuild_matches_the_shell_and_its_exact_rollback_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    // the real shell on one copy, each runner on another: the same database
+    let by_shell = copy(&blog, "shell.db");
+    let (code, err) = shell(&by_shell, &repo(&format!("{BLOG}/rebuild.sql")));
+    assert_eq!(code, 0, "{err}");
+    for runner in [Runner::atomic(), Runner::sqlite3(), Runner::turso_shell()] {
+        let mine = copy(&blog, &format!("{}.db", runner.name));
+        let run = run_with(&runner, &mine, &format!("{BLOG}/rebuild.sql"));
+        assert!(run.ok(), "{}: {run:?}", runner.name);
+        assert_eq!(
+            differences(&by_shell, &mine),
+            Vec::<String>::new(),
+            "{}",
+            runner.name
+        );
+    }
+    // keys were off while posts was dropped: no comment or tag went with it
+    assert_eq!(count(&by_shell, "SELECT count(*) FROM comments"), 4);
+    assert_eq!(count(&by_shell, "SELECT count(*) FROM tags"), 4);
+    // the rollback leaves `CREATE TABLE "posts"` where the original says `CREATE TABLE posts`,
+    // and sqlite_sequence rows in another order: still the same database
+    let (code, err) = shell(&by_shell, &repo(&format!("{BLOG}/rollback.sql")));
+    assert_eq!(code, 0, "{err}");
+    let sql = |p: &Path| -> String {
+        rusqlite::Connection::open(p)
+            .unwrap()
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'posts'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert!(sql(&by_shell).starts_with("CREATE TABLE \"posts\""));
+    assert!(sql(&blog).starts_with("CREATE TABLE posts"));
+    assert_eq!(differences(&blog, &by_shell), Vec::<String>::new());
+
+    let backup = gz(&blog);
+    for runner in [Runner::atomic(), Runner::sqlite3()] {
+        let name = runner.name.clone();
+        let r = blog_rehearsal(
+            &backup,
+            runner,
+            "rebuild.sql",
+            Some("rollback.sql"),
+            Some("expect.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            r.status,
+            Status::Pass,
+            "{name}: {}",
+            render(&r, Format::Table)
+        );
+        assert_eq!(check(&r, "sql.rollback").actual, "identical");
+        assert_eq!(check(&r, "sql.redeploy").actual, "identical");
+        // the script's own checks are shown: the foreign key check returns nothing, the count 4
+        let out: Vec<(&str, Vec<String>)> = r
+            .outputs
+            .iter()
+            .map(|o| (o.at.as_str(), o.rows.clone()))
+            .collect();
+        assert!(
+            out.contains(&(
+                &format!("{BLOG}/rebuild.sql:27") as &str,
+                vec!["4".to_string()]
+            )),
+            "{name}: {out:?}"
+        );
+        assert_eq!(
+            r.runner.as_deref().unwrap().split(':').next(),
+            Some(name.as_str())
+        );
+        if name == "atomic" {
+            assert!(
+                r.stages[2].detail.contains("PRAGMA foreign_keys=off leads the script: applied before the runner's transaction begins"),
+                "{}",
+                r.stages[2].detail
+            );
+            crate::snapshot!(
+                "sql-blog-rebuild",
+                render(&redact(&r), Format::Table).replace(s(dir.path()), "<tmp>")
+            );
+        }
+    }
+}
+
+#[test]
+fn a_drizzle_rebuild_with_its_pragma_inside_is_refused_by_atomic_and_runs_like_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let script = format!("{BLOG}/0001_drizzle_rebuild.sql");
+    let by_shell = copy(&blog, "shell.db");
+    let (code, err) = shell(&by_shell, &repo(&script));
+    assert_eq!(code, 0, "{err}");
+    let mine = copy(&blog, "mine.db");
+    let run = run_with(&Runner::sqlite3(), &mine, &script);
+    assert!(run.ok(), "{run:?}");
+    assert_eq!(differences(&by_shell, &mine), Vec::<String>::new());
+    assert_eq!(count(&mine, "SELECT count(*) FROM comments"), 4);
+    // in one transaction the pragma would do nothing, and DROP TABLE posts would take every
+    // comment and tag with it: atomic refuses, naming the pragma and the statement it fails
+    let backup = gz(&blog);
+    let r = blog_rehearsal(
+        &backup,
+        Runner::atomic(),
+        "0001_drizzle_rebuild.sql",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, Status::Fail);
+    let f = check(&r, "sql.forward");
+    assert_eq!(f.scope, format!("{script}:2"));
+    assert!(
+        f.actual.starts_with("refused: PRAGMA foreign_keys=off has no effect inside the one transaction of the atomic runner")
+            && f.actual.contains("line 14 and what follows would run with foreign keys on"),
+        "{}",
+        f.actual
+    );
+    assert!(
+        r.stages[2].detail.ends_with("; nothing was run"),
+        "{}",
+        r.stages[2].detail
+    );
+    assert!(r.stages[3..].iter().all(|s| s.status == Status::Skip));
+    let r = blog_rehearsal(
+        &backup,
+        Runner::sqlite3(),
+        "0001_drizzle_rebuild.sql",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(check(&r, "sql.forward").status, Status::Pass);
+    // drizzle does not re-create triggers: the rebuild lost one, and the report says so
+    let posts = r
+        .checks
+        .iter()
+        .find(|c| c.check == "sql.scope" && c.scope == "table posts")
+        .unwrap();
+    assert!(
+        posts
+            .examples
+            .iter()
+            .any(|e| e == "trigger posts_edited (on posts) is gone"),
+        "{:?}",
+        posts.examples
+    );
+    assert!(
+        posts
+            .examples
+            .iter()
+            .any(|e| e.starts_with("table posts (on posts) changed: ")
+                && e.contains("+ CONSTRAINT title_not_empty CHECK(length(posts.title) > 0)")),
+        "{:?}",
+        posts.examples
+    );
+}
+
+#[test]
+fn a_dump_loads_into_an_empty_database_like_the_shell_loads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let out = std::process::Command::new("sqlite3")
+        .arg(&blog)
+        .arg(".dump")
+        .output()
+        .expect("the sqlite3 shell is needed by these tests: scripts/test.sh installs it");
+    let dump = dir.path().join("dump.sql");
+    std::fs::write(&dump, &out.stdout).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;")
+    );
+    let empty = dir.path().join("empty.db");
+    rusqlite::Connection::open(&empty)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 0; VACUUM;")
+        .unwrap();
+    let by_shell = copy(&empty, "shell.db");
+    let (code, err) = shell(&by_shell, &dump);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(differences(&blog, &by_shell), Vec::<String>::new());
+    let backup = gz(&empty);
+    for runner in [Runner::atomic(), Runner::sqlite3()] {
+        let mine = copy(&empty, &format!("{}.db", runner.name));
+        let s = script::load(&dump).unwrap();
+        let run = runner
+            .execute(&s, &mut LocalSession::open(&mine, None, false).unwrap())
+            .unwrap();
+        assert!(run.ok(), "{}: {run:?}", runner.name);
+        assert_eq!(
+            differences(&by_shell, &mine),
+            Vec::<String>::new(),
+            "{}",
+            runner.name
+        );
+        let r = rehearse(
+            &Options {
+                backup: Some(backup.clone()),
+                forward: dump.clone(),
+                rollback: None,
+                expect: None,
+                runner: runner.clone(),
+                now: Some(AUG_NOW),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            check(&r, "sql.forward").status,
+            Status::Pass,
+            "{}",
+            runner.name
+        );
+        // a dump creates its tables: it cannot run twice, and the rehearsal says so
+        let rerun = check(&r, "sql.rerun");
+        assert_eq!(rerun.status, Status::Fail);
+        assert!(rerun.actual.contains("already exists"), "{}", rerun.actual);
+    }
+}
+
+#[test]
+fn a_half_run_rebuild_shows_what_each_runner_leaves_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let script = format!("{BLOG}/rebuild-breaks-view.sql");
+    // the shell goes on after the failed RENAME, and its COMMIT keeps posts dropped
+    let by_shell = copy(&blog, "shell.db");
+    let (code, err) = shell(&by_shell, &repo(&script));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("error in view post_summary: no such table: main.posts"),
+        "{err}"
+    );
+    let mine = copy(&blog, "mine.db");
+    let run = run_with(&Runner::sqlite3(), &mine, &script);
+    assert_eq!(differences(&by_shell, &mine), Vec::<String>::new());
+    assert_eq!(
+        run.failures.iter().map(|f| f.line).collect::<Vec<_>>(),
+        vec![16, 17]
+    );
+    assert_eq!(
+        run.kept(),
+        "kept: the statements at lines 3, 5, 13, 15, 19 (every one that ran without error)"
+    );
+    assert_eq!(
+        count(
+            &mine,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'posts'"
+        ),
+        0
+    );
+    // turso's shell stops at the error and rolls the open transaction back; atomic keeps nothing
+    for runner in [Runner::turso_shell(), Runner::atomic()] {
+        let mine = copy(&blog, &format!("{}.db", runner.name));
+        let run = run_with(&runner, &mine, &script);
+        assert_eq!(run.stopped_at, Some(16), "{}", runner.name);
+        assert_eq!(
+            differences(&blog, &mine),
+            Vec::<String>::new(),
+            "{}",
+            runner.name
+        );
+    }
+    let backup = gz(&blog);
+    let r = blog_rehearsal(
+        &backup,
+        Runner::sqlite3(),
+        "rebuild-breaks-view.sql",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, Status::Fail);
+    let kept = check(&r, "sql.kept");
+    assert_eq!(kept.status, Status::Fail);
+    assert!(
+        kept.examples
+            .iter()
+            .any(|e| e == "table posts (on posts) is gone"),
+        "{:?}",
+        kept.examples
+    );
+    assert!(r.stages[2].detail.starts_with(&format!(
+        "failed at {script}:16: error in view post_summary: no such table: main.posts (1 more errors after it); kept: "
+    )), "{}", r.stages[2].detail);
+    crate::snapshot!(
+        "sql-blog-half-run",
+        render(&redact(&r), Format::Table).replace(s(dir.path()), "<tmp>")
+    );
+    let r = blog_rehearsal(
+        &backup,
+        Runner::atomic(),
+        "rebuild-breaks-view.sql",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(check(&r, "sql.atomic").actual, "every table as before");
+}
+
+#[test]
+fn a_script_that_writes_the_clock_gets_the_same_verdict_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let backup = gz(&blog);
+    let expect = dir.path().join("expect.toml");
+    std::fs::write(
+        &expect,
+        "[[query]]\nsql = \"SELECT seen_at FROM users WHERE id = 1\"\nrows = [\"2025-08-30 11:30:00\"]\n\n[[query]]\nsql = \"SELECT created_at, body FROM comments WHERE author = 'preflight'\"\nrows = [\"2025-08-30 11:30:00|checked at 1756553400\"]\n",
+    )
+    .unwrap();
+    let once = || {
+        let r = rehearse(
+            &Options {
+                backup: Some(backup.clone()),
+                forward: format!("{BLOG}/touch-users.sql").into(),
+                rollback: None,
+                expect: Some(expect.clone()),
+                runner: Runner::sqlite3(),
+                now: Some(AUG_NOW),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        render(&redact(&r), Format::Json)
+    };
+    let first = once();
+    assert!(first.contains("\"status\": \"pass\""), "{first}");
+    assert!(
+        first.contains("2025-08-30T11:30:00Z"),
+        "the header names the frozen clock"
+    );
+    for _ in 0..9 {
+        assert_eq!(once(), first);
+    }
+    // the script's own SELECT shows the frozen time
+    assert!(first.contains("ada|2025-08-30 11:30:00"), "{first}");
+    // another --now, from the command line: the values move, the verdict does not
+    let r = run(&[
+        "rehearse",
+        s(&backup),
+        "--sql",
+        &format!("{BLOG}/touch-users.sql"),
+        "--runner",
+        "sqlite3",
+        "--now",
+        "2026-01-02T03:04:05Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("ada|2026-01-02 03:04:05"), "{}", r.stdout);
+    let r = run(&[
+        "rehearse",
+        s(&backup),
+        "--sql",
+        &format!("{BLOG}/touch-users.sql"),
+        "--now",
+        "yesterday",
+    ]);
+    assert!(r.code == 2 && r.stderr.contains("RFC 3339"), "{}", r.stderr);
+}
+
+#[test]
+fn expected_reals_read_as_the_shell_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let sql = "SELECT id, score FROM posts ORDER BY id";
+    let out = std::process::Command::new("sqlite3")
+        .arg(&blog)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 shell is needed by these tests: scripts/test.sh installs it");
+    let printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    let digits = if shell_version() >= (3, 52) { 17 } else { 15 };
+    let values = rows(&rusqlite::Connection::open(&blog).unwrap(), sql);
+    let mine: Vec<String> = values
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| preflight::migrate::expect::shell_value_with(v, digits))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    assert_eq!(mine, printed, "as this shell prints them");
+    for (line, r) in printed.iter().zip(&values) {
+        assert!(preflight::migrate::expect::row_matches(line, r), "{line}");
+    }
+    // the expectations file says 0.3 and 89.939644012945, as the shell of LiveOne's team
+    let r = blog_rehearsal(
+        &gz(&blog),
+        Runner::sqlite3(),
+        "rebuild.sql",
+        None,
+        Some("expect.toml"),
+    )
+    .unwrap();
+    let q = r
+        .checks
+        .iter()
+        .find(|c| c.check == "expect.query" && c.scope.contains("scores"))
+        .unwrap();
+    assert_eq!(
+        (q.status, q.actual.as_str()),
+        (Status::Pass, "1|0.3; 2|89.939644012945; 3|")
+    );
+}
+
+#[test]
+fn a_script_cannot_escape_its_transaction_or_its_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prod.db");
+    gunzip(&repo(AUG), &db);
+    let original = std::fs::read(&db).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // ROLLBACK would end apply's transaction and let what follows commit
+    let escape = write(
+        "escape.sql",
+        "ROLLBACK;\nUPDATE systems SET serial = 1;\nINSERT INTO no_such_table VALUES (1);\n",
+    );
+    for yes in [false, true] {
+        let mut args = vec!["apply", s(&db), "--sql", s(&escape)];
+        if yes {
+            args.push("--yes");
+        }
+        let r = run(&args);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr.contains("escape.sql:1: refused: ROLLBACK would end the one transaction the atomic runner holds"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), original);
+    // as the sqlite3 shell runs it, the ROLLBACK fails and the UPDATE commits: apply says so
+    let r = run(&[
+        "apply",
+        s(&db),
+        "--sql",
+        s(&escape),
+        "--runner",
+        "sqlite3",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("escape.sql:1: cannot rollback - no transaction is active (1 more errors after it); kept: the statements at lines 2 (every one that ran without error)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stdout.contains("nothing of the script was kept"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM systems WHERE serial = 1"),
+        count(&db, "SELECT count(*) FROM systems")
+    );
+    gunzip(&repo(AUG), &db);
+    // a rehearsal touches its own copy only
+    let outside = dir.path().join("outside.db");
+    let cases = [
+        (
+            "vacuum.sql",
+            format!("UPDATE systems SET serial = 2;\nVACUUM INTO '{}';\n", outside.display()),
+            2,
+            "VACUUM INTO writes a full copy",
+        ),
+        (
+            "attach.sql",
+            format!(
+                "ATTACH DATABASE '{}' AS o;\nCREATE TABLE o.t (a);\nINSERT INTO o.t VALUES (1);\n",
+                outside.display()
+            ),
+            1,
+            "ATTACH opens another database file",
+        ),
+        (
+            "schema.sql",
+            "PRAGMA writable_schema=1;\nUPDATE sqlite_schema SET sql = 'x' WHERE name = 'systems';\n".into(),
+            1,
+            "PRAGMA writable_schema",
+        ),
+    ];
+    for (name, text, line, why) in cases {
+        let script = write(name, &text);
+        for runner in ["atomic", "sqlite3", "turso-shell"] {
+            let r = run(&[
+                "rehearse",
+                AUG,
+                "--sql",
+                s(&script),
+                "--runner",
+                runner,
+                "--format",
+                "json",
+            ]);
+            assert_eq!(r.code, 1, "{name} {runner}: {}", r.stderr);
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            let f = &v["checks"][0];
+            assert_eq!(
+                (f["check"].as_str(), f["scope"].as_str()),
+                (
+                    Some("sql.forward"),
+                    Some(format!("{}:{line}", s(&script)).as_str())
+                ),
+                "{name} {runner}"
+            );
+            assert!(
+                f["actual"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("refused: {why}")),
+                "{name} {runner}: {f}"
+            );
+            let r = run(&[
+                "apply",
+                s(&db),
+                "--sql",
+                s(&script),
+                "--runner",
+                runner,
+                "--yes",
+            ]);
+            assert!(r.code == 2 && r.stderr.contains("refused"), "{}", r.stderr);
+        }
+    }
+    assert!(!outside.exists());
+    assert_eq!(std::fs::read(&db).unwrap(), original);
+}
+
+#[test]
+fn apply_shows_the_scripts_own_query_results_and_a_runners_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let script = dir.path().join("inside.sql");
+    std::fs::write(
+        &script,
+        "BEGIN TRANSACTION;\nPRAGMA foreign_keys=OFF;\nDELETE FROM posts WHERE id = 1;\nCOMMIT;\nSELECT count(*) FROM comments;\n",
+    )
+    .unwrap();
+    // under turso's shell the pragma inside the transaction does nothing: the delete cascades
+    let r = run(&[
+        "apply",
+        s(&blog),
+        "--sql",
+        s(&script),
+        "--runner",
+        "turso-shell",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("warning: line 2: PRAGMA foreign_keys=off had no effect: it ran inside the transaction begun at line 1 (SQLite ignores it there), so foreign keys stayed on"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.contains("┆ SELECT count(*) FROM comments; ┆") && l.ends_with("2 │")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(count(&blog, "SELECT count(*) FROM comments"), 2);
+}
+
+#[test]
+fn diff_shows_a_changed_definition_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = blog_db(dir.path(), "a.db");
+    let b = copy(&a, "b.db");
+    let (code, err) = shell(&b, &repo(&format!("{BLOG}/rebuild.sql")));
+    assert_eq!(code, 0, "{err}");
+    let r = run(&["diff", s(&a), s(&b)]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("schema: table posts (on posts) changed:\n  - title TEXT NOT NULL\n  + title TEXT NOT NULL CHECK(length(title) > 0)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("sqlite_sequence"), "{}", r.stdout);
+}
+
+/// What `turso db shell URL < script` sends to the server, from its sources: the whole script as
+/// one Hrana batch (libsql-client-go, hranaV2 `executeStmt` → hrana `BatchStream`), step i run
+/// only if step i-1 succeeded, and a final ROLLBACK run only if the last step did not.
+fn turso_shell_batch(port: u16, script_path: &Path) -> String {
+    use std::io::{Read, Write};
+    let s = script::load(script_path).unwrap();
+    let n = s.statements.len();
+    let mut steps: Vec<serde_json::Value> = s
+        .statements
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let mut step = serde_json::json!({"stmt": {"sql": st.sql, "want_rows": true}});
+            if i > 0 {
+                step["condition"] = serde_json::json!({"type": "ok", "step": i - 1});
+            }
+            step
+        })
+        .collect();
+    steps.push(serde_json::json!({
+        "stmt": {"sql": "ROLLBACK", "want_rows": false},
+        "condition": {"type": "not", "cond": {"type": "ok", "step": n - 1}}
+    }));
+    let body = serde_json::json!({
+        "baton": null,
+        "requests": [{"type": "batch", "batch": {"steps": steps}}, {"type": "close"}]
+    })
+    .to_string();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        c,
+        "POST /v2/pipeline HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
+
+#[test]
+fn the_turso_shell_runner_does_what_turso_db_shell_does_to_a_libsql_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let script = dir.path().join("shell.sql");
+    // no BEGIN: two statements commit, the third fails, the fourth never runs; the server
+    // enforces foreign keys, so deleting a post deletes its comments
+    std::fs::write(
+        &script,
+        "UPDATE users SET name = 'x' WHERE id = 2;\nDELETE FROM posts WHERE id = 1;\nINSERT INTO nowhere VALUES (1);\nUPDATE users SET name = 'y';\n",
+    )
+    .unwrap();
+    for script in [script, repo(&format!("{BLOG}/rebuild-breaks-view.sql"))] {
+        let by_turso = crate::common::sqld::Sqld::start(Some(&blog), false);
+        let mine = crate::common::sqld::Sqld::start(Some(&blog), false);
+        turso_shell_batch(by_turso.port, &script);
+        let r = run(&[
+            "apply",
+            &mine.url(),
+            "--sql",
+            s(&script),
+            "--runner",
+            "turso-shell",
+            "--yes",
+        ]);
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        let same = run(&["diff", &by_turso.url(), &mine.url()]);
+        assert_eq!(same.code, 0, "{}: {}", script.display(), same.stdout);
+        let changed = run(&["diff", s(&blog), &mine.url(), "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&changed.stdout).unwrap();
+        let tables: Vec<&str> = v["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["table"].as_str().unwrap())
+            .collect();
+        if script.ends_with("shell.sql") {
+            assert_eq!(tables, ["comments", "posts", "tags", "users"]);
+            assert!(
+                r.stderr.contains("shell.sql:3: no such table: nowhere; kept: the statements at lines 1-2 (every one that ran without error)"),
+                "{}",
+                r.stderr
+            );
+        } else {
+            assert!(tables.is_empty(), "rolled back: {tables:?}");
+        }
+    }
+}
+
+#[test]
+fn the_runner_settings_are_flags_of_their_own_and_the_header_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let backup = gz(&blog);
+    let script = dir.path().join("each.sql");
+    std::fs::write(
+        &script,
+        "BEGIN;\nUPDATE users SET name = 'x' WHERE id = 2;\nINSERT INTO nowhere VALUES (1);\nUPDATE users SET name = 'y' WHERE id = 1;\nCOMMIT;\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "rehearse",
+        s(&backup),
+        "--sql",
+        s(&script),
+        "--runner",
+        "sqlite3",
+        "--transactions",
+        "statement",
+        "--on-error",
+        "stop",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["runner"]
+            .as_str()
+            .unwrap()
+            .split("; clock")
+            .next()
+            .unwrap(),
+        "sqlite3 (changed by flags): foreign keys off at start; every statement commits on its own; the first error stops the script"
+    );
+    // the script's BEGIN is not run: line 2 commits on its own, line 4 never runs
+    let kept = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "sql.kept")
+        .unwrap();
+    assert_eq!(kept["violations"], 1, "{kept}");
+    assert!(
+        kept["actual"].as_str().unwrap().contains("users 1 updated"),
+        "{kept}"
+    );
+    let mine = copy(&blog, "mine.db");
+    let r = run(&[
+        "apply",
+        s(&mine),
+        "--sql",
+        s(&script),
+        "--transactions",
+        "as-written",
+        "--on-error",
+        "continue",
+        "--yes",
+    ]);
+    assert!(
+        r.stdout.starts_with(&format!("applied {} to {} with runner atomic (changed by flags): foreign keys on at start; transactions as the script writes them; an error does not stop the script", script.display(), mine.display())),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        count(&mine, "SELECT count(*) FROM users WHERE name IN ('x', 'y')"),
+        2
+    );
+}
+
+#[test]
+fn every_stage_says_what_happened_cascades_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = blog_db(dir.path(), "blog.db");
+    let backup = gz(&blog);
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // one row deleted by the script, four more by ON DELETE CASCADE; one edit by a trigger
+    let forward = write(
+        "forward.sql",
+        "CREATE TABLE audit (what TEXT);\nINSERT INTO audit VALUES ('cleanup');\nDELETE FROM posts WHERE id = 1;\nUPDATE posts SET title = 'Averages!' WHERE id = 2;\n",
+    );
+    // forgets the table it should drop: not as before, and the forward script cannot run again
+    let rollback = write("rollback.sql", "DELETE FROM audit;\n");
+    let r = rehearse(
+        &Options {
+            backup: Some(backup.clone()),
+            forward: forward.clone(),
+            rollback: Some(rollback.clone()),
+            expect: None,
+            runner: Runner::atomic(),
+            now: Some(AUG_NOW),
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let detail = |name: &str| {
+        r.stages
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| (s.status, s.detail.clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        detail("forward"),
+        (
+            Status::Pass,
+            "4 statements run, 7 rows changed: audit 1 inserted; comments 2 deleted; posts 1 updated, 1 deleted; tags 2 deleted; schema: 1 object changed".to_string()
+        )
+    );
+    assert_eq!(
+        detail("rollback"),
+        (
+            Status::Fail,
+            "1 statement run, 1 row changed; NOT as before: 7 differences from the state before the forward script".to_string()
+        )
+    );
+    let (status, text) = detail("redeploy");
+    assert_eq!(status, Status::Fail);
+    assert_eq!(
+        text,
+        format!(
+            "after the rollback the forward script failed at {}:1: table audit already exists; nothing of the script was kept",
+            forward.display()
+        )
+    );
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.check == "sql.redeploy" && c.actual == "table audit already exists")
     );
 }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{RenderOptions, Renderer, header_pairs, seconds, summary_line};
+use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line};
 use crate::report::{CheckResult, Report, Status, SystemTimeline, Timeline};
 use crate::table::count;
 
@@ -41,6 +41,7 @@ impl Renderer for Html {
             out.push_str("</section>\n");
         }
         changes(&mut out, r);
+        outputs(&mut out, r);
         checks(&mut out, r);
         out.push_str("</body>\n</html>\n");
         out
@@ -341,6 +342,31 @@ fn changes(out: &mut String, r: &Report) {
                 .collect::<Vec<_>>()
                 .join("<br>"),
             cls = status_class(c.status)
+        );
+    }
+    out.push_str("</table>\n</section>\n");
+}
+
+/// What the scripts' own queries returned.
+fn outputs(out: &mut String, r: &Report) {
+    if r.outputs.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"outputs\">\n<h2>Script output</h2>\n<table>\n\
+         <tr><th>at</th><th>statement</th><th>rows</th></tr>\n",
+    );
+    for o in &r.outputs {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            esc(&o.at),
+            esc(&o.statement),
+            output_rows(o)
+                .iter()
+                .map(|l| esc(l))
+                .collect::<Vec<_>>()
+                .join("<br>")
         );
     }
     out.push_str("</table>\n</section>\n");

@@ -1,6 +1,6 @@
 //! Markdown: the whole report, for pull requests and wikis; failures in detail at the end.
 
-use super::{RenderOptions, Renderer, header_pairs, seconds, summary_line};
+use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line};
 use crate::report::{Report, Status};
 use crate::table::count;
 
@@ -40,6 +40,21 @@ fn render_markdown(r: &Report) -> String {
                 s.status.as_str(),
                 md(&s.detail),
                 seconds(r, &format!("stage:{}", s.name))
+            ));
+        }
+    }
+    if !r.outputs.is_empty() {
+        out.push_str("\n## Script output\n\n| statement | | rows |\n|---|---|---|\n");
+        for o in &r.outputs {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                md(&o.at),
+                md(&o.statement),
+                output_rows(o)
+                    .iter()
+                    .map(|l| md(l))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
             ));
         }
     }

@@ -80,6 +80,9 @@ fn header_pairs(r: &Report) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
+    if let Some(runner) = &r.runner {
+        rows.push(("runner", runner.clone()));
+    }
     if let (Some(n), Some(seed)) = (r.sample, r.seed) {
         rows.push(("spot checks", format!("{n} rows, seed {seed}")));
     }
@@ -133,6 +136,21 @@ fn summary_line(r: &Report) -> String {
         line.push_str(&format!("; {t:.2} s"));
     }
     line
+}
+
+/// A script's query output: its first rows, and how many more.
+fn output_rows(o: &super::ScriptOutput) -> Vec<String> {
+    let mut lines = o.rows.clone();
+    if o.total > o.rows.len() as u64 {
+        lines.push(format!(
+            "… {} rows in all",
+            crate::table::count(o.total as i64)
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("(no rows)".into());
+    }
+    lines
 }
 
 /// The checks a view shows: all of them, or failures and warnings only.

@@ -1,7 +1,10 @@
 //! The terminal view. Compact by default: the header, the stages, every failure and warning with
 //! its examples, and a one-line summary; with `all`, every check in one table.
 
-use super::{RenderOptions, Renderer, header_pairs, seconds, shorten, shown_checks, summary_line};
+use super::{
+    RenderOptions, Renderer, header_pairs, output_rows, seconds, shorten, shown_checks,
+    summary_line,
+};
 use crate::report::{CheckResult, Report, Status};
 use crate::table::{count, pairs_in, render_in as table, truncate};
 
@@ -27,6 +30,25 @@ impl Renderer for Table {
                 .collect();
             out.push_str(&table(
                 &["stage", "status", "detail", "seconds"],
+                &rows,
+                opts.width,
+            ));
+            out.push('\n');
+        }
+        if !r.outputs.is_empty() {
+            let rows: Vec<Vec<String>> = r
+                .outputs
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.at.clone(),
+                        shorten(&o.statement, 60),
+                        output_rows(o).join("\n"),
+                    ]
+                })
+                .collect();
+            out.push_str(&table(
+                &["script output", "statement", "rows"],
                 &rows,
                 opts.width,
             ));
