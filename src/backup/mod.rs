@@ -20,7 +20,7 @@ pub use manifest::Manifest;
 pub enum BackupError {
     #[error(transparent)]
     Fs(#[from] FsError),
-    #[error("{}: not a gzip file (it does not start with the gzip magic bytes 1f 8b)", .0.display())]
+    #[error("{}: not a gzip file (it does not start with the gzip magic bytes 1f 8b) nor a SQLite database; give a backup made by preflight backup, or a database file", .0.display())]
     NotGzip(PathBuf),
     #[error("{}: truncated gzip: the stream ends early, after {read} compressed bytes", path.display())]
     Truncated { path: PathBuf, read: u64 },
@@ -154,20 +154,29 @@ pub fn create(
     out_dir: &Path,
     min_size: Option<u64>,
 ) -> Result<BackupSummary, BackupError> {
+    fsutil::not_a_dir(source)?;
     if !source.is_file() {
         return Err(FsError::Missing(source.to_path_buf()).into());
     }
     fsutil::ensure_dir(out_dir)?;
-    let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(BackupError::sqlite(source))?;
-    src.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(BackupError::sqlite(source))?;
+    // the uncompressed snapshot and then its gzip live in the output directory for a while
+    let size = fsutil::size(source)?;
+    if let Some(free) = fsutil::free_space(out_dir)
+        && size > free
+    {
+        return Err(FsError::Full {
+            path: out_dir.to_path_buf(),
+            needed: Some(size),
+            free: Some(free),
+        }
+        .into());
+    }
     let taken = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("valid");
-    let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
-    let (counts, sqlite_version) = snapshot(&src, source, tmp_db.path())?;
-    drop(src);
+    let tmp_db = fsutil::temp_file_in(out_dir, "backup", ".db")?;
+    let (counts, sqlite_version) =
+        snapshot_file(source, tmp_db.path()).map_err(|e| naming_full(e, out_dir, size))?;
     finish(Snapshot {
         file: tmp_db,
         stem: stem_of(source),
@@ -200,7 +209,7 @@ fn finish(s: Snapshot) -> Result<BackupSummary, BackupError> {
     let manifest_path = manifest::path_for(&out);
     fsutil::ensure_absent(&out)?;
     fsutil::ensure_absent(&manifest_path)?;
-    let tmp_gz = fsutil::temp_file_in(s.out_dir, ".preflight-backup-", ".db.gz")?;
+    let tmp_gz = fsutil::temp_file_in(s.out_dir, "backup", ".db.gz")?;
     let sha256 = {
         let input = fsutil::open(s.file.path())?;
         let file = tmp_gz.reopen().map_err(|e| FsError::io(tmp_gz.path(), e))?;
@@ -208,7 +217,7 @@ fn finish(s: Snapshot) -> Result<BackupSummary, BackupError> {
             io::BufReader::with_capacity(1 << 20, input),
             Hashing::new(file),
         )
-        .map_err(|e| FsError::io(&out, e))?;
+        .map_err(|e| FsError::io(s.out_dir, e).needing(uncompressed))?;
         hashed.hex()
     };
     drop(s.file);
@@ -263,8 +272,10 @@ pub fn create_remote(
     let taken = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("valid");
-    let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
-    let local = Connection::open(tmp_db.path()).map_err(BackupError::sqlite(tmp_db.path()))?;
+    let tmp_db = fsutil::temp_file_in(out_dir, "backup", ".db")?;
+    let mut local = Connection::open(tmp_db.path()).map_err(BackupError::sqlite(tmp_db.path()))?;
+    crate::interrupt::watch(&mut local, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(tmp_db.path()))?;
     let lerr = BackupError::sqlite(tmp_db.path());
     local
         .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;")
@@ -379,6 +390,42 @@ pub fn create_remote(
     })
 }
 
+/// A full file system while writing into `dir`, said with the space the backup needs (SQLite
+/// reports it as its own error, naming no file).
+fn naming_full(e: BackupError, dir: &Path, needed: u64) -> BackupError {
+    match e {
+        BackupError::Sqlite { source, .. } if extract::is_full(&source) => FsError::Full {
+            path: dir.to_path_buf(),
+            needed: Some(needed),
+            free: fsutil::free_space(dir),
+        }
+        .into(),
+        BackupError::Fs(f) => f.needing(needed).into(),
+        other => other,
+    }
+}
+
+/// Copy the database file `source` into the new database `dst` as one consistent snapshot (see
+/// `snapshot`). An interrupted write's hot journal is rolled back first, as any open would.
+pub(crate) fn snapshot_file(
+    source: &Path,
+    dst: &Path,
+) -> Result<(BTreeMap<String, i64>, String), BackupError> {
+    crate::db::local::settle(source)?;
+    let mut src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(BackupError::sqlite(source))?;
+    crate::interrupt::watch(&mut src, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(source))?;
+    let sides = crate::db::local::SideFiles::before(source);
+    let r = snapshot(&src, source, dst);
+    drop(src);
+    sides.tidy();
+    r
+}
+
 /// Copy `src` into a new database file at `dst` in one step of the online backup API: the
 /// source stays readable (and, in WAL mode, writable) by others, and the copy is one consistent
 /// snapshot. Returns the snapshot's row counts and SQLite version.
@@ -389,9 +436,15 @@ fn snapshot(
 ) -> Result<(BTreeMap<String, i64>, String), BackupError> {
     use rusqlite::backup::{Backup, StepResult};
     let mut out = Connection::open(dst).map_err(BackupError::sqlite(dst))?;
+    // a temporary copy: no rollback journal beside it
+    out.query_row("PRAGMA journal_mode = OFF", [], |_| Ok(()))
+        .map_err(BackupError::sqlite(dst))?;
+    crate::interrupt::watch(&mut out, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(dst))?;
     {
         let backup = Backup::new(src, &mut out).map_err(BackupError::sqlite(source))?;
         loop {
+            crate::interrupt::check().map_err(|_| FsError::Interrupted(source.to_path_buf()))?;
             match backup.step(-1) {
                 Ok(StepResult::Done) => break,
                 Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
@@ -400,6 +453,7 @@ fn snapshot(
                 {
                     return Err(BackupError::SourceNotSqlite(source.to_path_buf()));
                 }
+                Err(e) if extract::is_full(&e) => return Err(BackupError::sqlite(dst)(e)),
                 Err(e) => return Err(BackupError::sqlite(source)(e)),
             }
         }
@@ -426,7 +480,7 @@ pub fn write_pair(
     manifest_path: &Path,
 ) -> Result<(), BackupError> {
     let dir = fsutil::parent_dir(out);
-    let mut tmp_manifest = fsutil::temp_file_in(&dir, ".preflight-manifest-", ".json")?;
+    let mut tmp_manifest = fsutil::temp_file_in(&dir, "manifest", ".json")?;
     let text = serde_json::to_string_pretty(manifest).expect("manifest serialises");
     writeln!(tmp_manifest, "{text}").map_err(|e| FsError::io(manifest_path, e))?;
     fsutil::persist_new(tmp_gz, out)?;

@@ -48,7 +48,7 @@ fn the_verify_report_of_a_server_equals_the_local_one() {
     let db = migrated_fixture(dir.path());
     let server = Sqld::start(Some(&db), false);
     let mut local = verify(Target::Local(db.clone())).without_timings();
-    let mut remote = verify(Target::parse(&server.url())).without_timings();
+    let mut remote = verify(Target::parse(&server.url()).unwrap()).without_timings();
     assert_eq!(remote.target.database, server.url());
     assert_eq!(remote.target.sha256, None);
     // apart from the identity header
@@ -165,7 +165,7 @@ fn a_remote_backup_is_one_snapshot_while_the_server_takes_writes() {
     let (stop, written) = (AtomicBool::new(false), AtomicI64::new(0));
     let copy = std::thread::scope(|sc| {
         sc.spawn(|| {
-            let w = preflight::db::open(&Target::parse(&url), Access::Write).unwrap();
+            let w = preflight::db::open(&Target::parse(&url).unwrap(), Access::Write).unwrap();
             while !stop.load(Ordering::Relaxed) {
                 let n = written.load(Ordering::Relaxed) + 1;
                 let pair = |t: &str| {
