@@ -132,10 +132,11 @@ pub fn size(path: &Path) -> Result<u64, FsError> {
         .map_err(|e| FsError::io(path, e))
 }
 
-/// The directory outputs go to: created (with its parents) when it does not exist yet.
-pub fn ensure_dir(dir: &Path) -> Result<(), FsError> {
+/// The directory outputs go to: created (with its parents) when it does not exist yet. True
+/// when it was created (so that a run that writes nothing there can remove it again).
+pub fn ensure_dir(dir: &Path) -> Result<bool, FsError> {
     if dir.is_dir() {
-        return Ok(());
+        return Ok(false);
     }
     if dir.exists() {
         return Err(FsError::Io {
@@ -152,7 +153,8 @@ pub fn ensure_dir(dir: &Path) -> Result<(), FsError> {
         } else {
             FsError::io(dir, source)
         }
-    })
+    })?;
+    Ok(true)
 }
 
 /// A temporary file in `dir` named `.preflight-<what>-<pid>-XXXXXX<suffix>`, removed when

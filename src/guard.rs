@@ -103,7 +103,10 @@ pub fn persist_rehearsal_copy(
     if let Some(m) = marker_for(tmp.path(), &backup.display().to_string())? {
         write_marker(out, &m)?;
     }
-    fsutil::persist_new(tmp, out)
+    fsutil::persist_new(tmp, out).inspect_err(|_| {
+        // the marker would name no file (or one that is not this copy)
+        let _ = std::fs::remove_file(marker_path(out));
+    })
 }
 
 /// Record that `db` is a throw-away copy extracted from `backup`.

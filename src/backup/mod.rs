@@ -158,7 +158,21 @@ pub fn create(
     if !source.is_file() {
         return Err(FsError::Missing(source.to_path_buf()).into());
     }
-    fsutil::ensure_dir(out_dir)?;
+    let created = fsutil::ensure_dir(out_dir)?;
+    let r = create_in(source, out_dir, min_size);
+    if r.is_err() && created {
+        // a directory this run made and left empty goes too (remove_dir keeps a non-empty one)
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    r
+}
+
+fn create_in(
+    source: &Path,
+    out_dir: &Path,
+    min_size: Option<u64>,
+) -> Result<BackupSummary, BackupError> {
+    sweep_orphan_manifests(out_dir);
     // the uncompressed snapshot and then its gzip live in the output directory for a while
     let size = fsutil::size(source)?;
     if let Some(free) = fsutil::free_space(out_dir)
@@ -263,10 +277,25 @@ pub fn create_remote(
     min_size: Option<u64>,
     on_rows: &mut dyn FnMut(u64),
 ) -> Result<BackupSummary, BackupError> {
+    let created = fsutil::ensure_dir(out_dir)?;
+    let r = create_remote_in(db, stem, out_dir, min_size, on_rows);
+    if r.is_err() && created {
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    r
+}
+
+fn create_remote_in(
+    db: &dyn crate::db::Db,
+    stem: &str,
+    out_dir: &Path,
+    min_size: Option<u64>,
+    on_rows: &mut dyn FnMut(u64),
+) -> Result<BackupSummary, BackupError> {
     use crate::db::{DbExt, Value, as_text};
     use crate::fingerprint::{scan, table_key};
     use crate::sql::ident as q;
-    fsutil::ensure_dir(out_dir)?;
+    sweep_orphan_manifests(out_dir);
     let shown = db.target().shown();
     let dberr = BackupError::Db;
     let taken = time::OffsetDateTime::now_utc()
@@ -472,7 +501,10 @@ pub(crate) fn local_counts(path: &Path) -> Result<BTreeMap<String, i64>, BackupE
     Ok(crate::fingerprint::table_counts(&db)?)
 }
 
-/// Put a finished backup and its manifest in place: both or neither.
+/// Put a finished backup and its manifest in place: both or neither. The manifest goes first:
+/// a run killed between the two renames leaves a manifest naming a backup that does not exist,
+/// which the next backup into the directory recognises and removes (`sweep_orphan_manifests`),
+/// never a backup without its manifest.
 pub fn write_pair(
     tmp_gz: tempfile::NamedTempFile,
     out: &Path,
@@ -483,12 +515,43 @@ pub fn write_pair(
     let mut tmp_manifest = fsutil::temp_file_in(&dir, "manifest", ".json")?;
     let text = serde_json::to_string_pretty(manifest).expect("manifest serialises");
     writeln!(tmp_manifest, "{text}").map_err(|e| FsError::io(manifest_path, e))?;
-    fsutil::persist_new(tmp_gz, out)?;
-    if let Err(e) = fsutil::persist_new(tmp_manifest, manifest_path) {
-        let _ = std::fs::remove_file(out);
+    fsutil::persist_new(tmp_manifest, manifest_path)?;
+    if let Err(e) = fsutil::persist_new(tmp_gz, out) {
+        let _ = std::fs::remove_file(manifest_path);
         return Err(e.into());
     }
     Ok(())
+}
+
+/// Remove what a backup killed between its two renames left in `dir`: a manifest written by
+/// preflight whose backup file does not exist.
+pub fn sweep_orphan_manifests(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if !path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".manifest.json"))
+        {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(m) = serde_json::from_str::<Manifest>(&text) else {
+            continue;
+        };
+        if !m.file.is_empty()
+            && !m.file.contains(['/', '\\'])
+            && manifest::path_for(&dir.join(&m.file)) == path
+            && !dir.join(&m.file).exists()
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 #[cfg(test)]
