@@ -7,6 +7,7 @@ mod backup;
 mod extract;
 mod fixture;
 mod interrupt;
+mod journal;
 mod migrate;
 mod rehearse;
 mod remote;
