@@ -340,6 +340,7 @@ impl DbArgs {
     /// The target, with a remote one's token taken from the environment; a malformed URL is an
     /// error (never taken for a file name).
     pub fn target(&self) -> Result<crate::db::Target, crate::db::DbError> {
+        crate::db::target::register_secret_from_env(&self.auth_token_env);
         Ok(crate::db::Target::parse(&self.db)?
             .with_token_from_env(&self.auth_token_env)
             .with_timeouts(self.timeouts.timeouts()))

@@ -40,6 +40,7 @@ fn counts_table(tables: &std::collections::BTreeMap<String, i64>) -> String {
 }
 
 pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
+    crate::db::target::register_secret_from_env(&a.auth_token_env);
     let target = Target::parse(&a.source)?
         .with_token_from_env(&a.auth_token_env)
         .with_timeouts(a.timeouts.timeouts());
@@ -641,6 +642,7 @@ fn open_for_reading(
     token_env: &str,
     timeouts: cli::TimeoutArgs,
 ) -> Result<(Box<dyn Db>, Option<backup::Extracted>), Error> {
+    crate::db::target::register_secret_from_env(token_env);
     let target = Target::parse(spec)?;
     if let Target::Local(p) = &target
         && fsutil::is_gz(p)

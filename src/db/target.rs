@@ -66,6 +66,14 @@ const SCHEMES: [&str; 6] = ["libsql", "https", "http", "wss", "ws", "file"];
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// Remember the credential in the environment variable `name` (when set) so that no message
+/// ever shows it, whatever the target turns out to be.
+pub fn register_secret_from_env(name: &str) {
+    if let Ok(v) = std::env::var(name) {
+        register_secret(&v);
+    }
+}
+
 /// Remember a credential so that no message ever shows it.
 pub fn register_secret(s: &str) {
     let s = s.trim();
@@ -183,7 +191,12 @@ fn looks_like_url(s: &str) -> bool {
         return true;
     }
     let known = nearest_scheme(word).is_some();
-    known && (rest.starts_with("//") || rest.starts_with(";") || rest.starts_with(":/"))
+    let rest = rest.trim_start();
+    known
+        && (rest.starts_with("//")
+            || rest.starts_with(';')
+            || rest.starts_with(':')
+            || rest.starts_with('\\'))
 }
 
 /// Edit distance of two short ASCII words.
@@ -283,7 +296,7 @@ pub fn redact(s: &str) -> String {
     let (word, rest) = scheme_word(t).expect("a URL has a scheme");
     let sep_len = rest
         .bytes()
-        .take_while(|b| matches!(b, b':' | b'/' | b';' | b'\\'))
+        .take_while(|b| matches!(b, b':' | b'/' | b';' | b'\\' | b' ' | b'\t'))
         .count();
     let (sep, after) = rest.split_at(sep_len);
     let cut = after.find(['?', '#']).unwrap_or(after.len());
@@ -365,7 +378,7 @@ impl Target {
         let Some(after) = rest.strip_prefix("://") else {
             let fixed = redact(&format!(
                 "{lower_word}://{}",
-                rest.trim_start_matches([':', '/', ';', '\\'])
+                rest.trim_start_matches([':', '/', ';', '\\', ' ', '\t'])
             ));
             return Err(invalid(
                 t,

@@ -88,6 +88,11 @@ impl Sqld {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// The server's process id (to freeze it with SIGSTOP, as a hung server).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Sqld {
