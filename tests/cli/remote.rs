@@ -414,7 +414,7 @@ fn a_frozen_server_mid_migration_ends_with_an_error_then_resumes() {
     gunzip(&small_fixture_gz(), &fresh);
     let server = Sqld::start(Some(&fresh), false);
     let log = dir.path().join("remote.log");
-    let mut child = preflight()
+    let child = preflight()
         .args([
             "migrate",
             &server.url(),
