@@ -144,6 +144,7 @@ pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
         return Err(fsutil::FsError::Missing(a.db.clone()).into());
     }
     let (_, _renew) = write_access(&target, a.yes, "write live readings")?;
+    db::local::check_writable(&a.db)?;
     interrupt::task(
         format!("writing live readings to {}", target.shown()),
         "every reading written so far is kept (each in a transaction of its own)",

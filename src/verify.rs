@@ -108,7 +108,7 @@ pub fn open_snapshot(
     let dir = crate::interrupt::run_dir()?;
     let size = crate::fsutil::size(path)?;
     let full = |free: Option<u64>| crate::fsutil::FsError::Full {
-        path: dir.clone(),
+        path: std::env::temp_dir(),
         needed: Some(size),
         free,
     };

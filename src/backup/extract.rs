@@ -88,7 +88,12 @@ pub fn extract(
         (Some(m), _) => Some(m.uncompressed_bytes),
         (None, _) => gzip_isize(&file).filter(|&n| n >= compressed.min(u64::from(u32::MAX))),
     };
-    let shown_dir = out.map_or(dir.clone(), Path::to_path_buf);
+    // a full disk is named by the path the user chose: the output, or TMPDIR
+    let shown_dir = match (out, temp_dir) {
+        (Some(o), _) => o.to_path_buf(),
+        (None, Some(d)) => d.to_path_buf(),
+        (None, None) => std::env::temp_dir(),
+    };
     if let (Some(n), Some(free)) = (needed, fsutil::free_space(&dir))
         && n > free
     {

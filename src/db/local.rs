@@ -109,6 +109,15 @@ pub fn settle(path: &Path) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Refuse, before anything is written, a database file that cannot be written: the file or
+/// its directory (where SQLite keeps the journal) not writable, or on a read-only file system.
+pub fn check_writable(path: &Path) -> Result<(), DbError> {
+    writable(path).map_err(|message| DbError::Open {
+        target: Target::Local(path.to_path_buf()).shown(),
+        message,
+    })
+}
+
 /// Whether a write to the file at `path` can succeed: the file and its directory (for the
 /// journal) writable, the file system not read-only.
 fn writable(path: &Path) -> Result<(), String> {

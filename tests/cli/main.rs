@@ -4,8 +4,10 @@
 mod common;
 
 mod backup;
+mod diskfull;
 mod extract;
 mod fixture;
+mod inputs;
 mod interrupt;
 mod journal;
 mod migrate;
