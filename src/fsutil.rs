@@ -53,7 +53,11 @@ impl FsError {
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => FsError::Full {
                 path: path.to_path_buf(),
                 needed: None,
-                free: free_space(&parent_dir(path)),
+                free: free_space(&if path.is_dir() {
+                    path.to_path_buf()
+                } else {
+                    parent_dir(path)
+                }),
             },
             io::ErrorKind::ReadOnlyFilesystem => FsError::ReadOnlyFs(path.to_path_buf()),
             _ if crate::interrupt::requested() => FsError::Interrupted(path.to_path_buf()),

@@ -111,7 +111,7 @@ fn clean(e: &libsql::Error, token: &str) -> String {
     } else if lower.contains("unexpected eof")
         || lower.contains("connection closed before message completed")
     {
-        "the server closed the connection before its answer was complete (a proxy or a server refusing the request this way, e.g. a write with a read-only token)".to_string()
+        "the server closed the connection without an answer (unexpected EOF); a libSQL server does this when the auth token is read-only and the statement is a write or a PRAGMA: use a token with write access".to_string()
     } else {
         raw.trim_start_matches("Hrana: ").to_string()
     };

@@ -128,6 +128,34 @@ fn extract_backup_fixture_and_verify_on_a_full_disk() {
     assert_eq!(sha256(&db), db_sum);
 }
 
+/// Room for the backup's snapshot copy but not for its gzip beside it: the disk fills up half
+/// way, and the error names the output directory (not the source), with nothing left there.
+#[test]
+#[ignore = "needs root to mount a small tmpfs; scripts/test.sh runs it as root"]
+fn a_backup_that_fills_the_disk_half_way_names_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let size = std::fs::metadata(&db).unwrap().len();
+    // the snapshot fits, with about 200 kB to spare; its gzip (about 740 kB) does not
+    let fs = SmallFs::mount(size / 1024 + 200, false);
+    let sum = sha256(&db);
+    let r = run(&["backup", s(&db), "--out", s(fs.path())]);
+    one_line_full(&r, fs.path());
+    assert!(
+        !r.stderr.contains("liveone.db"),
+        "the source is not what is full: {}",
+        r.stderr
+    );
+    // it failed half way (the check before writing found room for the snapshot)
+    assert!(
+        r.stderr.contains(" kB free") || r.stderr.contains(" 0 B free"),
+        "{}",
+        r.stderr
+    );
+    assert!(fs.entries().is_empty(), "left: {:?}", fs.entries());
+    assert_eq!(sha256(&db), sum);
+}
+
 /// A migration that fills the disk mid-run: the open batch is rolled back, the file holds
 /// whole batches only (its journal proves itself), and nothing else is left beside it.
 #[test]

@@ -575,3 +575,34 @@ fn a_sentinel_token_in_a_malformed_url_is_never_printed() {
         );
     }
 }
+
+/// A read-only token: the server drops the connection on a write (or a PRAGMA) instead of
+/// answering; that is said in one line, not as "unexpected EOF during chunk size line" in nested
+/// quotes. The same server takes a full-access token.
+#[test]
+fn a_read_only_token_is_named_as_such() {
+    use crate::common::sqld::{FULL_ACCESS_TOKEN, READ_ONLY_TOKEN, RFC8032_TEST1_PUBLIC_KEY};
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let server = Sqld::start_with_key(Some(&db), Some(RFC8032_TEST1_PUBLIC_KEY));
+    let r = run_env(
+        &["migrate", &server.url(), "--yes"],
+        &[("TURSO_AUTH_TOKEN", READ_ONLY_TOKEN)],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("read-only")
+            && r.stderr.contains("write access")
+            && !r.stderr.contains('`')
+            && !r.stderr.contains("chunk size")
+            && !r.stderr.contains(READ_ONLY_TOKEN),
+        "{}",
+        r.stderr
+    );
+    let r = run_env(
+        &["migrate", &server.url(), "--yes", "--dry-run"],
+        &[("TURSO_AUTH_TOKEN", FULL_ACCESS_TOKEN)],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+}
