@@ -314,6 +314,16 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
         migrate::journal::check_chain(ro.as_ref(), &mp.migration.name)?;
     }
     drop(ro);
+    if let Some(log) = &a.log_file {
+        guard::check_output_path(
+            log,
+            &[target.local_path(), a.spec.spec.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            "--log-file",
+        )?;
+    }
     let (access, _renew) = write_access(&target, a.yes, "migrate point data")?;
     let db = open(&a.target, access)?;
     interrupt::task(
@@ -375,6 +385,13 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
 
 pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
     let target = a.target.target()?;
+    if let Some(log) = &a.log_file {
+        guard::check_output_path(
+            log,
+            &target.local_path().into_iter().collect::<Vec<_>>(),
+            "--log-file",
+        )?;
+    }
     let (access, _renew) = write_access(&target, a.yes, "delete the rows preflight migrated")?;
     let db = open(&a.target, access)?;
     interrupt::task(

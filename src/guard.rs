@@ -22,8 +22,12 @@ pub enum GuardError {
     NotConfirmed(String),
     #[error("{0}: not confirmed (you did not type YES); nothing was written")]
     Declined(String),
-    #[error("{}: --report would replace {what}; choose another file name for the report", path.display())]
-    ReportOverInput { path: PathBuf, what: String },
+    #[error("{}: {flag} would write over {what}; choose another file name", path.display())]
+    ReportOverInput {
+        path: PathBuf,
+        flag: String,
+        what: String,
+    },
     #[error(transparent)]
     Fs(#[from] FsError),
 }
@@ -191,9 +195,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Refuse a `--report` path that would replace an input of the command (the database, a
 /// backup, a spec or script), a SQLite database or a gzip file, or that is a directory.
 pub fn check_report_path(report: &Path, inputs: &[&Path]) -> Result<(), GuardError> {
+    check_output_path(report, inputs, "--report")
+}
+
+/// The same for any file a command writes or appends to (`--log-file` too): never an input, a
+/// database or a gzip file.
+pub fn check_output_path(report: &Path, inputs: &[&Path], flag: &str) -> Result<(), GuardError> {
     fsutil::not_a_dir(report)?;
     let refuse = |what: &str| GuardError::ReportOverInput {
         path: report.to_path_buf(),
+        flag: flag.to_string(),
         what: what.to_string(),
     };
     if let Some(input) = inputs.iter().find(|i| same_file(report, i)) {
@@ -295,7 +306,10 @@ mod tests {
             let e = check_report_path(path, &[&db, &spec])
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains(what) && e.contains("choose another"), "{e}");
+            assert!(
+                e.contains(what) && e.contains("choose another file name"),
+                "{e}"
+            );
         }
         let other_db = dir.path().join("other.sqlite");
         std::fs::write(&other_db, b"SQLite format 3\0rest").unwrap();

@@ -269,25 +269,29 @@ fn finish(
     })
 }
 
-/// The first bytes of a file (fewer when it is shorter), without moving its cursor for later.
-fn read_head(file: &std::fs::File, head: &mut [u8]) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt;
+/// The first bytes of a file (fewer when it is shorter); the cursor is put back at the start.
+fn read_head(mut file: &std::fs::File, head: &mut [u8]) -> io::Result<usize> {
+    use std::io::{Seek, SeekFrom};
     let mut n = 0;
     while n < head.len() {
-        match file.read_at(&mut head[n..], n as u64)? {
+        match file.read(&mut head[n..])? {
             0 => break,
             k => n += k,
         }
     }
+    file.seek(SeekFrom::Start(0))?;
     Ok(n)
 }
 
-/// The uncompressed size a gzip file records in its last four bytes (modulo 4 GiB).
-fn gzip_isize(file: &std::fs::File) -> Option<u64> {
-    use std::os::unix::fs::FileExt;
-    let len = file.metadata().ok()?.len();
+/// The uncompressed size a gzip file records in its last four bytes (modulo 4 GiB); the cursor
+/// is put back at the start.
+fn gzip_isize(mut file: &std::fs::File) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::End(-4)).ok()?;
     let mut tail = [0u8; 4];
-    file.read_exact_at(&mut tail, len.checked_sub(4)?).ok()?;
+    let r = file.read_exact(&mut tail);
+    file.seek(SeekFrom::Start(0)).ok()?;
+    r.ok()?;
     Some(u64::from(u32::from_le_bytes(tail)))
 }
 

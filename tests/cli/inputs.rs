@@ -163,3 +163,27 @@ fn simulate_live_is_under_the_write_guard() {
     ]);
     assert_eq!(r.code, 0, "a rehearsal copy needs no confirmation: {r:?}");
 }
+
+/// `--log-file` appends: never to the database itself, a backup or another SQLite file.
+#[test]
+fn a_log_file_is_never_a_database_or_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let backup = dir.path().join("b.db.gz");
+    std::fs::copy(small_fixture_gz(), &backup).unwrap();
+    let sums = (sha256(&db), sha256(&backup));
+    for (cmd, log, said) in [
+        ("migrate", &db, "an input of this command"),
+        ("rollback", &db, "an input of this command"),
+        ("migrate", &backup, "gzip"),
+    ] {
+        let r = run(&[cmd, s(&db), "--yes", "--log-file", s(log)]);
+        assert_eq!(r.code, 2, "{cmd} --log-file {}: {r:?}", log.display());
+        assert!(
+            r.stderr.contains("--log-file would write over") && r.stderr.contains(said),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!((sha256(&db), sha256(&backup)), sums);
+}
