@@ -226,14 +226,16 @@ pub fn gzip_file(src: &Path, dst: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
+/// gzip `input` into `output`. A signal stops it (on the output side: how the input is read
+/// decides the exact bytes of the gzip, which fixtures and tests compare).
 pub fn gzip_stream<R: Read, W: Write>(mut input: R, output: W) -> io::Result<W> {
     let mut enc = GzBuilder::new().write(
-        BufWriter::with_capacity(1 << 20, output),
+        BufWriter::with_capacity(1 << 20, crate::interrupt::Writer(output)),
         Compression::new(6),
     );
-    io::copy(&mut crate::interrupt::Reader(&mut input), &mut enc)?;
+    io::copy(&mut input, &mut enc)?;
     let buf = enc.finish()?;
-    buf.into_inner().map_err(|e| e.into_error())
+    buf.into_inner().map(|w| w.0).map_err(|e| e.into_error())
 }
 
 /// A human size: `6MB`, `500KiB`, `1G`.

@@ -184,6 +184,19 @@ impl<R: std::io::Read> std::io::Read for Reader<R> {
     }
 }
 
+/// A writer that stops (with an error) once a signal asked to stop.
+pub struct Writer<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        check()?;
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Make a SQLite connection stop its statement when a signal asks (a progress handler), and
 /// wait for locks held by others for at most `busy` without ignoring signals meanwhile.
 pub fn watch(conn: &mut rusqlite::Connection, busy: Duration) -> rusqlite::Result<()> {
