@@ -145,7 +145,7 @@ pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
     }
     let (_, _renew) = write_access(&target, a.yes, "write live readings")?;
     db::local::check_writable(&a.db)?;
-    interrupt::task(
+    interrupt::writing(
         format!("writing live readings to {}", target.shown()),
         "every reading written so far is kept (each in a transaction of its own)",
     );
@@ -326,7 +326,7 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
     }
     let (access, _renew) = write_access(&target, a.yes, "migrate point data")?;
     let db = open(&a.target, access)?;
-    interrupt::task(
+    interrupt::writing(
         format!("migrating {}", target.shown()),
         "every batch committed so far is kept and the open one was rolled back; run the same command again to resume, or preflight rollback to undo",
     );
@@ -415,7 +415,7 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
     for name in &names {
         migrate::journal::check_rollback(db.as_ref(), name)?;
     }
-    interrupt::task(
+    interrupt::writing(
         format!("rolling back {}", target.shown()),
         "the journal entries undone so far stay undone (the progress table points before them) and the open one was rolled back; run preflight rollback again to finish, or preflight migrate to redo",
     );
@@ -583,7 +583,7 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     let target = a.target.target()?;
     let (access, _renew) = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
     let db = open(&a.target, access)?;
-    interrupt::task(
+    interrupt::writing(
         format!("applying {} to {}", a.sql.display(), target.shown()),
         "the script's transaction was rolled back; nothing of it was kept",
     );

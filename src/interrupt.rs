@@ -36,12 +36,16 @@ struct State {
     partials: Vec<PathBuf>,
     /// What the command is doing, and what state its target is in if it stops now.
     task: Option<(String, String)>,
+    /// Whether the command writes to a database in place (an exit at once can then cut a
+    /// transaction short).
+    writes: bool,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     run_dir: None,
     partials: Vec::new(),
     task: None,
+    writes: false,
 });
 
 fn state() -> MutexGuard<'static, State> {
@@ -102,7 +106,16 @@ pub fn signal_name(sig: i32) -> &'static str {
 /// Say what the command is doing and what state its target is in should it stop now; the
 /// line printed after an interrupt is made of both.
 pub fn task(doing: impl Into<String>, state_if_stopped: impl Into<String>) {
-    state().task = Some((doing.into(), state_if_stopped.into()));
+    let mut st = state();
+    st.task = Some((doing.into(), state_if_stopped.into()));
+    st.writes = false;
+}
+
+/// The same for a command that writes to a database in place.
+pub fn writing(doing: impl Into<String>, state_if_stopped: impl Into<String>) {
+    let mut st = state();
+    st.task = Some((doing.into(), state_if_stopped.into()));
+    st.writes = true;
 }
 
 /// The one line printed when a signal stopped the command.
@@ -141,7 +154,7 @@ fn message_with(st: &State, sig: i32, at_once: bool) -> String {
         );
     }
     let how = if at_once { ", stopped at once" } else { "" };
-    let after = if at_once {
+    let after = if at_once && st.writes {
         format!(
             "{after} (a transaction cut short is rolled back by SQLite the next time the database is opened)"
         )
