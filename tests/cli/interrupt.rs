@@ -366,3 +366,54 @@ fn stopped_at_random_moments_then_run_again(#[case] cmd: Cmd, #[case] seed: u64)
         SIGNALS.len() * MOMENTS
     );
 }
+
+/// A second signal while the first is being handled exits at once, and still removes every
+/// temporary file. (Two signals sent back to back; should the orderly stop win the race, it
+/// must be just as clean, but at least one of the tries has to take the exit at once.)
+#[test]
+fn a_second_signal_exits_at_once_and_still_removes_temporary_files() {
+    let i = inputs();
+    let mut at_once = 0;
+    for _ in 0..3 {
+        let t = trial();
+        let mut child = preflight()
+            .args(["rehearse", s(&i.gz)])
+            .env("TMPDIR", &t.tmp)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // until the rehearsal's copy of the data exists
+        let started = Instant::now();
+        while listing(&t.tmp).is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(30));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: our child, not yet waited for
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(130) | Some(143)),
+            "{:?}: {stderr}",
+            out.status
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("preflight: interrupted by SIG"),
+            "{stderr}"
+        );
+        at_once += usize::from(stderr.contains("stopped at once"));
+        assert!(
+            listing(&t.tmp).is_empty(),
+            "TMPDIR holds {:?}",
+            listing(&t.tmp)
+        );
+    }
+    assert!(at_once > 0, "no try took the exit at once");
+}
