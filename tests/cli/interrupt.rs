@@ -376,7 +376,7 @@ fn a_second_signal_exits_at_once_and_still_removes_temporary_files() {
     let mut at_once = 0;
     for _ in 0..3 {
         let t = trial();
-        let mut child = preflight()
+        let child = preflight()
             .args(["rehearse", s(&i.gz)])
             .env("TMPDIR", &t.tmp)
             .stdout(Stdio::null())
