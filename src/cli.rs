@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 /// Rehearse and verify data migrations of SQLite and libSQL (Turso) databases before they
 /// touch production.
 ///
-/// Exit status: 0 every check passed, 1 a check failed, 2 preflight could not run.
+/// Exit status: 0 every check passed, 1 a check failed, 2 preflight could not run, 130 or 143
+/// stopped by Ctrl-C (SIGINT) or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "preflight", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -75,6 +76,28 @@ pub struct DbArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+}
+
+/// How long a call to a libSQL server may take before preflight gives up with an error.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct TimeoutArgs {
+    /// Seconds to connect to a server and get its first answer.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub connect_timeout: u64,
+    /// Seconds to wait for any one answer of a server (one statement or one batch).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+}
+
+impl TimeoutArgs {
+    pub fn timeouts(&self) -> crate::db::target::Timeouts {
+        crate::db::target::Timeouts {
+            connect: std::time::Duration::from_secs(self.connect_timeout),
+            read: std::time::Duration::from_secs(self.timeout),
+        }
+    }
 }
 
 /// How production executes a SQL script: a runner profile, and its settings changed one by one.
@@ -209,6 +232,8 @@ pub struct BackupArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
     /// Directory the backup and its manifest are written to (created if it does not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -240,6 +265,9 @@ pub struct SimulateLiveArgs {
     /// How many readings to write.
     #[arg(long, default_value_t = 100)]
     pub count: u64,
+    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// How the suite runs, and where and how its report is written.
@@ -382,6 +410,8 @@ pub struct DiffArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
     /// Examples shown per table.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub examples: usize,
@@ -397,6 +427,8 @@ pub struct FingerprintArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: PlainFormat,
@@ -412,8 +444,12 @@ pub enum PlainFormat {
 }
 
 impl DbArgs {
-    /// The target, with a remote one's token taken from the environment.
-    pub fn target(&self) -> crate::db::Target {
-        crate::db::Target::parse(&self.db).with_token_from_env(&self.auth_token_env)
+    /// The target, with a remote one's token taken from the environment; a malformed URL is an
+    /// error (never taken for a file name).
+    pub fn target(&self) -> Result<crate::db::Target, crate::db::DbError> {
+        crate::db::target::register_secret_from_env(&self.auth_token_env);
+        Ok(crate::db::Target::parse(&self.db)?
+            .with_token_from_env(&self.auth_token_env)
+            .with_timeouts(self.timeouts.timeouts()))
     }
 }

@@ -9,9 +9,13 @@ use crate::migrate::{self, Event, Logger};
 use crate::spec::LoadedSpec;
 use crate::spec::validate::{self, Scope};
 use crate::table::{count, pairs, render};
-use crate::{backup, fixture, fsutil, guard, print, warn};
+use crate::{backup, fixture, fsutil, guard, interrupt, print, warn};
 
 pub fn fixture(a: cli::FixtureArgs) -> Result<Outcome, Error> {
+    interrupt::task(
+        format!("writing the fixture {}", a.out.display()),
+        format!("{} was not written", a.out.display()),
+    );
     let opts = fixture::FixtureOptions {
         scale: a.scale,
         seed: a.seed,
@@ -36,7 +40,18 @@ fn counts_table(tables: &std::collections::BTreeMap<String, i64>) -> String {
 }
 
 pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
-    let target = Target::parse(&a.source).with_token_from_env(&a.auth_token_env);
+    crate::db::target::register_secret_from_env(&a.auth_token_env);
+    let target = Target::parse(&a.source)?
+        .with_token_from_env(&a.auth_token_env)
+        .with_timeouts(a.timeouts.timeouts());
+    interrupt::task(
+        format!("backing up {}", target.shown()),
+        format!(
+            "{} is untouched and no partial backup was left in {}",
+            target.shown(),
+            a.out.display()
+        ),
+    );
     let s = match &target {
         Target::Local(p) => backup::create(p, &a.out, a.min_size)?,
         Target::Remote(r) => {
@@ -77,6 +92,13 @@ pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
 }
 
 pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
+    interrupt::task(
+        format!("extracting {}", a.backup.display()),
+        match &a.out {
+            Some(o) => format!("{} was not written", o.display()),
+            None => "no copy was left behind".to_string(),
+        },
+    );
     let e = backup::extract(&a.backup, a.out.as_deref(), None)?;
     let place = match &e.db {
         backup::extract::ExtractedDb::Kept(p) => p.display().to_string(),
@@ -94,7 +116,14 @@ pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
                 fsutil::human(e.compressed_bytes)
             ),
         ),
-        ("sha256 (.gz)", e.sha256.clone()),
+        (
+            if e.plain {
+                "sha256 (plain database, copied)"
+            } else {
+                "sha256 (.gz)"
+            },
+            e.sha256.clone(),
+        ),
         (
             "manifest",
             match &e.manifest {
@@ -109,6 +138,17 @@ pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
 }
 
 pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
+    let target = Target::Local(a.db.clone());
+    if !a.db.is_file() {
+        fsutil::not_a_dir(&a.db)?;
+        return Err(fsutil::FsError::Missing(a.db.clone()).into());
+    }
+    let (_, _renew) = write_access(&target, a.yes, "write live readings")?;
+    db::local::check_writable(&a.db)?;
+    interrupt::writing(
+        format!("writing live readings to {}", target.shown()),
+        "every reading written so far is kept (each in a transaction of its own)",
+    );
     let n = fixture::simulate::run(
         &a.db,
         a.system,
@@ -119,6 +159,9 @@ pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
         "wrote {n} readings with their point rows to system {}\n",
         a.system
     ))?;
+    if interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
     Ok(Outcome::Pass)
 }
 
@@ -128,20 +171,26 @@ pub fn spec_show(a: cli::SpecArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Pass)
 }
 
-/// How a write command may open its target: a rehearsal copy made by `extract --out` needs no
-/// confirmation; anything else needs --yes or YES typed on a terminal.
-pub fn write_access(target: &Target, yes: bool, action: &str) -> Result<Access, Error> {
+/// How a write command may open its target: a rehearsal copy made by `extract --out` (still
+/// holding what preflight left in it) needs no confirmation; anything else needs --yes or YES
+/// typed on a terminal. Keep the second value until the handles on the target are closed: it
+/// then binds the copy's marker to its new content.
+pub fn write_access(
+    target: &Target,
+    yes: bool,
+    action: &str,
+) -> Result<(Access, guard::RenewOnDrop), Error> {
     if let Some(p) = target.local_path()
         && guard::is_rehearsal_copy(p)
     {
-        return Ok(Access::Rehearsal);
+        return Ok((Access::Rehearsal, guard::RenewOnDrop(Some(p.to_path_buf()))));
     }
     guard::confirm_write(&target.shown(), yes, action)?;
-    Ok(Access::Write)
+    Ok((Access::Write, guard::RenewOnDrop(None)))
 }
 
 pub fn open(args: &cli::DbArgs, access: Access) -> Result<Box<dyn Db>, Error> {
-    let target = args.target();
+    let target = args.target()?;
     Ok(db::open(&target, access)?)
 }
 
@@ -236,7 +285,8 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
 
 pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
-    let target = a.target.target();
+    let target = a.target.target()?;
+    interrupt::task(format!("reading {}", target.shown()), "nothing was written");
     let scope = scope(&a.engine);
     let opts = migrate::Options {
         batch_size: a.engine.batch_size,
@@ -258,9 +308,28 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
         ))?;
         return Ok(Outcome::Pass);
     }
+    // a damaged file or journal is refused before anything is asked or written
+    db::check_integrity(ro.as_ref(), true)?;
+    for mp in &plan.migrations {
+        migrate::journal::check_chain(ro.as_ref(), &mp.migration.name)?;
+    }
     drop(ro);
-    let access = write_access(&target, a.yes, "migrate point data")?;
+    if let Some(log) = &a.log_file {
+        guard::check_output_path(
+            log,
+            &[target.local_path(), a.spec.spec.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            "--log-file",
+        )?;
+    }
+    let (access, _renew) = write_access(&target, a.yes, "migrate point data")?;
     let db = open(&a.target, access)?;
+    interrupt::writing(
+        format!("migrating {}", target.shown()),
+        "every batch committed so far is kept and the open one was rolled back; run the same command again to resume, or preflight rollback to undo",
+    );
     let mut log = Logger::open(a.log_file.as_deref())?;
     log.line(&format!(
         "migrate {} with spec {} (sha256 {})",
@@ -315,9 +384,20 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
 }
 
 pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
-    let target = a.target.target();
-    let access = write_access(&target, a.yes, "delete the rows preflight migrated")?;
+    let target = a.target.target()?;
+    if let Some(log) = &a.log_file {
+        guard::check_output_path(
+            log,
+            &target.local_path().into_iter().collect::<Vec<_>>(),
+            "--log-file",
+        )?;
+    }
+    let (access, _renew) = write_access(&target, a.yes, "delete the rows preflight migrated")?;
     let db = open(&a.target, access)?;
+    interrupt::task(
+        format!("checking the journal of {}", target.shown()),
+        "nothing was deleted",
+    );
     let names = if a.migrations.is_empty() {
         migrate::journal::migrations(db.as_ref())?
     } else {
@@ -330,10 +410,15 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
         }
         .into());
     }
-    // every migration checked against its journal before any row is deleted
+    // the database and every migration's journal proved before any row is deleted
+    db::check_integrity(db.as_ref(), false)?;
     for name in &names {
         migrate::journal::check_rollback(db.as_ref(), name)?;
     }
+    interrupt::writing(
+        format!("rolling back {}", target.shown()),
+        "the journal entries undone so far stay undone (the progress table points before them) and the open one was rolled back; run preflight rollback again to finish, or preflight migrate to redo",
+    );
     let mut log = Logger::open(a.log_file.as_deref())?;
     log.line(&format!(
         "rollback {} of {}",
@@ -379,13 +464,13 @@ fn report_format(out: &cli::OutputArgs) -> Option<crate::report::Format> {
 pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Outcome, Error> {
     use crate::report::{Format, RenderOptions, render, renderer};
     if let (Some(path), Some(format)) = (&out.report, report_format(out)) {
+        guard::check_report_path(path, &[])?;
         let dir = fsutil::parent_dir(path);
-        let mut tmp = fsutil::temp_file_in(&dir, ".preflight-report-", ".tmp")?;
+        let mut tmp = fsutil::temp_file_in(&dir, "report", ".tmp")?;
         std::io::Write::write_all(&mut tmp, render(report, format).as_bytes())
             .map_err(|e| fsutil::FsError::io(path, e))?;
-        // a report may replace an older one of the same name
-        tmp.persist(path)
-            .map_err(|e| fsutil::FsError::io(path, e.error))?;
+        // a report may replace an older one of the same name (never a database or a backup)
+        fsutil::persist_over(tmp, path)?;
     }
     let opts = match out.format {
         Format::Table => RenderOptions {
@@ -412,6 +497,15 @@ fn suite(o: &cli::OutputArgs) -> crate::checks::SuiteOptions {
     }
 }
 
+/// `--report FILE` checked before any work: never an input, a database or a backup.
+fn check_report(out: &cli::OutputArgs, inputs: &[Option<&std::path::Path>]) -> Result<(), Error> {
+    if let Some(path) = &out.report {
+        let inputs: Vec<&std::path::Path> = inputs.iter().flatten().copied().collect();
+        guard::check_report_path(path, &inputs)?;
+    }
+    Ok(())
+}
+
 pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     use crate::checks::generic;
     let extras = generic::Extras {
@@ -426,7 +520,20 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
                 table: a.migrations.migrations_table.clone(),
             }),
     };
-    let target = a.target.target();
+    let target = a.target.target()?;
+    check_report(
+        &a.output,
+        &[
+            target.local_path(),
+            a.baseline.as_deref(),
+            a.spec.spec.as_deref(),
+            a.checks.as_deref(),
+        ],
+    )?;
+    interrupt::task(
+        format!("verifying {}", target.shown()),
+        "it was only read; nothing was written",
+    );
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
     // the LiveOne suite when a spec is given or the built-in one describes this database
     let generic_because = if a.no_spec {
@@ -473,6 +580,27 @@ fn spinner() -> indicatif::ProgressBar {
 }
 
 pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
+    check_report(
+        &a.output,
+        &[
+            a.backup.as_deref(),
+            a.spec.spec.as_deref(),
+            a.sql.as_deref(),
+            a.rollback.as_deref(),
+            a.expect.as_deref(),
+        ],
+    )?;
+    interrupt::task(
+        format!(
+            "rehearsing on {}",
+            a.backup
+                .as_deref()
+                .map_or(crate::rehearse::BUNDLED_NAME.to_string(), |b| b
+                    .display()
+                    .to_string())
+        ),
+        "the backup is untouched and the rehearsal's copies were removed",
+    );
     let pb = spinner();
     if let Some(forward) = &a.sql {
         let report = crate::rehearse::script::rehearse(
@@ -513,9 +641,17 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     }
     let runner = a.runner.runner();
     runner.check(&script)?;
-    let target = a.target.target();
-    let access = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
+    let target = a.target.target()?;
+    let (access, _renew) = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
     let db = open(&a.target, access)?;
+    interrupt::writing(
+        format!("applying {} to {}", a.sql.display(), target.shown()),
+        if runner.transactions == crate::migrate::runner::Transactions::Script {
+            "the script's transaction was rolled back; nothing of it was kept"
+        } else {
+            "the statements that had finished were kept, as the runner would have kept them"
+        },
+    );
     let local = db.as_local().map(|l| l.path().to_path_buf());
     let before_counts = crate::fingerprint::table_counts(db.as_ref())?;
     let before = match &local {
@@ -671,8 +807,10 @@ fn plural_rows(n: u64) -> String {
 fn open_for_reading(
     spec: &str,
     token_env: &str,
+    timeouts: cli::TimeoutArgs,
 ) -> Result<(Box<dyn Db>, Option<backup::Extracted>), Error> {
-    let target = Target::parse(spec);
+    crate::db::target::register_secret_from_env(token_env);
+    let target = Target::parse(spec)?;
     if let Target::Local(p) = &target
         && fsutil::is_gz(p)
     {
@@ -683,13 +821,15 @@ fn open_for_reading(
     let args = cli::DbArgs {
         db: spec.to_string(),
         auth_token_env: token_env.to_string(),
+        timeouts,
     };
     Ok((open(&args, Access::ReadOnly)?, None))
 }
 
 pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
-    let (before, _keep_b) = open_for_reading(&a.before, &a.auth_token_env)?;
-    let (after, _keep_a) = open_for_reading(&a.after, &a.auth_token_env)?;
+    interrupt::task("comparing two databases", "both were only read");
+    let (before, _keep_b) = open_for_reading(&a.before, &a.auth_token_env, a.timeouts)?;
+    let (after, _keep_a) = open_for_reading(&a.after, &a.auth_token_env, a.timeouts)?;
     let d = crate::fingerprint::diff::diff(before.as_ref(), after.as_ref(), a.examples)?;
     if a.format == cli::PlainFormat::Json {
         print(&(serde_json::to_string_pretty(&d).expect("diff serialises") + "\n"))?;
@@ -748,7 +888,8 @@ pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
 }
 
 pub fn fingerprint(a: cli::FingerprintArgs) -> Result<Outcome, Error> {
-    let (db, _keep) = open_for_reading(&a.db, &a.auth_token_env)?;
+    interrupt::task("fingerprinting a database", "it was only read");
+    let (db, _keep) = open_for_reading(&a.db, &a.auth_token_env, a.timeouts)?;
     let fp = crate::fingerprint::fingerprint(db.as_ref())?;
     if a.format == cli::PlainFormat::Json {
         let json = serde_json::json!({

@@ -8,6 +8,10 @@ pub const EXIT_PASS: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 /// preflight could not run (bad input, unreadable file, refused confirmation, ...).
 pub const EXIT_ERROR: u8 = 2;
+/// Stopped by SIGINT (Ctrl-C): 128 + 2.
+pub const EXIT_SIGINT: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15.
+pub const EXIT_SIGTERM: u8 = 143;
 
 /// What a command that ran to the end concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +61,9 @@ pub enum Error {
     Checks(#[from] crate::checks::invariants::ChecksError),
     #[error("writing to standard output: {0}")]
     Output(std::io::Error),
+    /// A signal stopped the command at a safe point.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl Error {
@@ -67,6 +74,11 @@ impl Error {
             Error::Backup(crate::backup::BackupError::TooSmall { .. }) => EXIT_FAIL,
             _ => EXIT_ERROR,
         }
+    }
+
+    /// The message as printed: one line, without credentials.
+    pub fn one_line(&self) -> String {
+        crate::db::target::scrub(&self.to_string())
     }
 
     /// Output cut short by a closed pipe (`preflight ... | head`) is not worth a message.

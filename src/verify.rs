@@ -1,5 +1,12 @@
 //! `verify`: the suite on a database opened read-only, optionally against a baseline backup for
 //! collateral damage.
+//!
+//! Every check reads one consistent state of the database, even while the live app writes to
+//! it: a local file is first copied, as one snapshot, through SQLite's online backup API into
+//! this run's temporary directory (removed however the run ends), and the checks' worker
+//! threads all read that copy. Checks that ran on connections opened one after another would
+//! each see a different state (rows counted before a write and compared after it), and SQLite
+//! reports a file that changes under a long per-table integrity check as malformed.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -88,9 +95,50 @@ pub fn run_checks(
     Ok(())
 }
 
+/// A read-only handle on one consistent state of `target`: for a local file, a snapshot copy
+/// (kept alive by the second value) named after the file in every message.
+pub fn open_snapshot(
+    target: &Target,
+) -> Result<(Box<dyn Db>, Option<tempfile::NamedTempFile>), Error> {
+    let Target::Local(path) = target else {
+        return Ok((db::open(target, Access::ReadOnly)?, None));
+    };
+    crate::fsutil::not_a_dir(path)?;
+    if !path.is_file() {
+        // the driver says it the usual way
+        return Ok((db::open(target, Access::ReadOnly)?, None));
+    }
+    let dir = crate::interrupt::run_dir()?;
+    let size = crate::fsutil::size(path)?;
+    let full = |free: Option<u64>| crate::fsutil::FsError::Full {
+        path: std::env::temp_dir(),
+        needed: Some(size),
+        free,
+    };
+    if let Some(free) = crate::fsutil::free_space(&dir)
+        && size > free
+    {
+        return Err(full(Some(free)).into());
+    }
+    let copy = crate::fsutil::temp_file_in(&dir, "snapshot", ".db")?;
+    match backup::snapshot_file(path, copy.path()) {
+        Ok(_) => {}
+        Err(backup::BackupError::Sqlite { source, .. }) if backup::extract::is_full(&source) => {
+            return Err(full(crate::fsutil::free_space(&dir)).into());
+        }
+        Err(backup::BackupError::SourceNotSqlite(_)) => {
+            // the driver names the problem as it does for any file that is not a database
+            return Ok((db::open(target, Access::ReadOnly)?, None));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let db = db::local::LocalDb::open_as(copy.path(), target.clone(), Access::ReadOnly)?;
+    Ok((Box::new(db), Some(copy)))
+}
+
 pub fn verify(target: &Target, opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
-    let db = db::open(target, Access::ReadOnly)?;
+    let (db, _snapshot) = open_snapshot(target)?;
     let mut report = Report::new(
         "verify",
         target_identity(target)?,

@@ -19,12 +19,13 @@ use rusqlite::{Connection, OpenFlags};
 pub struct Problem(pub String);
 
 fn open_ro(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     // memory-mapped reads: the file was just written and sits in the page cache
     conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 4294967296;")?;
+    crate::interrupt::watch(&mut conn, std::time::Duration::from_secs(30))?;
     Ok(conn)
 }
 

@@ -20,7 +20,7 @@ pub use manifest::Manifest;
 pub enum BackupError {
     #[error(transparent)]
     Fs(#[from] FsError),
-    #[error("{}: not a gzip file (it does not start with the gzip magic bytes 1f 8b)", .0.display())]
+    #[error("{}: not a gzip file (it does not start with the gzip magic bytes 1f 8b) nor a SQLite database; give a backup made by preflight backup, or a database file", .0.display())]
     NotGzip(PathBuf),
     #[error("{}: truncated gzip: the stream ends early, after {read} compressed bytes", path.display())]
     Truncated { path: PathBuf, read: u64 },
@@ -154,20 +154,43 @@ pub fn create(
     out_dir: &Path,
     min_size: Option<u64>,
 ) -> Result<BackupSummary, BackupError> {
+    fsutil::not_a_dir(source)?;
     if !source.is_file() {
         return Err(FsError::Missing(source.to_path_buf()).into());
     }
-    fsutil::ensure_dir(out_dir)?;
-    let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(BackupError::sqlite(source))?;
-    src.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(BackupError::sqlite(source))?;
+    let created = fsutil::ensure_dir(out_dir)?;
+    let r = create_in(source, out_dir, min_size);
+    if r.is_err() && created {
+        // a directory this run made and left empty goes too (remove_dir keeps a non-empty one)
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    r
+}
+
+fn create_in(
+    source: &Path,
+    out_dir: &Path,
+    min_size: Option<u64>,
+) -> Result<BackupSummary, BackupError> {
+    sweep_orphan_manifests(out_dir);
+    // the uncompressed snapshot and then its gzip live in the output directory for a while
+    let size = fsutil::size(source)?;
+    if let Some(free) = fsutil::free_space(out_dir)
+        && size > free
+    {
+        return Err(FsError::Full {
+            path: out_dir.to_path_buf(),
+            needed: Some(size),
+            free: Some(free),
+        }
+        .into());
+    }
     let taken = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("valid");
-    let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
-    let (counts, sqlite_version) = snapshot(&src, source, tmp_db.path())?;
-    drop(src);
+    let tmp_db = fsutil::temp_file_in(out_dir, "backup", ".db")?;
+    let (counts, sqlite_version) =
+        snapshot_file(source, tmp_db.path()).map_err(|e| naming_full(e, out_dir, size))?;
     finish(Snapshot {
         file: tmp_db,
         stem: stem_of(source),
@@ -200,7 +223,7 @@ fn finish(s: Snapshot) -> Result<BackupSummary, BackupError> {
     let manifest_path = manifest::path_for(&out);
     fsutil::ensure_absent(&out)?;
     fsutil::ensure_absent(&manifest_path)?;
-    let tmp_gz = fsutil::temp_file_in(s.out_dir, ".preflight-backup-", ".db.gz")?;
+    let tmp_gz = fsutil::temp_file_in(s.out_dir, "backup", ".db.gz")?;
     let sha256 = {
         let input = fsutil::open(s.file.path())?;
         let file = tmp_gz.reopen().map_err(|e| FsError::io(tmp_gz.path(), e))?;
@@ -208,7 +231,7 @@ fn finish(s: Snapshot) -> Result<BackupSummary, BackupError> {
             io::BufReader::with_capacity(1 << 20, input),
             Hashing::new(file),
         )
-        .map_err(|e| FsError::io(&out, e))?;
+        .map_err(|e| FsError::io(s.out_dir, e).needing(uncompressed))?;
         hashed.hex()
     };
     drop(s.file);
@@ -254,17 +277,34 @@ pub fn create_remote(
     min_size: Option<u64>,
     on_rows: &mut dyn FnMut(u64),
 ) -> Result<BackupSummary, BackupError> {
+    let created = fsutil::ensure_dir(out_dir)?;
+    let r = create_remote_in(db, stem, out_dir, min_size, on_rows);
+    if r.is_err() && created {
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    r
+}
+
+fn create_remote_in(
+    db: &dyn crate::db::Db,
+    stem: &str,
+    out_dir: &Path,
+    min_size: Option<u64>,
+    on_rows: &mut dyn FnMut(u64),
+) -> Result<BackupSummary, BackupError> {
     use crate::db::{DbExt, Value, as_text};
     use crate::fingerprint::{scan, table_key};
     use crate::sql::ident as q;
-    fsutil::ensure_dir(out_dir)?;
+    sweep_orphan_manifests(out_dir);
     let shown = db.target().shown();
     let dberr = BackupError::Db;
     let taken = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("valid");
-    let tmp_db = fsutil::temp_file_in(out_dir, ".preflight-backup-", ".db")?;
-    let local = Connection::open(tmp_db.path()).map_err(BackupError::sqlite(tmp_db.path()))?;
+    let tmp_db = fsutil::temp_file_in(out_dir, "backup", ".db")?;
+    let mut local = Connection::open(tmp_db.path()).map_err(BackupError::sqlite(tmp_db.path()))?;
+    crate::interrupt::watch(&mut local, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(tmp_db.path()))?;
     let lerr = BackupError::sqlite(tmp_db.path());
     local
         .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;")
@@ -379,6 +419,42 @@ pub fn create_remote(
     })
 }
 
+/// A full file system while writing into `dir`, said with the space the backup needs (SQLite
+/// reports it as its own error, naming no file).
+fn naming_full(e: BackupError, dir: &Path, needed: u64) -> BackupError {
+    match e {
+        BackupError::Sqlite { source, .. } if extract::is_full(&source) => FsError::Full {
+            path: dir.to_path_buf(),
+            needed: Some(needed),
+            free: fsutil::free_space(dir),
+        }
+        .into(),
+        BackupError::Fs(f) => f.needing(needed).into(),
+        other => other,
+    }
+}
+
+/// Copy the database file `source` into the new database `dst` as one consistent snapshot (see
+/// `snapshot`). An interrupted write's hot journal is rolled back first, as any open would.
+pub(crate) fn snapshot_file(
+    source: &Path,
+    dst: &Path,
+) -> Result<(BTreeMap<String, i64>, String), BackupError> {
+    crate::db::local::settle(source)?;
+    let mut src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(BackupError::sqlite(source))?;
+    crate::interrupt::watch(&mut src, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(source))?;
+    let sides = crate::db::local::SideFiles::before(source);
+    let r = snapshot(&src, source, dst);
+    drop(src);
+    sides.tidy();
+    r
+}
+
 /// Copy `src` into a new database file at `dst` in one step of the online backup API: the
 /// source stays readable (and, in WAL mode, writable) by others, and the copy is one consistent
 /// snapshot. Returns the snapshot's row counts and SQLite version.
@@ -389,9 +465,15 @@ fn snapshot(
 ) -> Result<(BTreeMap<String, i64>, String), BackupError> {
     use rusqlite::backup::{Backup, StepResult};
     let mut out = Connection::open(dst).map_err(BackupError::sqlite(dst))?;
+    // a temporary copy: no rollback journal beside it
+    out.query_row("PRAGMA journal_mode = OFF", [], |_| Ok(()))
+        .map_err(BackupError::sqlite(dst))?;
+    crate::interrupt::watch(&mut out, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(dst))?;
     {
         let backup = Backup::new(src, &mut out).map_err(BackupError::sqlite(source))?;
         loop {
+            crate::interrupt::check().map_err(|_| FsError::Interrupted(source.to_path_buf()))?;
             match backup.step(-1) {
                 Ok(StepResult::Done) => break,
                 Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
@@ -400,6 +482,7 @@ fn snapshot(
                 {
                     return Err(BackupError::SourceNotSqlite(source.to_path_buf()));
                 }
+                Err(e) if extract::is_full(&e) => return Err(BackupError::sqlite(dst)(e)),
                 Err(e) => return Err(BackupError::sqlite(source)(e)),
             }
         }
@@ -418,7 +501,10 @@ pub(crate) fn local_counts(path: &Path) -> Result<BTreeMap<String, i64>, BackupE
     Ok(crate::fingerprint::table_counts(&db)?)
 }
 
-/// Put a finished backup and its manifest in place: both or neither.
+/// Put a finished backup and its manifest in place: both or neither. The manifest goes first:
+/// a run killed between the two renames leaves a manifest naming a backup that does not exist,
+/// which the next backup into the directory recognises and removes (`sweep_orphan_manifests`),
+/// never a backup without its manifest.
 pub fn write_pair(
     tmp_gz: tempfile::NamedTempFile,
     out: &Path,
@@ -426,15 +512,46 @@ pub fn write_pair(
     manifest_path: &Path,
 ) -> Result<(), BackupError> {
     let dir = fsutil::parent_dir(out);
-    let mut tmp_manifest = fsutil::temp_file_in(&dir, ".preflight-manifest-", ".json")?;
+    let mut tmp_manifest = fsutil::temp_file_in(&dir, "manifest", ".json")?;
     let text = serde_json::to_string_pretty(manifest).expect("manifest serialises");
     writeln!(tmp_manifest, "{text}").map_err(|e| FsError::io(manifest_path, e))?;
-    fsutil::persist_new(tmp_gz, out)?;
-    if let Err(e) = fsutil::persist_new(tmp_manifest, manifest_path) {
-        let _ = std::fs::remove_file(out);
+    fsutil::persist_new(tmp_manifest, manifest_path)?;
+    if let Err(e) = fsutil::persist_new(tmp_gz, out) {
+        let _ = std::fs::remove_file(manifest_path);
         return Err(e.into());
     }
     Ok(())
+}
+
+/// Remove what a backup killed between its two renames left in `dir`: a manifest written by
+/// preflight whose backup file does not exist.
+pub fn sweep_orphan_manifests(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if !path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".manifest.json"))
+        {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(m) = serde_json::from_str::<Manifest>(&text) else {
+            continue;
+        };
+        if !m.file.is_empty()
+            && !m.file.contains(['/', '\\'])
+            && manifest::path_for(&dir.join(&m.file)) == path
+            && !dir.join(&m.file).exists()
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 #[cfg(test)]

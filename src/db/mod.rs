@@ -51,6 +51,22 @@ pub enum DbError {
     /// Statement `index` of a batch failed; the whole batch was rolled back.
     #[error("{source}")]
     InBatch { index: usize, source: Box<DbError> },
+    /// A signal asked to stop; the statement was interrupted and its transaction rolled back.
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{target}: no space left on the file system{}; the open transaction was rolled back and nothing of it was kept", free.map(|f| format!(" ({} free)", crate::fsutil::human(f))).unwrap_or_default())]
+    Full { target: String, free: Option<u64> },
+    /// A server that did not answer in time.
+    #[error("{target}: {message}")]
+    Timeout { target: String, message: String },
+    #[error(
+        "{target}: the database fails SQLite's {check}: {detail}; nothing was written (restore it from a backup, or repair it, first)"
+    )]
+    Corrupt {
+        target: String,
+        check: &'static str,
+        detail: String,
+    },
 }
 
 impl DbError {
@@ -69,15 +85,20 @@ impl DbError {
         match self {
             DbError::Sql { offset, .. } => *offset,
             DbError::InBatch { source, .. } => source.offset(),
-            DbError::Open { .. } => None,
+            _ => None,
         }
     }
 
     /// The database's own words, without the target and statement.
     pub fn message(&self) -> &str {
         match self {
-            DbError::Open { message, .. } | DbError::Sql { message, .. } => message,
+            DbError::Open { message, .. }
+            | DbError::Sql { message, .. }
+            | DbError::Timeout { message, .. } => message,
             DbError::InBatch { source, .. } => source.message(),
+            DbError::Interrupted => "interrupted",
+            DbError::Full { .. } => "database or disk is full",
+            DbError::Corrupt { detail, .. } => detail,
         }
     }
 }
@@ -140,6 +161,40 @@ pub fn open(target: &Target, access: Access) -> Result<Box<dyn Db>, DbError> {
             r.token.0.clone(),
             access,
         )?)),
+    }
+}
+
+/// Refuse a database that fails SQLite's own check (`quick` for `PRAGMA quick_check`, which
+/// skips matching index entries to rows; otherwise `PRAGMA integrity_check`) before writing
+/// to it: a write to a damaged file can only damage it further.
+pub fn check_integrity(db: &dyn Db, quick: bool) -> Result<(), DbError> {
+    let check = if quick {
+        "quick_check"
+    } else {
+        "integrity_check"
+    };
+    let corrupt = |detail: String| DbError::Corrupt {
+        target: db.target().shown(),
+        check,
+        detail,
+    };
+    match db.query(&format!("PRAGMA {check}(5)"), &[]) {
+        Ok(rows) => {
+            let lines: Vec<String> = rows.iter().filter_map(|r| as_text(&r[0])).collect();
+            if lines.len() == 1 && lines[0] == "ok" {
+                Ok(())
+            } else {
+                Err(corrupt(lines.join("; ")))
+            }
+        }
+        Err(e)
+            if e.message().contains("malformed")
+                || e.message().contains("not a database")
+                || e.message().contains("corrupt") =>
+        {
+            Err(corrupt(e.message().to_string()))
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -6,19 +6,25 @@
 //! `PRAGMA query_only`): each query in a short one of its own, or, for a snapshot handle, all of
 //! them in one held for the handle's life. Write batches run as one interactive transaction, so
 //! a failing statement is known by its position.
+//!
+//! Every call has a deadline (`--connect-timeout` to reach the server, `--timeout` for each
+//! answer after that) and gives up when a signal asks preflight to stop: a server that accepts
+//! and never answers, or one frozen mid-migration, ends the command with an error, never a hang.
 
+use std::future::Future;
 use std::time::Duration;
 
 use libsql::TransactionBehavior;
 
-use super::target::RemoteUrl;
+use super::target::{RemoteUrl, Timeouts};
 use super::{Access, Db, DbError, Row, Stmt, StmtOut, Target, Value};
 
 /// Rows per page when reading a whole table: servers refuse large single responses.
 pub const PAGE_ROWS: usize = 2_000;
 
 pub struct RemoteDb {
-    rt: tokio::runtime::Runtime,
+    /// Taken on drop, to shut down without waiting for a resolver thread that may hang.
+    rt: Option<tokio::runtime::Runtime>,
     conn: libsql::Connection,
     /// For a snapshot handle: the transaction every query runs in (rolled back on drop).
     read: Option<libsql::Transaction>,
@@ -28,11 +34,62 @@ pub struct RemoteDb {
     access: Access,
 }
 
-/// The server's own words from a client error, without the transport's wrapping, and never
-/// the token.
+/// Why a call ended without an answer.
+enum Stop<E> {
+    Failed(E),
+    TimedOut,
+    Interrupted,
+}
+
+/// Run `fut` with a deadline, giving up when a signal asks preflight to stop.
+async fn bounded<T, E>(
+    fut: impl Future<Output = Result<T, E>>,
+    limit: Duration,
+) -> Result<T, Stop<E>> {
+    let stop = async {
+        while !crate::interrupt::requested() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        r = tokio::time::timeout(limit, fut) => match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Stop::Failed(e)),
+            Err(_) => Err(Stop::TimedOut),
+        },
+        _ = stop => Err(Stop::Interrupted),
+    }
+}
+
+/// The `<title>` of an HTML page, if it has one.
+fn html_title(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let t: String = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!t.is_empty()).then_some(t)
+}
+
+/// The server's own words from a client error, without the transport's wrapping, on one line,
+/// and never the token.
 fn clean(e: &libsql::Error, token: &str) -> String {
     let raw = e.to_string();
-    let msg = if let Some(i) = raw.find("message: \"") {
+    let lower = raw.to_ascii_lowercase();
+    let msg = if lower.contains("<html") || lower.contains("<!doctype") {
+        let status = raw
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 3 && (w.starts_with('4') || w.starts_with('5')));
+        format!(
+            "the server answered with a web page{}{} instead of speaking libSQL; check that the URL is the database's",
+            status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+            html_title(&raw)
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        )
+    } else if let Some(i) = raw.find("message: \"") {
         let rest = &raw[i + 10..];
         rest.split("\", code")
             .next()
@@ -40,17 +97,26 @@ fn clean(e: &libsql::Error, token: &str) -> String {
             .replace("\\\"", "\"")
     } else if raw.contains("Connection refused") {
         "cannot reach the server: connection refused".to_string()
-    } else if raw.contains("401") || raw.to_ascii_lowercase().contains("unauthorized") {
+    } else if raw.contains("401") || lower.contains("unauthorized") {
         "the server refused the auth token (401 Unauthorized); check the token variable (--auth-token-env)".to_string()
-    } else if raw.contains("error trying to connect") || raw.contains("dns error") {
-        format!(
-            "cannot reach the server: {}",
-            raw.trim_start_matches("Hrana: ")
-        )
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        "cannot reach the server: its host name does not resolve (check the URL)".to_string()
+    } else if raw.contains("error trying to connect") {
+        let why = raw
+            .rsplit(": ")
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c: char| c == '`' || c == '\'' || c.is_whitespace());
+        format!("cannot reach the server: {why}")
+    } else if lower.contains("unexpected eof")
+        || lower.contains("connection closed before message completed")
+    {
+        "the server closed the connection without an answer (unexpected EOF); a libSQL server does this when the auth token is read-only and the statement is a write or a PRAGMA: use a token with write access".to_string()
     } else {
         raw.trim_start_matches("Hrana: ").to_string()
     };
-    let msg = msg.trim_start_matches("SQLite error: ").to_string();
+    let msg = msg.trim_start_matches("SQLite error: ").replace('`', "");
+    let msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
     if token.len() >= 4 {
         msg.replace(token, "***")
     } else {
@@ -105,39 +171,80 @@ impl RemoteDb {
             .enable_all()
             .build()
             .map_err(|e| fail(e.to_string()))?;
-        let (conn, read) = rt
-            .block_on(async {
+        let limit = url.timeouts.connect;
+        let opened = rt.block_on(bounded(
+            async {
                 let db = libsql::Builder::new_remote(url.url.clone(), token.clone())
                     .build()
-                    .await
-                    .map_err(|e| clean(&e, &token))?;
-                let conn = db.connect().map_err(|e| clean(&e, &token))?;
+                    .await?;
+                let conn = db.connect()?;
                 // one round trip now: an unreachable server or a refused token fails here, clearly
-                let mut rows = conn
-                    .query("SELECT count(*) FROM sqlite_schema", ())
-                    .await
-                    .map_err(|e| clean(&e, &token))?;
-                rows.next().await.map_err(|e| clean(&e, &token))?;
+                let mut rows = conn.query("SELECT count(*) FROM sqlite_schema", ()).await?;
+                rows.next().await?;
                 let read = if access == Access::Snapshot {
                     Some(
                         conn.transaction_with_behavior(TransactionBehavior::Deferred)
-                            .await
-                            .map_err(|e| clean(&e, &token))?,
+                            .await?,
                     )
                 } else {
                     None
                 };
-                Ok::<_, String>((conn, read))
-            })
-            .map_err(fail)?;
+                Ok::<_, libsql::Error>((conn, read))
+            },
+            limit,
+        ));
+        let (conn, read) = match opened {
+            Ok(v) => v,
+            Err(stop) => {
+                rt.shutdown_background();
+                return Err(match stop {
+                    Stop::Failed(e) => fail(clean(&e, &token)),
+                    Stop::Interrupted => DbError::Interrupted,
+                    Stop::TimedOut => DbError::Timeout {
+                        target: target.shown(),
+                        message: format!(
+                            "no answer from the server within {} s (--connect-timeout); check the URL and that the server is up",
+                            limit.as_secs()
+                        ),
+                    },
+                });
+            }
+        };
         Ok(RemoteDb {
-            rt,
+            rt: Some(rt),
             conn,
             read,
             target: target.clone(),
             url: url.clone(),
             token,
             access,
+        })
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        self.url.timeouts
+    }
+
+    /// Block on one call, bounded by `--timeout` and by signals; `what` names it for the error
+    /// and says what became of its transaction.
+    fn call<T>(
+        &self,
+        sql: &str,
+        what: &str,
+        fut: impl Future<Output = Result<T, libsql::Error>>,
+    ) -> Result<T, DbError> {
+        let limit = self.timeouts().read;
+        let rt = self.rt.as_ref().expect("a runtime until dropped");
+        rt.block_on(bounded(fut, limit)).map_err(|stop| match stop {
+            Stop::Failed(e) => self.err(sql, &e),
+            Stop::Interrupted => DbError::Interrupted,
+            Stop::TimedOut => DbError::Timeout {
+                target: self.target.shown(),
+                message: format!(
+                    "the server did not answer within {} s (--timeout) {what}; it may be overloaded or stopped",
+                    limit.as_secs()
+                ),
+            },
         })
     }
 
@@ -211,10 +318,7 @@ impl Db for RemoteDb {
                 (None, _) => Self::run_on(&self.conn, &st).await,
             }
         };
-        self.rt
-            .block_on(run)
-            .map(|o| o.rows)
-            .map_err(|e| self.err(sql, &e))
+        self.call(sql, "to a query", run).map(|o| o.rows)
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
@@ -222,22 +326,28 @@ impl Db for RemoteDb {
             return Err(self.refuse(sql));
         }
         let st = Stmt::new(sql, params.to_vec());
-        self.rt
-            .block_on(Self::run_on(&self.conn, &st))
-            .map(|o| o.changes)
-            .map_err(|e| self.err(sql, &e))
+        self.call(
+            sql,
+            "to a statement (whether it took effect is unknown)",
+            Self::run_on(&self.conn, &st),
+        )
+        .map(|o| o.changes)
     }
 
     fn write_batch(&self, stmts: &[Stmt]) -> Result<Vec<StmtOut>, DbError> {
         if self.read_only() {
             return Err(self.refuse(stmts.first().map_or("", |s| s.sql.as_str())));
         }
-        self.rt.block_on(async {
-            let tx = self
+        let first = stmts.first().map_or("", |s| s.sql.as_str());
+        let run = async {
+            let tx = match self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .await
-                .map_err(|e| self.err("BEGIN IMMEDIATE", &e))?;
+            {
+                Ok(tx) => tx,
+                Err(e) => return Ok(Err(self.err("BEGIN IMMEDIATE", &e))),
+            };
             let mut out = Vec::with_capacity(stmts.len());
             for (index, st) in stmts.iter().enumerate() {
                 match Self::run_on(&tx, st).await {
@@ -245,16 +355,23 @@ impl Db for RemoteDb {
                     Err(e) => {
                         let err = self.err(&st.sql, &e);
                         let _ = tx.rollback().await;
-                        return Err(DbError::InBatch {
+                        return Ok(Err(DbError::InBatch {
                             index,
                             source: Box::new(err),
-                        });
+                        }));
                     }
                 }
             }
-            tx.commit().await.map_err(|e| self.err("COMMIT", &e))?;
-            Ok(out)
-        })
+            if let Err(e) = tx.commit().await {
+                return Ok(Err(self.err("COMMIT", &e)));
+            }
+            Ok::<_, libsql::Error>(Ok(out))
+        };
+        self.call(
+            first,
+            "to a write transaction (the server commits all of it or none of it; which one is unknown)",
+            run,
+        )?
     }
 
     fn reopen(&self) -> Result<Box<dyn Db>, DbError> {
@@ -272,11 +389,16 @@ impl Db for RemoteDb {
 
 impl Drop for RemoteDb {
     fn drop(&mut self) {
-        if let Some(tx) = self.read.take() {
-            let _ = self.rt.block_on(async {
+        let Some(rt) = self.rt.take() else { return };
+        if let Some(tx) = self.read.take()
+            && !crate::interrupt::requested()
+        {
+            let _ = rt.block_on(async {
                 tokio::time::timeout(Duration::from_secs(5), tx.rollback()).await
             });
         }
+        // never wait for a call still hanging on a silent server
+        rt.shutdown_background();
     }
 }
 

@@ -5,6 +5,22 @@
 //! each batch journals that range (with its system and time window) in the same transaction as the
 //! inserts. `rollback` deletes exactly those rows, batch by batch, checking each count against the
 //! journal, then restores the progress rows and the AUTOINCREMENT counter as they were.
+//!
+//! The journal is proved before anything is deleted, and before a migration adds to it: the
+//! entries of a migration are numbered 1, 2, … n with no gap and no repeat; each carries a
+//! checksum over its fields and the previous entry's checksum (a chain), and the newest's
+//! number and checksum are kept in the state table, so an edited, removed or duplicated entry,
+//! or a dropped journal, is found; rowid ranges do not overlap; every entry's rows are present
+//! in the number it records; the database passes SQLite's integrity check. The checksum is
+//! plain SQL integer arithmetic (two polynomial hashes modulo 2^31 − 1), computed by the same
+//! transaction that writes the entry on a local file and on a libSQL server alike; it detects
+//! any edit that does not recompute it, and is not a signature.
+//!
+//! Each undone entry moves the progress back to where that entry's window began (and the
+//! AUTOINCREMENT counter back to where it was), in the same transaction as its delete: a
+//! rollback stopped half-way leaves a database that `rollback` finishes and `migrate` resumes.
+
+use sha2::{Digest, Sha256};
 
 use crate::db::{Db, DbError, DbExt, Stmt, Value, as_i64, as_text};
 use crate::spec::validate::MigrationPlan;
@@ -57,6 +73,94 @@ pub enum JournalError {
         what: &'static str,
         name: String,
     },
+    /// The journal does not prove itself; nothing was deleted or written.
+    #[error(
+        "{target}: the journal of {migration} is damaged: {problem}; nothing was deleted or written (restore the database from the backup taken before the migration)"
+    )]
+    Damaged {
+        target: String,
+        migration: String,
+        problem: String,
+    },
+    #[error(
+        "{target}: the journal of {migration} was written by an older preflight (no checksum); finish or undo that migration with the version that wrote it"
+    )]
+    OldJournal { target: String, migration: String },
+}
+
+/// The modulus and bases of the journal's checksum (two hashes of 31 bits each).
+const P: i64 = 2_147_483_647;
+const BASES: [i64; 2] = [1_000_003, 69_069];
+
+/// The checksum's part for an entry's text fields (its migration and target table).
+fn text_key(migration: &str, table: &str) -> (i64, i64) {
+    let h = Sha256::digest(format!("{migration}\0{table}").as_bytes());
+    let word = |i: usize| {
+        i64::from(u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) & 0x7fff_ffff)
+    };
+    (word(0), word(4))
+}
+
+/// The two hashes of a sequence of integers, as one integer below 2^62.
+fn fold(inputs: &[i64]) -> i64 {
+    let lane = |b: i64| {
+        inputs
+            .iter()
+            .fold(0i64, |h, x| (h * b + x.rem_euclid(P)) % P)
+    };
+    lane(BASES[0]) * (1 << 31) + lane(BASES[1])
+}
+
+/// What the checksum of an entry covers, in order.
+fn checksum_inputs(
+    e: &Entry,
+    migration: &str,
+    sequence_before: Option<i64>,
+    prev: i64,
+) -> Vec<i64> {
+    let (ka, kb) = text_key(migration, &e.target_table);
+    vec![
+        ka,
+        kb,
+        prev >> 31,
+        prev & P,
+        e.seq,
+        e.system_id,
+        e.time_lo,
+        e.time_hi,
+        e.rowid_lo,
+        e.rowid_hi,
+        e.inserted,
+        sequence_before.unwrap_or(-1),
+    ]
+}
+
+/// The same checksum in SQL, over the columns of the journal row being updated; parameters
+/// ?1 and ?2 are `text_key` of its migration and target.
+fn checksum_sql() -> String {
+    let prev = format!(
+        "ifnull((SELECT j.checksum FROM {JOURNAL} j WHERE j.migration_name = {JOURNAL}.migration_name AND j.seq = {JOURNAL}.seq - 1), 0)"
+    );
+    let inputs = [
+        "?1".to_string(),
+        "?2".to_string(),
+        format!("({prev}) >> 31"),
+        format!("({prev}) & {P}"),
+        "seq".into(),
+        "system_id".into(),
+        "time_lo".into(),
+        "time_hi".into(),
+        "rowid_lo".into(),
+        "rowid_hi".into(),
+        "inserted".into(),
+        "ifnull(sequence_before, -1)".into(),
+    ];
+    let lane = |b: i64| {
+        inputs.iter().fold("0".to_string(), |h, x| {
+            format!("((({h}) * {b} + ((({x}) % {P}) + {P}) % {P}) % {P})")
+        })
+    };
+    format!("({}) * 2147483648 + ({})", lane(BASES[0]), lane(BASES[1]))
 }
 
 fn deleted_note(deleted_before: u64) -> String {
@@ -87,7 +191,9 @@ pub fn create_journal_sql() -> [String; 2] {
   rowid_hi INTEGER,
   inserted INTEGER,
   sequence_before INTEGER,
-  at INTEGER NOT NULL
+  at INTEGER NOT NULL,
+  seq INTEGER,
+  checksum INTEGER
 )"
         ),
         format!(
@@ -118,6 +224,13 @@ pub fn setup(db: &dyn Db, mp: &MigrationPlan) -> Result<(), JournalError> {
         }
     }
     let has_sequence = is_autoincrement(db, &m.target)?;
+    let journal_columns = db.columns(JOURNAL)?;
+    if !journal_columns.is_empty() && !journal_columns.iter().any(|c| c == "checksum") {
+        return Err(JournalError::OldJournal {
+            target: db.target().shown(),
+            migration: m.name.clone(),
+        });
+    }
     let mut stmts: Vec<Stmt> = create_journal_sql()
         .into_iter()
         .map(|s| Stmt::new(s, vec![]))
@@ -158,6 +271,11 @@ pub fn setup(db: &dyn Db, mp: &MigrationPlan) -> Result<(), JournalError> {
         ("system_column", text(&m.system)),
         ("time_column", text(&m.time.target)),
         ("time_multiply", Value::Integer(m.time.multiply)),
+        ("source", text(&m.source)),
+        ("source_system_column", text(&m.system)),
+        ("source_time_column", text(&m.time.source)),
+        ("journal_seq", Value::Integer(0)),
+        ("journal_head", Value::Integer(0)),
     ];
     if has_sequence {
         let seq = db
@@ -222,8 +340,9 @@ pub fn batch_statements(
     let mut stmts = vec![
         Stmt::new(
             format!(
-                "INSERT INTO {JOURNAL} (migration_name, system_id, target_table, time_lo, time_hi, rowid_lo, sequence_before, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, (SELECT ifnull(max(rowid), 0) FROM {}), {sequence}, ?6)",
+                "INSERT INTO {JOURNAL} (migration_name, system_id, target_table, time_lo, time_hi, rowid_lo, sequence_before, at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, (SELECT ifnull(max(rowid), 0) FROM {}), {sequence}, ?6,
+                         (SELECT ifnull(max(seq), 0) + 1 FROM {JOURNAL} WHERE migration_name = ?1))",
                 q(&m.target)
             ),
             vec![
@@ -258,10 +377,30 @@ pub fn batch_statements(
             vec![text(&m.target)],
         ));
     }
+    let (ka, kb) = text_key(&m.name, &m.target);
     stmts.extend([
         Stmt::new(
             format!("DELETE FROM {JOURNAL} WHERE id = (SELECT max(id) FROM {JOURNAL}) AND inserted = 0"),
             vec![],
+        ),
+        // seal the entry (when one was kept) and move the head of the chain to it
+        Stmt::new(
+            format!(
+                "UPDATE {JOURNAL} SET checksum = {} WHERE id = (SELECT max(id) FROM {JOURNAL}) AND checksum IS NULL AND migration_name = ?3",
+                checksum_sql()
+            ),
+            vec![Value::Integer(ka), Value::Integer(kb), text(&m.name)],
+        ),
+        Stmt::new(
+            format!(
+                "INSERT INTO {STATE} (migration_name, key, value)
+                 SELECT ?1, k, v FROM (SELECT 'journal_seq' AS k, seq AS v, seq FROM {JOURNAL} WHERE migration_name = ?1
+                                       UNION ALL SELECT 'journal_head', checksum, seq FROM {JOURNAL} WHERE migration_name = ?1)
+                 WHERE seq = (SELECT max(seq) FROM {JOURNAL} WHERE migration_name = ?1)
+                 ON CONFLICT (migration_name, key) DO UPDATE SET value = excluded.value
+                 WHERE value IS NOT excluded.value"
+            ),
+            vec![text(&m.name)],
         ),
         Stmt::new(
             format!(
@@ -302,6 +441,8 @@ pub fn progress_of(db: &dyn Db, migration: &str, system_id: i64) -> Result<Optio
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub id: i64,
+    /// Its number among the entries of its migration: 1, 2, … with no gap.
+    pub seq: i64,
     pub system_id: i64,
     pub target_table: String,
     pub time_lo: i64,
@@ -318,8 +459,13 @@ pub fn entries(db: &dyn Db, migration: Option<&str>) -> Result<Vec<Entry>, DbErr
     }
     let rows = db.query(
         &format!(
-            "SELECT id, system_id, target_table, time_lo, time_hi, rowid_lo, rowid_hi, inserted FROM {JOURNAL}
-             WHERE (?1 IS NULL OR migration_name = ?1) AND inserted IS NOT NULL ORDER BY id"
+            "SELECT id, system_id, target_table, time_lo, time_hi, rowid_lo, rowid_hi, inserted, {seq} FROM {JOURNAL}
+             WHERE (?1 IS NULL OR migration_name = ?1) AND inserted IS NOT NULL ORDER BY id",
+            seq = if db.columns(JOURNAL)?.iter().any(|c| c == "seq") {
+                "seq"
+            } else {
+                "0"
+            }
         ),
         &[migration.map_or(Value::Null, text)],
     )?;
@@ -327,6 +473,7 @@ pub fn entries(db: &dyn Db, migration: Option<&str>) -> Result<Vec<Entry>, DbErr
         .into_iter()
         .map(|r| Entry {
             id: as_i64(&r[0]).unwrap_or_default(),
+            seq: as_i64(&r[8]).unwrap_or_default(),
             system_id: as_i64(&r[1]).unwrap_or_default(),
             target_table: as_text(&r[2]).unwrap_or_default(),
             time_lo: as_i64(&r[3]).unwrap_or_default(),
@@ -336,6 +483,144 @@ pub fn entries(db: &dyn Db, migration: Option<&str>) -> Result<Vec<Entry>, DbErr
             inserted: as_i64(&r[7]).unwrap_or_default(),
         })
         .collect())
+}
+
+/// Prove the journal of `migration` by itself (no look at the rows it covers): numbered
+/// 1 … n with no gap or repeat, no field missing, every checksum and the chain's head as
+/// written. Returns its entries, oldest first, with their `sequence_before`.
+pub fn check_chain(
+    db: &dyn Db,
+    migration: &str,
+) -> Result<Vec<(Entry, Option<i64>)>, JournalError> {
+    let shown = db.target().shown();
+    let damaged = |problem: String| JournalError::Damaged {
+        target: shown.clone(),
+        migration: migration.into(),
+        problem,
+    };
+    let st = state(db, migration)?;
+    if st.is_empty() {
+        return Ok(Vec::new());
+    }
+    let get = |k: &str| st.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let (Some(n), Some(head)) = (
+        get("journal_seq").and_then(|v| as_i64(&v)),
+        get("journal_head").and_then(|v| as_i64(&v)),
+    ) else {
+        return Err(if get("target").is_some() && get("journal_seq").is_none() {
+            JournalError::OldJournal {
+                target: shown.clone(),
+                migration: migration.into(),
+            }
+        } else {
+            damaged(format!(
+                "its head (journal_seq and journal_head in {STATE}) is missing or not a number"
+            ))
+        });
+    };
+    let columns = db.columns(JOURNAL)?;
+    if columns.is_empty() {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        return Err(damaged(format!(
+            "the table {JOURNAL} is missing, and {STATE} records {n} entries"
+        )));
+    }
+    if !columns.iter().any(|c| c == "checksum") {
+        return Err(JournalError::OldJournal {
+            target: shown.clone(),
+            migration: migration.into(),
+        });
+    }
+    let rows = db.query(
+        &format!(
+            "SELECT id, seq, system_id, target_table, time_lo, time_hi, rowid_lo, rowid_hi, inserted, sequence_before, checksum
+             FROM {JOURNAL} WHERE migration_name = ?1 ORDER BY seq, id"
+        ),
+        &[text(migration)],
+    )?;
+    const NAMES: [&str; 11] = [
+        "id",
+        "seq",
+        "system_id",
+        "target_table",
+        "time_lo",
+        "time_hi",
+        "rowid_lo",
+        "rowid_hi",
+        "inserted",
+        "sequence_before",
+        "checksum",
+    ];
+    let mut out = Vec::with_capacity(rows.len());
+    let mut prev = 0i64;
+    for (k, r) in rows.iter().enumerate() {
+        let id = as_i64(&r[0]).map_or("?".to_string(), |i| i.to_string());
+        let int = |i: usize| -> Result<i64, JournalError> {
+            match &r[i] {
+                Value::Integer(v) => Ok(*v),
+                Value::Null => Err(damaged(format!("entry {id} has no {}", NAMES[i]))),
+                other => Err(damaged(format!(
+                    "entry {id} has {} = {}, not an integer",
+                    NAMES[i],
+                    crate::db::show(other)
+                ))),
+            }
+        };
+        let e = Entry {
+            id: int(0)?,
+            seq: int(1)?,
+            system_id: int(2)?,
+            target_table: as_text(&r[3])
+                .ok_or_else(|| damaged(format!("entry {id} has no target_table")))?,
+            time_lo: int(4)?,
+            time_hi: int(5)?,
+            rowid_lo: int(6)?,
+            rowid_hi: int(7)?,
+            inserted: int(8)?,
+        };
+        let sequence_before = match &r[9] {
+            Value::Null => None,
+            _ => Some(int(9)?),
+        };
+        let checksum = int(10)?;
+        let expected_seq = k as i64 + 1;
+        if e.seq != expected_seq {
+            return Err(damaged(if e.seq < expected_seq {
+                format!(
+                    "entry {} repeats number {} (an entry was duplicated)",
+                    e.id, e.seq
+                )
+            } else {
+                format!(
+                    "entry number {expected_seq} is missing (the next is entry {} with number {}): an entry was removed",
+                    e.id, e.seq
+                )
+            }));
+        }
+        if fold(&checksum_inputs(&e, migration, sequence_before, prev)) != checksum {
+            return Err(damaged(format!(
+                "entry {} does not match its checksum (it was edited since preflight wrote it)",
+                e.id
+            )));
+        }
+        prev = checksum;
+        out.push((e, sequence_before));
+    }
+    let last = out.last().map_or(0, |(e, _)| e.seq);
+    if last != n || prev != head {
+        return Err(damaged(if last < n {
+            format!(
+                "{STATE} records {n} entries and the journal holds {last}: the newest were removed"
+            )
+        } else {
+            format!(
+                "{STATE} records {n} entries and the journal holds {last}, or their head does not match"
+            )
+        }));
+    }
+    Ok(out)
 }
 
 /// The migrations the journal can undo, the most recently started first.
@@ -457,9 +742,45 @@ fn undo(
         found,
         deleted_before,
     };
-    // every entry checked before anything is deleted
-    let entries = entries(db, Some(migration))?;
-    for e in &entries {
+    let damaged = |problem: String| JournalError::Damaged {
+        target: shown.clone(),
+        migration: migration.into(),
+        problem,
+    };
+    // the journal proved before anything is deleted: the chain, each entry's fields, rowid
+    // ranges that no two entries share (of any migration into the same table), and the rows
+    let chain = check_chain(db, migration)?;
+    for (e, _) in &chain {
+        if e.target_table != target {
+            return Err(damaged(format!(
+                "entry {} names the table {}, and the migration's target is {target}",
+                e.id, e.target_table
+            )));
+        }
+        if e.inserted < 1 || e.rowid_hi - e.rowid_lo < e.inserted || e.time_lo >= e.time_hi {
+            return Err(damaged(format!(
+                "entry {} records {} rows in rowids ({}, {}] and times ({}, {}], which cannot be",
+                e.id, e.inserted, e.rowid_lo, e.rowid_hi, e.time_lo, e.time_hi
+            )));
+        }
+    }
+    let mut ranges: Vec<(i64, i64, i64)> = entries(db, None)?
+        .into_iter()
+        .filter(|e| e.target_table == target)
+        .map(|e| (e.rowid_lo, e.rowid_hi, e.id))
+        .collect();
+    ranges.sort();
+    for w in ranges.windows(2) {
+        if w[1].0 < w[0].1 {
+            return Err(damaged(format!(
+                "entries {} and {} claim the same rows of {target} (rowids ({}, {}] and ({}, {}])",
+                w[0].2, w[1].2, w[0].0, w[0].1, w[1].0, w[1].1
+            )));
+        }
+    }
+    let entries: Vec<(Entry, Option<i64>)> = chain;
+    for (e, _) in &entries {
+        crate::interrupt::check().map_err(|_| DbError::Interrupted)?;
         let found = db
             .scalar_i64(&format!("SELECT count(*) {rows_of}"), &params(e))?
             .unwrap_or(0);
@@ -470,12 +791,23 @@ fn undo(
     if only_check {
         return Ok(summary);
     }
+    let progress_cols = db.columns(PROGRESS)?;
+    let has_progress = PROGRESS_COLUMNS
+        .iter()
+        .all(|c| progress_cols.iter().any(|x| x == c));
+    let source = (
+        get("source").and_then(|v| as_text(&v)),
+        get("source_system_column").and_then(|v| as_text(&v)),
+        get("source_time_column").and_then(|v| as_text(&v)),
+    );
+    let autoincrement = is_autoincrement(db, &target)?;
     // created inside each batch, so that a refused batch leaves nothing behind; a row that
     // fails its CHECK (someone changed the rows since the check) aborts the batch
     let assert_table =
         format!("CREATE TABLE IF NOT EXISTS {ASSERT} (entry INTEGER, ok INTEGER CHECK (ok))");
-    for e in entries.iter().rev() {
-        let result = db.write_batch(&[
+    for (e, sequence_before) in entries.iter().rev() {
+        crate::interrupt::check().map_err(|_| DbError::Interrupted)?;
+        let mut stmts = vec![
             Stmt::new(assert_table.clone(), vec![]),
             Stmt::new(format!("DELETE {rows_of}"), params(e)),
             Stmt::new(
@@ -486,8 +818,57 @@ fn undo(
                 format!("DELETE FROM {JOURNAL} WHERE id = ?1"),
                 vec![Value::Integer(e.id)],
             ),
-            Stmt::new(format!("DELETE FROM {ASSERT}"), vec![]),
-        ]);
+            // gone again in the same transaction: a rollback stopped later leaves no trace of it
+            Stmt::new(format!("DROP TABLE {ASSERT}"), vec![]),
+            // the chain's head moves back to the previous entry
+            Stmt::new(
+                format!(
+                    "INSERT INTO {STATE} (migration_name, key, value) VALUES
+                       (?1, 'journal_seq', ?2),
+                       (?1, 'journal_head', ifnull((SELECT checksum FROM {JOURNAL} WHERE migration_name = ?1 AND seq = ?2), 0))
+                     ON CONFLICT (migration_name, key) DO UPDATE SET value = excluded.value"
+                ),
+                vec![text(migration), Value::Integer(e.seq - 1)],
+            ),
+        ];
+        // progress back to where this entry's window began, so that a migrate after a
+        // rollback stopped half-way covers these rows again
+        if has_progress {
+            let rows_migrated = match &source {
+                (Some(src), Some(sys), Some(t)) => format!(
+                    "(SELECT count(*) FROM {} WHERE {} = ?2 AND {} <= ?3)",
+                    q(src),
+                    q(sys),
+                    q(t)
+                ),
+                _ => "rows_migrated".to_string(),
+            };
+            stmts.push(Stmt::new(
+                format!(
+                    "UPDATE {PROGRESS} SET last_migrated_timestamp = ?3, rows_migrated = {rows_migrated}
+                     WHERE migration_name = ?1 AND system_id = ?2 AND last_migrated_timestamp > ?3"
+                ),
+                vec![
+                    text(migration),
+                    Value::Integer(e.system_id),
+                    Value::Integer(e.time_lo),
+                ],
+            ));
+        }
+        // and the AUTOINCREMENT counter back to where it was before this entry's batch
+        if autoincrement {
+            stmts.push(Stmt::new(
+                format!(
+                    "UPDATE sqlite_sequence SET seq = max(ifnull(?2, 0), (SELECT ifnull(max(rowid), 0) FROM {})) WHERE name = ?1",
+                    q(&target)
+                ),
+                vec![
+                    text(&target),
+                    sequence_before.map_or(Value::Null, Value::Integer),
+                ],
+            ));
+        }
+        let result = db.write_batch(&stmts);
         match result {
             Ok(out) => {
                 summary.entries += 1;
@@ -502,7 +883,6 @@ fn undo(
     }
 
     // progress rows and the AUTOINCREMENT counter, as they were
-    let progress_cols = db.columns(PROGRESS)?;
     let mut stmts = Vec::new();
     if !progress_cols.is_empty() {
         let cols: Vec<String> = progress_cols.iter().map(|c| q(c)).collect();

@@ -890,7 +890,8 @@ impl LocalSession {
             None => Connection::open_with_flags(path, flags),
         }
         .map_err(|e| fail(e.to_string()))?;
-        conn.busy_timeout(Duration::from_secs(30))
+        // a signal stops a long statement, and any wait for the lock
+        crate::interrupt::watch(&mut conn, Duration::from_secs(30))
             .map_err(|e| fail(e.to_string()))?;
         if rehearsal {
             conn.execute_batch("PRAGMA synchronous = OFF")
@@ -1251,6 +1252,13 @@ impl Runner {
         let mut begun = false;
         let mut open_since: Option<usize> = None;
         for (i, st) in script.statements.iter().enumerate() {
+            // a signal stops the script between statements, rolling back what is open
+            if crate::interrupt::requested() {
+                if !conn.autocommit().unwrap_or(true) {
+                    let _ = conn.run(0, "ROLLBACK", true, 0);
+                }
+                return Err(ScriptError::Db(DbError::Interrupted));
+            }
             if one_transaction && !begun && i >= lead {
                 internal(conn, "BEGIN IMMEDIATE")?;
                 begun = true;

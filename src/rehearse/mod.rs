@@ -119,11 +119,14 @@ pub(crate) fn extract_stage(
     })
 }
 
+/// The rehearsal's working directory, inside this run's temporary directory (removed however
+/// the run ends; see `interrupt`).
 pub(crate) fn workdir() -> Result<tempfile::TempDir, Error> {
+    let run = crate::interrupt::run_dir()?;
     Ok(tempfile::Builder::new()
-        .prefix(".preflight-rehearse-")
-        .tempdir()
-        .map_err(|e| crate::fsutil::FsError::io(&std::env::temp_dir(), e))?)
+        .prefix("rehearse-")
+        .tempdir_in(&run)
+        .map_err(|e| crate::fsutil::FsError::io(&run, e))?)
 }
 
 pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {

@@ -135,6 +135,7 @@ fn backup_is_consistent_while_another_process_writes() {
     let mut writer = preflight()
         .args([
             "simulate-live",
+            "--yes",
             s(&db),
             "--system",
             "1",

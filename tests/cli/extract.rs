@@ -43,7 +43,7 @@ fn extract_out_keeps_a_marked_rehearsal_copy() {
 
 /// Each bad input: exit 2, one line naming the file and the problem, nothing left behind.
 #[rstest]
-#[case::not_gzip("not-gzip.db.gz", "not a gzip file")]
+#[case::not_gzip("junk.db.gz", "not a gzip file")]
 #[case::truncated_gzip("truncated.db.gz", "truncated gzip")]
 #[case::gzip_of_a_non_sqlite_file("not-sqlite.db.gz", "does not hold a SQLite database")]
 #[case::corrupted_database_page("corrupt-page.db.gz", "fails its integrity check")]
@@ -54,7 +54,13 @@ fn bad_backups_are_refused(
     #[values(false, true)] with_out: bool,
 ) {
     let tmp = tempfile::tempdir().unwrap();
-    let path = repo("fixtures/broken").join(file);
+    let inputs = tempfile::tempdir().unwrap();
+    let mut path = repo("fixtures/broken").join(file);
+    if !path.exists() {
+        // neither gzip nor a SQLite database
+        path = inputs.path().join(file);
+        std::fs::write(&path, b"this is neither a gzip file nor a database\n").unwrap();
+    }
     let out = tmp.path().join("out.db");
     let mut args = vec!["extract", s(&path)];
     if with_out {

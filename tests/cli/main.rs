@@ -4,8 +4,12 @@
 mod common;
 
 mod backup;
+mod diskfull;
 mod extract;
 mod fixture;
+mod inputs;
+mod interrupt;
+mod journal;
 mod migrate;
 mod rehearse;
 mod remote;

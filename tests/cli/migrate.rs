@@ -405,6 +405,7 @@ fn rollback_keeps_live_rows_written_afterwards() {
     for db in [&a, &b] {
         let r = run(&[
             "simulate-live",
+            "--yes",
             s(db),
             "--system",
             "1",
@@ -471,6 +472,7 @@ fn live_traffic_keeps_working_during_a_migration() {
     let writer = preflight()
         .args([
             "simulate-live",
+            "--yes",
             s(&db),
             "--system",
             "2",

@@ -49,7 +49,7 @@ fn the_verify_report_of_a_server_equals_the_local_one() {
     let db = migrated_fixture(dir.path());
     let server = Sqld::start(Some(&db), false);
     let mut local = verify(Target::Local(db.clone())).without_timings();
-    let mut remote = verify(Target::parse(&server.url())).without_timings();
+    let mut remote = verify(Target::parse(&server.url()).unwrap()).without_timings();
     assert_eq!(remote.target.database, server.url());
     assert_eq!(remote.target.sha256, None);
     // apart from the identity header
@@ -166,7 +166,7 @@ fn a_remote_backup_is_one_snapshot_while_the_server_takes_writes() {
     let (stop, written) = (AtomicBool::new(false), AtomicI64::new(0));
     let copy = std::thread::scope(|sc| {
         sc.spawn(|| {
-            let w = preflight::db::open(&Target::parse(&url), Access::Write).unwrap();
+            let w = preflight::db::open(&Target::parse(&url).unwrap(), Access::Write).unwrap();
             while !stop.load(Ordering::Relaxed) {
                 let n = written.load(Ordering::Relaxed) + 1;
                 let pair = |t: &str| {
@@ -353,4 +353,258 @@ fn a_server_that_is_down_or_refuses_the_token_gives_a_clear_error() {
         r.stderr
     );
     assert!(!r.stderr.contains("not-a-valid-jwt"));
+}
+
+/// A server that accepts connections and never answers.
+fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(60) {
+            match listener.accept() {
+                Ok((conn, _)) => held.push(conn),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    });
+    (port, h)
+}
+
+/// A server that accepts, never answers, and the command ends with a clear error within its
+/// timeout (it used to wait forever).
+#[test]
+fn a_silent_server_ends_with_a_timeout_not_a_hang() {
+    let (port, _h) = silent_server();
+    let url = format!("http://127.0.0.1:{port}");
+    for cmd in ["verify", "migrate", "fingerprint"] {
+        let started = std::time::Instant::now();
+        let mut args = vec![cmd, url.as_str(), "--connect-timeout", "2"];
+        if cmd == "migrate" {
+            args.push("--yes");
+        }
+        let r = run(&args);
+        let took = started.elapsed();
+        assert_eq!(r.code, 2, "{cmd}: {r:?}");
+        assert_eq!(
+            r.stderr.trim(),
+            format!(
+                "preflight: {url}: no answer from the server within 2 s (--connect-timeout); check the URL and that the server is up"
+            )
+        );
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{cmd} took {took:?}"
+        );
+    }
+}
+
+/// A libSQL server frozen (SIGSTOP) in the middle of a migration: the client gives up after
+/// --timeout with one line, and once the server runs again, the same command resumes to what
+/// an uninterrupted migration leaves.
+#[test]
+fn a_frozen_server_mid_migration_ends_with_an_error_then_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = small_fixture_db(dir.path());
+    assert_eq!(
+        run(&["migrate", s(&whole), "--yes", "--batch-size", "40"]).code,
+        0
+    );
+    let fresh = dir.path().join("fresh.db");
+    gunzip(&small_fixture_gz(), &fresh);
+    let server = Sqld::start(Some(&fresh), false);
+    let log = dir.path().join("remote.log");
+    let child = preflight()
+        .args([
+            "migrate",
+            &server.url(),
+            "--yes",
+            "--batch-size",
+            "40",
+            "--timeout",
+            "3",
+            "--log-file",
+            s(&log),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&log)
+        .map(|t| t.matches(": batch (").count())
+        .unwrap_or(0)
+        < 3
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let sqld = libc::pid_t::try_from(server.pid()).unwrap();
+    // SAFETY: the server is our child
+    unsafe { libc::kill(sqld, libc::SIGSTOP) };
+    let frozen = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let waited = frozen.elapsed();
+    unsafe { libc::kill(sqld, libc::SIGCONT) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&server.url()) && stderr.contains("did not answer within 3 s (--timeout)"),
+        "{stderr}"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(15),
+        "gave up after {waited:?}"
+    );
+    // the server runs again: the same command resumes
+    let mut last = None;
+    for _ in 0..10 {
+        let r = run(&["migrate", &server.url(), "--yes", "--batch-size", "40"]);
+        if r.code == 0 {
+            last = None;
+            break;
+        }
+        // the abandoned transaction holds the write lock until the server expires it
+        assert!(
+            r.stderr.contains("locked") || r.stderr.contains("busy"),
+            "{r:?}"
+        );
+        last = Some(r);
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    assert!(last.is_none(), "{last:?}");
+    let remote = download(&server.url(), dir.path(), "resumed");
+    assert_same(
+        &content_without_clocks(&remote),
+        &content_without_clocks(&whole),
+        "migration resumed after a frozen server",
+    );
+}
+
+/// A server answering with an HTML error page (a proxy, a wrong URL): one line, the status and
+/// the page's title, never the page.
+#[test]
+fn an_html_error_page_becomes_one_line() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(20) {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let body = "<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let r = run(&["verify", &url]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("web page")
+            && r.stderr.contains("502")
+            && !r.stderr.contains('<')
+            && r.stderr.contains(&url),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Hosts that do not resolve, malformed URLs and scheme typos: one line, no nested quoting,
+/// the scheme that was meant suggested, and never a connection attempt to a host read out of
+/// the user info.
+#[test]
+fn bad_urls_are_one_clear_line() {
+    for (url, said) in [
+        ("https://no-such-host.invalid", "does not resolve"),
+        ("libsq://db.example.turso.io", "did you mean libsql://?"),
+        ("htps://db.example.turso.io", "did you mean https://?"),
+        (
+            "https//db.example.turso.io",
+            "did you mean https://db.example.turso.io?",
+        ),
+        ("http:/127.0.0.1:9/", "did you mean http://127.0.0.1:9/?"),
+        ("http://user:pw?x@127.0.0.1:9", "not a valid URL"),
+    ] {
+        let r = run(&["verify", url, "--connect-timeout", "5"]);
+        assert_eq!(r.code, 2, "{url}: {r:?}");
+        assert_eq!(r.stderr_lines().len(), 1, "{url}: {}", r.stderr);
+        assert!(r.stderr.contains(said), "{url}: {}", r.stderr);
+        assert!(!r.stderr.contains('`'), "{url}: {}", r.stderr);
+        assert!(!r.stderr.contains("no such file"), "{url}: {}", r.stderr);
+    }
+}
+
+/// A sentinel token in every malformed place a URL can hold one, through the binary: never
+/// on stdout or stderr, whatever the input parses as.
+#[test]
+fn a_sentinel_token_in_a_malformed_url_is_never_printed() {
+    const T: &str = "SENTINEL-k2Pq-never-print";
+    let mut forms = Vec::new();
+    for scheme in ["http", "libsql", "https", "HTTP", "libsq", "htps", "ftp"] {
+        for sep in ["://", ":/", ":", "//", ":///", ";//", " ://"] {
+            for body in [
+                format!("127.0.0.1:1/?authToken={T}"),
+                format!("user:{T}@127.0.0.1:1"),
+                format!("user:{T}?x@127.0.0.1:1"),
+                format!("{T}@127.0.0.1:1/?auth_token={T}"),
+                format!("127.0.0.1:1/#authToken={T}"),
+                format!("127.0.0.1:{T}/"),
+            ] {
+                for lead in ["", " "] {
+                    forms.push(format!("{lead}{scheme}{sep}{body}"));
+                }
+            }
+        }
+    }
+    let env = [("TURSO_AUTH_TOKEN", T)];
+    for form in &forms {
+        let r = run_env(&["fingerprint", form, "--connect-timeout", "2"], &env);
+        assert_eq!(r.code, 2, "{form}: {r:?}");
+        assert_eq!(r.stderr_lines().len(), 1, "{form}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("SENTINEL") && !r.stdout.contains("SENTINEL"),
+            "{form}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// A read-only token: the server drops the connection on a write (or a PRAGMA) instead of
+/// answering; that is said in one line, not as "unexpected EOF during chunk size line" in nested
+/// quotes. The same server takes a full-access token.
+#[test]
+fn a_read_only_token_is_named_as_such() {
+    use crate::common::sqld::{FULL_ACCESS_TOKEN, READ_ONLY_TOKEN, RFC8032_TEST1_PUBLIC_KEY};
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let server = Sqld::start_with_key(Some(&db), Some(RFC8032_TEST1_PUBLIC_KEY));
+    let r = run_env(
+        &["migrate", &server.url(), "--yes"],
+        &[("TURSO_AUTH_TOKEN", READ_ONLY_TOKEN)],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("read-only")
+            && r.stderr.contains("write access")
+            && !r.stderr.contains('`')
+            && !r.stderr.contains("chunk size")
+            && !r.stderr.contains(READ_ONLY_TOKEN),
+        "{}",
+        r.stderr
+    );
+    let r = run_env(
+        &["migrate", &server.url(), "--yes", "--dry-run"],
+        &[("TURSO_AUTH_TOKEN", FULL_ACCESS_TOKEN)],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
 }

