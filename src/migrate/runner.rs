@@ -76,6 +76,19 @@ pub enum Pragmas {
     InPlace,
 }
 
+/// Who holds the one transaction around a script (`Transactions::Script`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Holder {
+    /// preflight's own runner: the script's own BEGIN/COMMIT are folded into its transaction,
+    /// and a script that leaves a foreign key pointing nowhere is rolled back.
+    Preflight,
+    /// A migration tool: the script's statements go to SQLite as written (its own BEGIN fails
+    /// inside the tool's transaction), and the tool commits whatever `PRAGMA foreign_key_check`
+    /// would say, as no tool checks it.
+    Tool,
+}
+
 /// A runner: how one script is executed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Runner {
@@ -85,6 +98,7 @@ pub struct Runner {
     pub transactions: Transactions,
     pub on_error: OnError,
     pub pragmas: Pragmas,
+    pub holder: Holder,
 }
 
 /// The profiles `--runner` takes.
@@ -106,6 +120,7 @@ impl Runner {
             transactions: Transactions::Script,
             on_error: OnError::Stop,
             pragmas: Pragmas::Hoisted,
+            holder: Holder::Preflight,
         }
     }
 
@@ -120,6 +135,7 @@ impl Runner {
             transactions: Transactions::AsWritten,
             on_error: OnError::Continue,
             pragmas: Pragmas::InPlace,
+            holder: Holder::Preflight,
         }
     }
 
@@ -148,6 +164,7 @@ impl Runner {
             transactions: Transactions::AsWritten,
             on_error: OnError::Stop,
             pragmas: Pragmas::InPlace,
+            holder: Holder::Preflight,
         }
     }
 
@@ -569,8 +586,25 @@ impl Runner {
                         ));
                     }
                 }
-                Kind::Begin | Kind::Commit if self.transactions == Transactions::Script => {
+                Kind::Begin | Kind::Commit
+                    if self.transactions == Transactions::Script
+                        && self.holder == Holder::Preflight =>
+                {
                     folded.push(st.line);
+                }
+                Kind::Commit | Kind::Rollback
+                    if self.transactions == Transactions::Script && self.holder == Holder::Tool =>
+                {
+                    return Err(refuse(
+                        script,
+                        st,
+                        format!(
+                            "{} would end the transaction {} holds around the migration: what follows runs outside it, and {} then fails at its own COMMIT",
+                            st.excerpt().trim_end_matches(';'),
+                            self.name,
+                            self.name
+                        ),
+                    ));
                 }
                 Kind::Rollback if self.transactions == Transactions::Script => {
                     return Err(refuse(
@@ -1282,7 +1316,9 @@ impl Runner {
                     };
                     continue;
                 }
-                Kind::Begin | Kind::Commit if one_transaction => {
+                Kind::Begin | Kind::Commit
+                    if one_transaction && self.holder == Holder::Preflight =>
+                {
                     run.statements[i].outcome = Outcome::Folded;
                     continue;
                 }
@@ -1394,7 +1430,7 @@ impl Runner {
             if commit {
                 let after = fk_counts(conn).map_err(|e| fk_error(script, e))?;
                 (run.fk_violation_count, run.fk_violations) = new_violations(&fk_before, &after);
-                if run.fk_violation_count > 0 {
+                if run.fk_violation_count > 0 && self.holder == Holder::Preflight {
                     commit = false;
                     run.notes.push(Note {
                         line: script.statements.last().map_or(0, |s| s.line),
