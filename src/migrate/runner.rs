@@ -1622,6 +1622,59 @@ mod tests {
     }
 
     #[test]
+    fn a_tool_holding_the_transaction_sends_begin_to_sqlite_and_commits_orphans() {
+        let tool = Runner {
+            name: "dbmate".into(),
+            foreign_keys: ForeignKeys::Off,
+            pragmas: Pragmas::InPlace,
+            holder: Holder::Tool,
+            ..Runner::atomic()
+        };
+        // the file's own BEGIN inside the tool's transaction: SQLite refuses it, nothing stays
+        let (_d, p) = blog();
+        let r = go(
+            &tool,
+            &p,
+            "DELETE FROM comments;\nBEGIN;\nDELETE FROM posts;\n",
+        )
+        .unwrap();
+        assert_eq!(r.failures[0].line, 2);
+        assert!(
+            r.failures[0].message.contains("within a transaction"),
+            "{:?}",
+            r.failures
+        );
+        assert_eq!(count(&p, "SELECT count(*) FROM comments"), 3);
+        // preflight's own runner folds it
+        assert!(
+            go(
+                &Runner::atomic(),
+                &p,
+                "BEGIN;\nDELETE FROM comments;\nCOMMIT;\n"
+            )
+            .unwrap()
+            .ok()
+        );
+        assert_eq!(count(&p, "SELECT count(*) FROM comments"), 0);
+        // an orphan: the tool commits it (and the run says so), atomic keeps nothing
+        let orphan = "INSERT INTO comments VALUES (9, 99, 'nobody''s');\n";
+        let (_d2, p2) = blog();
+        let keys_off = Runner::atomic().with(Some(ForeignKeys::Off), None, None);
+        let a = go(&keys_off, &p2, orphan).unwrap();
+        assert_eq!((a.fk_violation_count, a.statements[0].kept), (1, false));
+        let t = go(&tool, &p2, orphan).unwrap();
+        assert_eq!((t.fk_violation_count, t.statements[0].kept), (1, true));
+        assert_eq!(count(&p2, "SELECT count(*) FROM comments WHERE id = 9"), 1);
+        // its COMMIT would end the tool's transaction: refused with its line
+        let e = go(&tool, &p2, "DELETE FROM comments;\nCOMMIT;\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("m.sql:2: refused: COMMIT would end the transaction dbmate holds"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn pragmas_in_place_inside_one_transaction_do_what_sqlite_does_with_them() {
         // a tool that opens its transaction first (drizzle on better-sqlite3): the pragma is
         // ignored, DROP TABLE cascades, and a warning says why
