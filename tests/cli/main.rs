@@ -8,6 +8,7 @@ mod extract;
 mod fixture;
 mod migrate;
 mod rehearse;
+mod rehearse_migrations;
 mod remote;
 mod report;
 mod sql;
