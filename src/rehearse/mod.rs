@@ -16,6 +16,7 @@ use crate::spec::validate::Scope;
 use std::time::Instant;
 
 pub mod directory;
+mod judge;
 pub mod pipeline;
 pub mod script;
 mod spec;
