@@ -527,6 +527,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     result_stage(&mut r, opts, tool, &table, kept_nothing)?;
     r.size_after = Some(crate::fsutil::size(&r.path)?);
     if let Some(k) = &opts.keep {
+        r.settle()?;
         std::fs::copy(&r.path, k).map_err(|e| crate::fsutil::FsError::io(k, e))?;
     }
     Ok(r.finish())

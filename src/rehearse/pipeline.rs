@@ -260,8 +260,16 @@ impl<'a> Rehearsal<'a> {
         Ok(LocalSession::open(&self.path, self.clock.clone(), true)?)
     }
 
+    /// Everything committed to the work copy in its main file (a database in WAL mode keeps
+    /// commits in its `-wal` file until a checkpoint), so that a copy of the file is the state.
+    pub fn settle(&self) -> Result<(), Error> {
+        self.work.query("PRAGMA wal_checkpoint(TRUNCATE)", &[])?;
+        Ok(())
+    }
+
     /// Keep the work copy's current state for later comparisons.
     pub fn keep(&mut self, name: &str) -> Result<Kept, Error> {
+        self.settle()?;
         self.kept += 1;
         let copy = self.dir.path().join(format!("{}-{name}.db", self.kept));
         std::fs::copy(&self.path, &copy).map_err(|e| crate::fsutil::FsError::io(&copy, e))?;
