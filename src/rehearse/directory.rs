@@ -357,6 +357,7 @@ fn clock(unix_ms: i64, m: &DirMigration) -> Clock {
 }
 
 fn identity(
+    tool: Option<Tool>,
     dir: &Path,
     all: &[DirMigration],
     expect: &BTreeMap<String, (PathBuf, Expect, String)>,
@@ -378,7 +379,7 @@ fn identity(
     }
     SpecIdentity {
         kind: "migrations".into(),
-        name: "migrations directory".into(),
+        name: tool.map_or_else(|| "migrations".into(), |t| format!("{t} migrations")),
         origin,
         sha256: crate::backup::hex(&h.finalize()),
     }
@@ -400,7 +401,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     };
     let mut r = Rehearsal::extract(
         opts.backup.as_deref(),
-        identity(&opts.dir, &[], &expect, opts.expect_dir.as_deref()),
+        identity(None, &opts.dir, &[], &expect, opts.expect_dir.as_deref()),
         None,
         on_stage,
     )?;
@@ -426,7 +427,13 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             .into());
         }
     }
-    r.report.spec = identity(&opts.dir, &all, &expect, opts.expect_dir.as_deref());
+    r.report.spec = identity(
+        Some(tool),
+        &opts.dir,
+        &all,
+        &expect,
+        opts.expect_dir.as_deref(),
+    );
     r.report.runner = Some(format!(
         "{}; {clock_words}",
         all.first()

@@ -789,12 +789,22 @@ pub fn scope(
     })
 }
 
-/// The hazard checks of a forward run: where checks of what a migration's statements risk
-/// (a `DROP TABLE` of a parent whose children cascade, a rebuild that loses indexes or
-/// triggers, a key matched without its system) attach. They see the migration and every change
-/// its forward run made, and add their results to `r.report`; a check that needs the statements
-/// as they run attaches a `migrate::runner::Watch` to the runner's session instead. None are
-/// registered yet: this stage records nothing.
+/// The hazard checks of a forward run: the one place where checks of what a migration's
+/// statements risk (a `DROP TABLE` of a parent whose children cascade, a rebuild that loses
+/// indexes or triggers, a key matched without its system) attach, for a SQL script and for every
+/// migration of a directory alike. They get:
+/// - `m.script()`: the forward SQL exactly as the runner ran it (statements with their file,
+///   line and kind; a directory migration's tracking rows at the end);
+/// - `r.reference()`: the state before this migration (its schema: parents, triggers, indexes),
+///   `r.work` after it, and `r.session()` for queries under the frozen clock;
+/// - `d`: every change forward made, row by row, with `plan.bookkeeping` the tool's own table;
+/// - `plan.label`: the migration's name when a directory has several (use it in check scopes).
+///
+/// A check adds its results to `r.report.checks` (a failed one fails the rehearsal) and may
+/// push a stage of its own with `r.stage(...)`, named with the label. A check that needs each
+/// statement as it runs instead gives `Rehearsal::session` a `migrate::runner::Watch`: both
+/// kinds of SQL migration open their runner's session there. None is registered yet, so this
+/// stage records nothing (the reports of today stay as they are).
 pub fn hazards(
     r: &mut Rehearsal,
     m: &dyn Migration,
