@@ -32,7 +32,7 @@ use crate::db::{self, Access, Db, Target};
 use crate::error::Error;
 use crate::fingerprint::{self, Fingerprint, diff};
 use crate::migrate::expect::{Expect, When};
-use crate::migrate::runner::{FrozenClock, LocalSession, Run, Transactions};
+use crate::migrate::runner::{FrozenClock, LocalSession, Run, Transactions, Watch};
 use crate::migrate::script::{Script, ScriptError};
 use crate::report::{Report, SpecIdentity, Stage, Status};
 use crate::spec::LoadedSpec;
@@ -163,6 +163,9 @@ pub struct Rehearsal<'a> {
     /// The state the next migration starts from, when it is not the untouched copy.
     reference: Option<Kept>,
     pub clock: Option<Arc<FrozenClock>>,
+    /// Makes the `Watch` each runner session gets: a check that sees every statement as SQLite
+    /// prepares it (the expectations' queries included, at line 0).
+    pub watch: Option<Box<dyn Fn() -> Box<dyn Watch> + 'a>>,
     pub size_before: u64,
     pub size_after: Option<u64>,
     kept: usize,
@@ -209,6 +212,7 @@ impl<'a> Rehearsal<'a> {
             },
             reference: None,
             clock: None,
+            watch: None,
             size_after: None,
             kept: 0,
             dir,
@@ -257,7 +261,11 @@ impl<'a> Rehearsal<'a> {
 
     /// A connection of the runner's own to the work copy, under the frozen clock.
     pub fn session(&self) -> Result<LocalSession, Error> {
-        Ok(LocalSession::open(&self.path, self.clock.clone(), true)?)
+        let mut session = LocalSession::open(&self.path, self.clock.clone(), true)?;
+        if let Some(make) = &self.watch {
+            session.watch(make());
+        }
+        Ok(session)
     }
 
     /// Everything committed to the work copy in its main file (a database in WAL mode keeps
@@ -802,8 +810,8 @@ pub fn scope(
 ///
 /// A check adds its results to `r.report.checks` (a failed one fails the rehearsal) and may
 /// push a stage of its own with `r.stage(...)`, named with the label. A check that needs each
-/// statement as it runs instead gives `Rehearsal::session` a `migrate::runner::Watch`: both
-/// kinds of SQL migration open their runner's session there. None is registered yet, so this
+/// statement as it runs sets `r.watch` (a `migrate::runner::Watch` for every session): both
+/// kinds of SQL migration open their runner's session through `Rehearsal::session`. None is registered yet, so this
 /// stage records nothing (the reports of today stay as they are).
 pub fn hazards(
     r: &mut Rehearsal,
@@ -1120,5 +1128,129 @@ impl Rehearsal<'_> {
         let shown = format!("clock frozen at {} ({source})", clock.shown());
         self.clock = Some(clock);
         Ok(shown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::migrate::runner::Runner;
+    use crate::migrate::script::parse;
+
+    /// The smallest migration: one script, no undo.
+    struct One(Script);
+
+    impl Migration for One {
+        fn identity(&self) -> String {
+            self.0.name()
+        }
+        fn undo_identity(&self) -> Option<String> {
+            None
+        }
+        fn forward(&mut self, r: &Rehearsal, _again: bool) -> Result<Outcome, Error> {
+            let mut session = r.session()?;
+            Ok(Outcome::Script(
+                Runner::atomic().execute(&self.0, &mut session)?,
+            ))
+        }
+        fn undo(&mut self, _r: &Rehearsal) -> Option<Result<Outcome, Error>> {
+            None
+        }
+    }
+
+    struct Lines(Arc<Mutex<Vec<usize>>>);
+
+    impl Watch for Lines {
+        fn authorize(
+            &mut self,
+            line: usize,
+            _action: &rusqlite::hooks::AuthContext<'_>,
+        ) -> rusqlite::hooks::Authorization {
+            self.0.lock().unwrap().push(line);
+            rusqlite::hooks::Authorization::Allow
+        }
+    }
+
+    #[test]
+    fn any_migration_goes_through_the_stages_and_a_watch_sees_its_statements() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE t (a INTEGER PRIMARY KEY, b); INSERT INTO t VALUES (1, 'x');",
+            )
+            .unwrap();
+        let gz = dir.path().join("t.db.gz");
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        e.write_all(&std::fs::read(&db).unwrap()).unwrap();
+        e.finish().unwrap();
+
+        let spec = SpecIdentity {
+            kind: "scripts".into(),
+            name: "one".into(),
+            origin: "test".into(),
+            sha256: "-".into(),
+        };
+        let mut quiet = |_: &str| {};
+        let mut r = Rehearsal::extract(Some(&gz), spec, None, &mut quiet).unwrap();
+        r.freeze(Some(0)).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handle = seen.clone();
+        r.watch = Some(Box::new(move || Box::new(Lines(handle.clone()))));
+        r.fingerprint().unwrap();
+        let script = parse(
+            Path::new("m.sql"),
+            "UPDATE t SET b = 'y';\nINSERT INTO t VALUES (2, 'z');\n",
+        )
+        .unwrap();
+        let expect = Expect::default();
+        let ended = run(
+            &mut r,
+            &mut One(script),
+            &Plan {
+                label: Some("m".into()),
+                checks: Checks::Expect {
+                    expect: &expect,
+                    declared: false,
+                },
+                what: "the migration",
+                hint: "none".into(),
+                no_undo: ("no undo".into(), false),
+                redeploy: true,
+                bookkeeping: None,
+                cascades: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(ended, Ended::Forwarded);
+        let report = r.finish();
+        let stages: Vec<(&str, Status)> = report
+            .stages
+            .iter()
+            .map(|s| (s.name.as_str(), s.status))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                ("extract", Status::Pass),
+                ("fingerprint", Status::Pass),
+                ("forward m", Status::Pass),
+                ("expectations m", Status::Pass),
+                ("scope m", Status::Pass),
+                // a second run of this script inserts row 2 again: the key refuses it
+                ("forward again m", Status::Fail),
+                ("down m", Status::Skip),
+                ("redeploy m", Status::Skip),
+            ]
+        );
+        let lines = seen.lock().unwrap().clone();
+        assert!(lines.contains(&1) && lines.contains(&2), "{lines:?}");
     }
 }
