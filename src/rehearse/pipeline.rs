@@ -542,7 +542,7 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                 if plan.cascades
                     && let Some(script) = m.script()
                 {
-                    lost = dropped_with(r.reference().0, script, &run, &d)?;
+                    lost = dropped_with(r.reference().0, r.work.as_ref(), script, &run, &d)?;
                 }
                 for l in &lost {
                     r.report.checks.push(
