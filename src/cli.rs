@@ -40,7 +40,8 @@ pub enum Command {
     /// seed checklist and the ones that catch what went wrong in LiveOne's migration.
     Verify(VerifyArgs),
     /// Rehearse the migration on a backup (the bundled fixture when none is given): extract →
-    /// fingerprint → migrate → verify → migrate again → undo → compare, then report.
+    /// fingerprint → migrate → verify → migrate again → undo → compare, then report. With --sql,
+    /// SQL scripts; with --migrations, every pending migration of a project's directory.
     Rehearse(RehearseArgs),
     /// Apply a SQL script to a database as production's runner would (by default in one
     /// transaction: all of it or none of it), after confirmation, and print what changed.
@@ -358,9 +359,25 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("sql_or_migrations").args(["sql", "migrations"]))]
 pub struct RehearseArgs {
     /// A gzipped backup; without it, the bundled LiveOne fixture.
     pub backup: Option<PathBuf>,
+    /// Rehearse every migration of this directory that the backup has not applied, in order,
+    /// each as its tool runs it (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["spec", "only", "systems", "allow_missing_points"])]
+    pub migrations: Option<PathBuf>,
+    /// The tool that runs the directory, when detection from its files and the tracking table
+    /// cannot tell.
+    #[arg(long, value_enum, value_name = "TOOL", requires = "migrations")]
+    pub tool: Option<crate::migrations::Tool>,
+    /// The tracking table, when it is not the tool's default name.
+    #[arg(long, value_name = "TABLE", requires = "migrations")]
+    pub migrations_table: Option<String>,
+    /// Expected query results and the declared scope of each migration: D/<migration>.toml
+    /// (the migration's file name without .sql, e.g. 0003_posts_published_at.toml).
+    #[arg(long, value_name = "D", requires = "migrations")]
+    pub expect_dir: Option<PathBuf>,
     /// Rehearse a SQL-script migration instead of the spec: this forward script runs on the
     /// copy as --runner says production runs it, then again (it must change nothing).
     #[arg(long, value_name = "FORWARD.sql", conflicts_with_all = ["spec", "only", "systems", "allow_missing_points"])]
@@ -376,7 +393,7 @@ pub struct RehearseArgs {
     pub runner: RunnerArgs,
     /// The one "now" every stage of a SQL rehearsal sees (unixepoch(), CURRENT_TIMESTAMP, …):
     /// RFC 3339 or Unix seconds. Default: the backup's time.
-    #[arg(long, value_name = "TIME", requires = "sql", value_parser = parse_now)]
+    #[arg(long, value_name = "TIME", requires = "sql_or_migrations", value_parser = parse_now)]
     pub now: Option<i64>,
     #[command(flatten)]
     pub spec: SpecArgs,

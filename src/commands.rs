@@ -617,6 +617,22 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
         pb.finish_and_clear();
         return emit(&report?, &a.output);
     }
+    if let Some(dir) = &a.migrations {
+        let report = crate::rehearse::directory::rehearse(
+            &crate::rehearse::directory::Options {
+                backup: a.backup.clone(),
+                dir: dir.clone(),
+                tool: a.tool,
+                table: a.migrations_table.clone(),
+                expect_dir: a.expect_dir.clone(),
+                now: a.now,
+                keep: None,
+            },
+            &mut |stage| pb.set_message(format!("rehearse: {stage}")),
+        );
+        pb.finish_and_clear();
+        return emit(&report?, &a.output);
+    }
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
     let report = crate::rehearse::rehearse(
         &crate::rehearse::Options {

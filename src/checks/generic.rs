@@ -120,7 +120,7 @@ pub fn extra_results(
 }
 
 /// Integrity and foreign keys on any database.
-fn generic_results(
+pub fn generic_results(
     db: &dyn Db,
     suite: &SuiteOptions,
 ) -> Result<(Vec<CheckResult>, std::collections::BTreeMap<String, f64>), Error> {

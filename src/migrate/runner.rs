@@ -76,6 +76,19 @@ pub enum Pragmas {
     InPlace,
 }
 
+/// Who holds the one transaction around a script (`Transactions::Script`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Holder {
+    /// preflight's own runner: the script's own BEGIN/COMMIT are folded into its transaction,
+    /// and a script that leaves a foreign key pointing nowhere is rolled back.
+    Preflight,
+    /// A migration tool: the script's statements go to SQLite as written (its own BEGIN fails
+    /// inside the tool's transaction), and the tool commits whatever `PRAGMA foreign_key_check`
+    /// would say, as no tool checks it.
+    Tool,
+}
+
 /// A runner: how one script is executed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Runner {
@@ -85,6 +98,7 @@ pub struct Runner {
     pub transactions: Transactions,
     pub on_error: OnError,
     pub pragmas: Pragmas,
+    pub holder: Holder,
 }
 
 /// The profiles `--runner` takes.
@@ -106,6 +120,7 @@ impl Runner {
             transactions: Transactions::Script,
             on_error: OnError::Stop,
             pragmas: Pragmas::Hoisted,
+            holder: Holder::Preflight,
         }
     }
 
@@ -120,6 +135,7 @@ impl Runner {
             transactions: Transactions::AsWritten,
             on_error: OnError::Continue,
             pragmas: Pragmas::InPlace,
+            holder: Holder::Preflight,
         }
     }
 
@@ -148,6 +164,7 @@ impl Runner {
             transactions: Transactions::AsWritten,
             on_error: OnError::Stop,
             pragmas: Pragmas::InPlace,
+            holder: Holder::Preflight,
         }
     }
 
@@ -569,8 +586,25 @@ impl Runner {
                         ));
                     }
                 }
-                Kind::Begin | Kind::Commit if self.transactions == Transactions::Script => {
+                Kind::Begin | Kind::Commit
+                    if self.transactions == Transactions::Script
+                        && self.holder == Holder::Preflight =>
+                {
                     folded.push(st.line);
+                }
+                Kind::Commit | Kind::Rollback
+                    if self.transactions == Transactions::Script && self.holder == Holder::Tool =>
+                {
+                    return Err(refuse(
+                        script,
+                        st,
+                        format!(
+                            "{} would end the transaction {} holds around the migration: what follows runs outside it, and {} then fails at its own COMMIT",
+                            st.excerpt().trim_end_matches(';'),
+                            self.name,
+                            self.name
+                        ),
+                    ));
                 }
                 Kind::Rollback if self.transactions == Transactions::Script => {
                     return Err(refuse(
@@ -1290,7 +1324,9 @@ impl Runner {
                     };
                     continue;
                 }
-                Kind::Begin | Kind::Commit if one_transaction => {
+                Kind::Begin | Kind::Commit
+                    if one_transaction && self.holder == Holder::Preflight =>
+                {
                     run.statements[i].outcome = Outcome::Folded;
                     continue;
                 }
@@ -1402,7 +1438,7 @@ impl Runner {
             if commit {
                 let after = fk_counts(conn).map_err(|e| fk_error(script, e))?;
                 (run.fk_violation_count, run.fk_violations) = new_violations(&fk_before, &after);
-                if run.fk_violation_count > 0 {
+                if run.fk_violation_count > 0 && self.holder == Holder::Preflight {
                     commit = false;
                     run.notes.push(Note {
                         line: script.statements.last().map_or(0, |s| s.line),
@@ -1591,6 +1627,59 @@ mod tests {
             "the rebuild kept every child"
         );
         assert!(r.notes.iter().any(|n| n.line == 6 && n.text.contains("nothing after it depends on foreign keys")));
+    }
+
+    #[test]
+    fn a_tool_holding_the_transaction_sends_begin_to_sqlite_and_commits_orphans() {
+        let tool = Runner {
+            name: "dbmate".into(),
+            foreign_keys: ForeignKeys::Off,
+            pragmas: Pragmas::InPlace,
+            holder: Holder::Tool,
+            ..Runner::atomic()
+        };
+        // the file's own BEGIN inside the tool's transaction: SQLite refuses it, nothing stays
+        let (_d, p) = blog();
+        let r = go(
+            &tool,
+            &p,
+            "DELETE FROM comments;\nBEGIN;\nDELETE FROM posts;\n",
+        )
+        .unwrap();
+        assert_eq!(r.failures[0].line, 2);
+        assert!(
+            r.failures[0].message.contains("within a transaction"),
+            "{:?}",
+            r.failures
+        );
+        assert_eq!(count(&p, "SELECT count(*) FROM comments"), 3);
+        // preflight's own runner folds it
+        assert!(
+            go(
+                &Runner::atomic(),
+                &p,
+                "BEGIN;\nDELETE FROM comments;\nCOMMIT;\n"
+            )
+            .unwrap()
+            .ok()
+        );
+        assert_eq!(count(&p, "SELECT count(*) FROM comments"), 0);
+        // an orphan: the tool commits it (and the run says so), atomic keeps nothing
+        let orphan = "INSERT INTO comments VALUES (9, 99, 'nobody''s');\n";
+        let (_d2, p2) = blog();
+        let keys_off = Runner::atomic().with(Some(ForeignKeys::Off), None, None);
+        let a = go(&keys_off, &p2, orphan).unwrap();
+        assert_eq!((a.fk_violation_count, a.statements[0].kept), (1, false));
+        let t = go(&tool, &p2, orphan).unwrap();
+        assert_eq!((t.fk_violation_count, t.statements[0].kept), (1, true));
+        assert_eq!(count(&p2, "SELECT count(*) FROM comments WHERE id = 9"), 1);
+        // its COMMIT would end the tool's transaction: refused with its line
+        let e = go(&tool, &p2, "DELETE FROM comments;\nCOMMIT;\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("m.sql:2: refused: COMMIT would end the transaction dbmate holds"),
+            "{e}"
+        );
     }
 
     #[test]

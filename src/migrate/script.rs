@@ -122,8 +122,9 @@ pub struct Script {
     pub statements: Vec<ScriptStmt>,
 }
 
-/// Is `sql` one or more complete statements, by SQLite's tokenizer?
-fn complete(sql: &str) -> bool {
+/// Is `sql` one or more complete statements, by SQLite's own tokenizer (`sqlite3_complete`, the
+/// test the sqlite3 shell uses)? Triggers (`BEGIN … END;`) and semicolons in strings count right.
+pub fn complete(sql: &str) -> bool {
     let Ok(c) = CString::new(sql) else {
         return false;
     };
@@ -172,6 +173,11 @@ pub fn without_comments(sql: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| sql.to_string())
+}
+
+/// True when `text` holds nothing but whitespace and comments.
+pub fn blank(text: &str) -> bool {
+    skip_blank(text, 0) >= text.len()
 }
 
 /// Where the next statement starts: past whitespace and comments.
@@ -313,14 +319,32 @@ fn classify(code: &str) -> (Kind, bool) {
     (kind, loads_extension)
 }
 
-/// Split a script into statements with their lines.
-pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
-    let mut statements = Vec::new();
-    // a UTF-8 byte order mark is not SQL
-    let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let mut start = first;
+/// One statement of SQL text, as SQLite's tokenizer ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece<'a> {
+    /// 1-based line of its first word.
+    pub line: usize,
+    /// From its first word (comments before it left out) to its semicolon; for the last piece
+    /// of a text that ends without one, to the end of the text.
+    pub sql: &'a str,
+    /// It ends with its semicolon (false: the text ended first).
+    pub ended: bool,
+    /// A line of the sqlite3 shell that starts with `.` between statements (only when asked
+    /// for): a dot-command.
+    pub dot: bool,
+}
+
+/// Split `text`, whose first line is line `first_line`, into statements the way the sqlite3 shell
+/// does: a statement ends at the first `;` where SQLite's tokenizer says it is complete (a
+/// trigger's inner semicolons, one in a string or a comment do not end it); comments between
+/// statements and lone semicolons are no statement. With `dot_commands`, a line that starts with
+/// `.` between statements is the shell's. The one splitter of SQL text: scripts and every
+/// migration format's files go through it.
+pub fn pieces(text: &str, first_line: usize, dot_commands: bool) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
     // lines counted incrementally: (offset, line) of the last position counted
-    let mut counted = (0usize, 1usize);
+    let mut counted = (0usize, first_line);
     let mut line_at = |pos: usize| {
         counted.1 += text[counted.0..pos].matches('\n').count();
         counted.0 = pos;
@@ -333,19 +357,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
         }
         let line = line_at(p);
         // the shell runs a line that starts with '.' between statements as a dot-command
-        if text.as_bytes()[p] == b'.' && (p == first || text.as_bytes()[p - 1] == b'\n') {
+        if dot_commands && text.as_bytes()[p] == b'.' && (p == 0 || text.as_bytes()[p - 1] == b'\n')
+        {
             let end = text[p..].find('\n').map_or(text.len(), |k| p + k);
-            let sql = text[p..end].trim_end().to_string();
-            let mut words = sql.split_whitespace().map(str::to_string);
-            let command = words.next().unwrap_or_default();
-            statements.push(ScriptStmt {
+            out.push(Piece {
                 line,
-                kind: Kind::Dot {
-                    command,
-                    args: words.collect(),
-                },
-                sql,
-                loads_extension: false,
+                sql: text[p..end].trim_end(),
+                ended: true,
+                dot: true,
             });
             start = end;
             continue;
@@ -355,24 +374,67 @@ pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
             .map(|(k, _)| p + k)
             .find(|&i| complete(&text[p..=i]));
         let Some(end) = end else {
-            return Err(ScriptError::Unfinished {
-                path: path.to_path_buf(),
+            out.push(Piece {
                 line,
-                statement: DbError::sql_excerpt(&text[p..]),
+                sql: &text[p..],
+                ended: false,
+                dot: false,
             });
+            break;
         };
         let sql = &text[p..=end];
-        let code = without_comments(sql);
-        if code.trim() != ";" {
-            let (kind, loads_extension) = classify(&code);
-            statements.push(ScriptStmt {
+        if without_comments(sql).trim() != ";" {
+            out.push(Piece {
                 line,
-                sql: sql.to_string(),
-                kind,
-                loads_extension,
+                sql,
+                ended: true,
+                dot: false,
             });
         }
         start = end + 1;
+    }
+    out
+}
+
+/// One statement, classified.
+pub fn statement(line: usize, sql: &str) -> ScriptStmt {
+    let (kind, loads_extension) = classify(&without_comments(sql));
+    ScriptStmt {
+        line,
+        sql: sql.to_string(),
+        kind,
+        loads_extension,
+    }
+}
+
+/// Split a script into statements with their lines.
+pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
+    // a UTF-8 byte order mark is not SQL
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut statements = Vec::new();
+    for piece in pieces(body, 1, true) {
+        if !piece.ended {
+            return Err(ScriptError::Unfinished {
+                path: path.to_path_buf(),
+                line: piece.line,
+                statement: DbError::sql_excerpt(piece.sql),
+            });
+        }
+        if piece.dot {
+            let mut words = piece.sql.split_whitespace().map(str::to_string);
+            let command = words.next().unwrap_or_default();
+            statements.push(ScriptStmt {
+                line: piece.line,
+                kind: Kind::Dot {
+                    command,
+                    args: words.collect(),
+                },
+                sql: piece.sql.to_string(),
+                loads_extension: false,
+            });
+        } else {
+            statements.push(statement(piece.line, piece.sql));
+        }
     }
     if statements
         .iter()

@@ -26,8 +26,8 @@ use regex::Regex;
 
 use super::status::{Entry, Older, by_key};
 use super::{
-    Applied, Clock, Execution, Format, Grouping, Key, Migration, MigrationsError, Statement, Tool,
-    Tracking, TrackingWrite, files, read, sql,
+    Applied, Clock, Down, Execution, Format, Grouping, Key, Migration, MigrationsError, Statement,
+    Tool, Tracking, TrackingWrite, files, read, sql,
 };
 use super::{ForeignKeys, OnError, Transactions};
 use crate::db::{Db, DbError, Stmt, Value};
@@ -127,7 +127,16 @@ impl Format for Dbmate {
                     tx = in_transaction(up_block);
                     up = sql::split(&path, up_block, line_of(&text, u));
                     let down_end = ups.iter().copied().find(|&x| x > d).unwrap_or(text.len());
-                    down = Some(sql::split(&path, &text[d..down_end], line_of(&text, d)));
+                    let down_block = &text[d..down_end];
+                    down = Some(Down {
+                        path: path.clone(),
+                        statements: sql::split(&path, down_block, line_of(&text, d)),
+                        transactions: if in_transaction(down_block) {
+                            Transactions::Script
+                        } else {
+                            Transactions::AsWritten
+                        },
+                    });
                 }
             }
             out.push(Migration {
@@ -173,6 +182,18 @@ impl Format for Dbmate {
                     "insert into {} (version) values (?)",
                     crate::sql::ident(table)
                 ),
+                vec![Value::Text(m.key.to_string())],
+            )],
+            ..Tracking::default()
+        }
+    }
+
+    fn untracking(&self, m: &Migration, _previous: Option<&Migration>, table: &str) -> Tracking {
+        // pkg/dbmate/db.go `Rollback` with pkg/driver/sqlite/sqlite.go `DeleteMigration`, in the
+        // down block's transaction (none with `transaction:false`)
+        Tracking {
+            with_migration: vec![Stmt::new(
+                format!("delete from {} where version = ?", crate::sql::ident(table)),
                 vec![Value::Text(m.key.to_string())],
             )],
             ..Tracking::default()

@@ -22,8 +22,8 @@ use regex::Regex;
 
 use super::status::{Entry, State};
 use super::{
-    Applied, Clock, Execution, Format, Grouping, Key, Migration, MigrationsError, Tool, Tracking,
-    TrackingWrite, files, read, sql,
+    Applied, Clock, Down, Execution, Format, Grouping, Key, Migration, MigrationsError, Tool,
+    Tracking, TrackingWrite, files, read, sql,
 };
 use super::{ForeignKeys, OnError, Transactions};
 use crate::db::{Db, DbError, Stmt, Value, as_i64};
@@ -75,7 +75,14 @@ impl Format for GolangMigrate {
             let text = read(&path)?;
             let statements = sql::split(&path, &text, 1);
             if &caps[3] == "down" {
-                downs.push((version, statements));
+                downs.push((
+                    version,
+                    Down {
+                        path,
+                        statements,
+                        transactions: Transactions::Script,
+                    },
+                ));
                 continue;
             }
             if ups.iter().any(|m| m.key == Key::Int(version)) {
@@ -104,9 +111,9 @@ impl Format for GolangMigrate {
                 },
             });
         }
-        for (version, statements) in downs {
+        for (version, down) in downs {
             if let Some(m) = ups.iter_mut().find(|m| m.key == Key::Int(version)) {
-                m.down = Some(statements);
+                m.down = Some(down);
             }
         }
         ups.sort_by(|a, b| a.key.cmp(&b.key));
@@ -128,6 +135,25 @@ impl Format for GolangMigrate {
             before: set_version(table, version, true),
             with_migration: Vec::new(),
             after: set_version(table, version, false),
+        }
+    }
+
+    fn untracking(&self, _m: &Migration, previous: Option<&Migration>, table: &str) -> Tracking {
+        // migrate.go `runMigrations`: the down migration's target is the version before it
+        // (-1, NilVersion, below the first), set dirty before its file runs and clean after;
+        // sqlite3.go `SetVersion` writes no row for a clean NilVersion
+        let target = match previous.map(|p| &p.key) {
+            Some(Key::Int(v)) => *v,
+            _ => -1,
+        };
+        Tracking {
+            before: set_version(table, target, true),
+            with_migration: Vec::new(),
+            after: if target >= 0 {
+                set_version(table, target, false)
+            } else {
+                set_version(table, target, false)[..1].to_vec()
+            },
         }
     }
 

@@ -19,8 +19,8 @@ use std::path::Path;
 
 use super::status::{Entry, Older, by_key};
 use super::{
-    Applied, Clock, Execution, Format, Grouping, Key, Migration, MigrationsError, Statement, Tool,
-    Tracking, TrackingWrite, files, read,
+    Applied, Clock, Down, Execution, Format, Grouping, Key, Migration, MigrationsError, Statement,
+    Tool, Tracking, TrackingWrite, files, read,
 };
 use super::{ForeignKeys, OnError, Transactions};
 use crate::db::{Db, DbError, Stmt, Value, as_i64};
@@ -207,7 +207,20 @@ impl Format for Goose {
             let text = read(&path)?;
             let (up, down, use_tx, refused) =
                 match (parse(&path, &text, true), parse(&path, &text, false)) {
-                    (Ok((up, tx)), Ok((down, _))) => (up, Some(down), tx, None),
+                    (Ok((up, tx)), Ok((down, _))) => (
+                        up,
+                        Some(Down {
+                            path: path.clone(),
+                            statements: down,
+                            transactions: if tx {
+                                Transactions::Script
+                            } else {
+                                Transactions::AsWritten
+                            },
+                        }),
+                        tx,
+                        None,
+                    ),
                     (Err(e), _) | (_, Err(e)) => (
                         Vec::new(),
                         None,
@@ -261,6 +274,21 @@ impl Format for Goose {
             with_migration: vec![Stmt::new(
                 format!("INSERT INTO {table} (version_id, is_applied) VALUES (?, ?)"),
                 vec![Value::Integer(version), Value::Integer(1)],
+            )],
+            ..Tracking::default()
+        }
+    }
+
+    fn untracking(&self, m: &Migration, _previous: Option<&Migration>, table: &str) -> Tracking {
+        // internal/dialect/dialectquery/sqlite3.go `DeleteVersion`, in the down migration's
+        // transaction
+        let Key::Int(version) = m.key else {
+            unreachable!("goose versions are integers")
+        };
+        Tracking {
+            with_migration: vec![Stmt::new(
+                format!("DELETE FROM {table} WHERE version_id=?"),
+                vec![Value::Integer(version)],
             )],
             ..Tracking::default()
         }

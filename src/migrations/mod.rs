@@ -186,10 +186,21 @@ pub struct Migration {
     /// its driver rejects), naming the file and line; None when it runs.
     pub refused: Option<String>,
     /// The down migration, where the format has one.
-    pub down: Option<Vec<Statement>>,
+    pub down: Option<Down>,
     /// What the tool stores to notice an edited file (hex, or refinery's decimal SipHash).
     pub checksum: Option<String>,
     pub execution: Execution,
+}
+
+/// A down migration: its statements, in order, exactly those the tool executes, and how.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Down {
+    /// The file holding them (the migration's own file, or its `.down.sql`).
+    pub path: PathBuf,
+    pub statements: Vec<Statement>,
+    /// How the tool groups them into transactions (dbmate's `-- migrate:down transaction:false`,
+    /// goose's `NO TRANSACTION`).
+    pub transactions: Transactions,
 }
 
 /// What a tracking table says about one migration.
@@ -254,6 +265,13 @@ pub trait Format: Sync {
     fn create_table(&self, table: &str) -> String;
     /// The rows the tool writes when it applies `m`.
     fn tracking(&self, m: &Migration, table: &str, clock: &Clock) -> Tracking;
+    /// What the tool writes when it runs `m`'s down migration (`previous`: the migration before
+    /// it in the directory, which becomes the newest applied); nothing for a format without
+    /// down migrations.
+    fn untracking(&self, m: &Migration, previous: Option<&Migration>, table: &str) -> Tracking {
+        let _ = (m, previous, table);
+        Tracking::default()
+    }
     /// What the tracking table says was applied.
     fn applied(&self, db: &dyn Db, table: &str) -> Result<Vec<Applied>, DbError>;
     /// Compare by the tool's own rules.
@@ -324,6 +342,16 @@ pub fn files(dir: &Path) -> Result<Vec<(String, PathBuf)>, MigrationsError> {
 /// what a rehearsal executes around the migration's own statements.
 pub fn tracking(tool: Tool, m: &Migration, table: &str, clock: &Clock) -> Tracking {
     tool.format().tracking(m, table, clock)
+}
+
+/// What `tool` writes to its table when it runs `m`'s down migration.
+pub fn untracking(
+    tool: Tool,
+    m: &Migration,
+    previous: Option<&Migration>,
+    table: &str,
+) -> Tracking {
+    tool.format().untracking(m, previous, table)
 }
 
 /// The SQL `tool` creates its tracking table with.

@@ -21,8 +21,8 @@ use std::path::Path;
 
 use super::status::{Entry, Older, State, by_key};
 use super::{
-    Applied, Clock, Execution, Format, Grouping, Key, Migration, MigrationsError, Tool, Tracking,
-    TrackingWrite, files, read, sql,
+    Applied, Clock, Down, Execution, Format, Grouping, Key, Migration, MigrationsError, Tool,
+    Tracking, TrackingWrite, files, read, sql,
 };
 use super::{ForeignKeys, OnError, Transactions};
 use crate::db::{Db, DbError, Stmt, Value, as_i64};
@@ -75,11 +75,22 @@ impl Format for Sqlx {
             let description = rest.trim_end_matches(suffix).replace('_', " ");
             let text = read(&path)?;
             let statements = sql::split(&path, &text, 1);
+            let no_tx = text.starts_with("-- no-transaction");
             if is_down {
-                downs.push((version, statements));
+                downs.push((
+                    version,
+                    Down {
+                        path,
+                        statements,
+                        transactions: if no_tx {
+                            Transactions::AsWritten
+                        } else {
+                            Transactions::Script
+                        },
+                    },
+                ));
                 continue;
             }
-            let no_tx = text.starts_with("-- no-transaction");
             ups.push(Migration {
                 key: Key::Int(version),
                 name: description,
@@ -102,9 +113,9 @@ impl Format for Sqlx {
                 },
             });
         }
-        for (version, statements) in downs {
+        for (version, down) in downs {
             if let Some(m) = ups.iter_mut().find(|m| m.key == Key::Int(version)) {
-                m.down = Some(statements);
+                m.down = Some(down);
             }
         }
         ups.sort_by(|a, b| a.key.cmp(&b.key));
@@ -142,6 +153,21 @@ impl Format for Sqlx {
                     Value::Integer(i64::try_from(clock.elapsed.as_nanos()).unwrap_or(i64::MAX)),
                     Value::Integer(version),
                 ],
+            )],
+            ..Tracking::default()
+        }
+    }
+
+    fn untracking(&self, m: &Migration, _previous: Option<&Migration>, table: &str) -> Tracking {
+        // sqlx-sqlite src/migrate.rs `revert`: the down file and this row's removal in one
+        // transaction (sqlx issue 1966)
+        let Key::Int(version) = m.key else {
+            unreachable!("sqlx versions are integers")
+        };
+        Tracking {
+            with_migration: vec![Stmt::new(
+                format!("DELETE FROM {table} WHERE version = ?1"),
+                vec![Value::Integer(version)],
             )],
             ..Tracking::default()
         }

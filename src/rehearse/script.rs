@@ -2,25 +2,20 @@
 //! executed as production's runner executes it (`migrate::runner`), with the clock frozen at one
 //! instant for every stage. Forward → expectations → every change against the declared scope →
 //! forward again (nothing may change) → rollback (every table and the schema exactly as before)
-//! → forward once more (the change can be redeployed) → report.
+//! → forward once more (the change can be redeployed) → report: the pipeline's stages
+//! (`rehearse::pipeline`) over the two scripts.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::{BUNDLED_NAME, OnStage, Timer, backup_source, extract_stage, workdir};
-use crate::checks::result;
-use crate::db::{self, Access, Db, Target};
+use super::OnStage;
+use super::pipeline::{self, Checks, Migration, Outcome, Plan, Rehearsal};
 use crate::error::Error;
-use crate::fingerprint::{self, Fingerprint, diff};
-use crate::migrate::expect::{Expect, TableScope, When, row_matches, shell_row};
-use crate::migrate::runner::{Conn, FrozenClock, LocalSession, Run, Runner};
-use crate::migrate::script::{self, Script};
-use crate::report::{Report, ScriptOutput, SpecIdentity, Stage, Status};
-use crate::table::count;
-use crate::verify::file_identity;
+use crate::migrate::expect::Expect;
+use crate::migrate::runner::Runner;
+use crate::migrate::script::{self, Script, ScriptError};
+use crate::report::{Report, SpecIdentity};
 
 pub struct Options {
     /// The backup; None: the bundled fixture.
@@ -65,364 +60,49 @@ fn identity(
     }
 }
 
-/// What a comparison of the work copy with a reference state proves, for the report.
-struct Claim<'a> {
-    check: &'a str,
-    scope: String,
-    expected: &'a str,
-    /// The actual value when nothing differs.
-    same: &'a str,
-    /// What one difference is called ("change", "difference"), and what follows the count.
-    noun: &'a str,
-    tail: &'a str,
-}
-
-/// Compare the work copy with a reference state (a database and its fingerprint) and record the
-/// claim as a check; returns how many differences there are.
-fn compare(
-    report: &mut Report,
-    claim: Claim,
-    reference: (&dyn Db, &Fingerprint),
-    work: &dyn Db,
-) -> Result<u64, Error> {
-    let now = fingerprint::fingerprint(work)?;
-    let (n, ex) = diff::diff_databases(reference.0, work, reference.1, &now, 5)?.summary(5);
-    report.checks.push(
-        result(claim.check, claim.scope)
-            .judged(
-                n,
-                claim.expected,
-                if n == 0 {
-                    claim.same.to_string()
-                } else {
-                    format!("{}{}", plural(n, claim.noun), claim.tail)
-                },
-            )
-            .with_examples(ex),
-    );
-    Ok(n)
-}
-
-fn skip_stage(report: &mut Report, name: &str, why: &str) {
-    report.stages.push(Stage {
-        name: name.into(),
-        status: Status::Skip,
-        detail: why.into(),
-    });
-}
-
-/// Does a table's change stay within its declared scope? (violations, what was allowed)
-fn judge_scope(
-    d: &diff::TableDiff,
-    scope: Option<&TableScope>,
-    schema_changed: bool,
-) -> (u64, String) {
-    let allowed = scope.copied().unwrap_or_default();
-    let mut over = 0;
-    over += d.inserted.saturating_sub(allowed.inserted);
-    over += d.updated.saturating_sub(allowed.updated);
-    over += d.deleted.saturating_sub(allowed.deleted);
-    if schema_changed && !allowed.schema {
-        over += 1;
-    }
-    let text = match scope {
-        None => "no change (not in the declared scope)".to_string(),
-        Some(s) => format!(
-            "at most {} inserted, {} updated, {} deleted{}",
-            s.inserted,
-            s.updated,
-            s.deleted,
-            if s.schema { ", schema may change" } else { "" }
-        ),
-    };
-    (over, text)
-}
-
-/// Run one query on a session (the clock frozen as for the scripts): its rows, or SQLite's
-/// words.
-fn query(session: &mut LocalSession, sql: &str) -> Result<Vec<Vec<crate::db::Value>>, String> {
-    session
-        .run(0, sql, false, usize::MAX)
-        .map(|r| r.output.map(|o| o.rows).unwrap_or_default())
-        .map_err(|e| e.message)
-}
-
-fn check_queries(session: &mut LocalSession, expect: &Expect, when: When, report: &mut Report) {
-    for q in expect.queries.iter().filter(|q| q.after == when) {
-        let name = q
-            .name
-            .clone()
-            .unwrap_or_else(|| crate::db::DbError::sql_excerpt(&q.sql));
-        let scope = format!(
-            "after {}: {name}",
-            if when == When::Forward {
-                "forward"
-            } else {
-                "rollback"
-            }
-        );
-        let r = result("expect.query", scope);
-        report.checks.push(match query(session, &q.sql) {
-            Err(e) => r.judged(1, q.rows.join("; "), format!("the query fails: {e}")),
-            Ok(rows) => {
-                let same = rows.len() == q.rows.len()
-                    && rows
-                        .iter()
-                        .zip(&q.rows)
-                        .all(|(got, want)| row_matches(want, got));
-                let got: Vec<String> = rows.iter().map(|r| shell_row(r)).collect();
-                let mut ex = Vec::new();
-                if !same {
-                    ex.push(format!("expected: {}", q.rows.join("; ")));
-                    ex.push(format!("got:      {}", got.join("; ")));
-                }
-                r.judged(u64::from(!same), q.rows.join("; "), got.join("; "))
-                    .with_examples(ex)
-            }
-        });
-    }
-}
-
-/// Everything a rehearsal's stages share.
-struct Ctx<'a> {
+/// The forward script (and its rollback) as a [`Migration`]: both run as production's runner
+/// runs them, under the rehearsal's frozen clock.
+struct Scripts<'a> {
+    forward: &'a Script,
+    rollback: Option<&'a Script>,
+    forward_refused: Option<ScriptError>,
+    rollback_refused: Option<ScriptError>,
     runner: &'a Runner,
-    clock: Arc<FrozenClock>,
-    work: PathBuf,
 }
 
-impl Ctx<'_> {
-    fn session(&self) -> Result<LocalSession, Error> {
-        Ok(LocalSession::open(
-            &self.work,
-            Some(self.clock.clone()),
-            true,
-        )?)
-    }
-
-    /// Run a script on the work copy as production's runner would.
-    fn run(&self, s: &Script) -> Result<Run, Error> {
-        let mut session = self.session()?;
-        Ok(self.runner.execute(s, &mut session)?)
+impl Scripts<'_> {
+    fn run(&self, r: &Rehearsal, s: &Script) -> Result<Outcome, Error> {
+        let mut session = r.session()?;
+        Ok(Outcome::Script(self.runner.execute(s, &mut session)?))
     }
 }
 
-/// The first failure of a run, in words: "failed at f.sql:9: near …; nothing of the script was
-/// kept".
-fn failure_text(run: &Run) -> String {
-    match run.failures.first() {
-        Some(f) => format!(
-            "failed at {}:{}: {}{}; {}",
-            run.path,
-            f.line,
-            f.message,
-            match run.failures.len() {
-                1 => String::new(),
-                n => format!(" ({} more errors after it)", n - 1),
-            },
-            run.kept()
-        ),
-        None if run.fk_violation_count > 0 => format!(
-            "{} left pointing to a missing parent; {}",
-            plural(run.fk_violation_count, "row"),
-            run.kept()
-        ),
-        None => "ran".into(),
+impl Migration for Scripts<'_> {
+    fn identity(&self) -> String {
+        self.forward.name()
     }
-}
 
-/// Record what a run says beyond its rows: failures as a failed `check`, warnings of the runner,
-/// foreign keys left pointing nowhere, and the rows its own queries returned.
-fn record_run(report: &mut Report, run: &Run, check: &str, outputs: bool) {
-    for f in &run.failures {
-        report.checks.push(
-            result(check, format!("{}:{}", run.path, f.line))
-                .judged(1, "every statement runs", f.message.clone())
-                .with_examples(vec![
-                    format!("{}:{}: {}", run.path, f.line, f.message),
-                    format!("statement: {}", f.statement),
-                    run.kept(),
-                ]),
-        );
+    fn undo_identity(&self) -> Option<String> {
+        self.rollback.map(Script::name)
     }
-    for n in run.notes.iter().filter(|n| n.warn) {
-        report.checks.push(
-            result("sql.runner", format!("{}:{}", run.path, n.line))
-                .judged(0, "the statement does what it reads", n.text.clone())
-                .with_status(Status::Warn)
-                .with_examples(vec![n.text.clone()]),
-        );
-    }
-    if run.fk_violation_count > 0 {
-        report.checks.push(
-            result("sql.foreign_keys", run.path.clone())
-                .judged(
-                    run.fk_violation_count,
-                    "every foreign key finds its parent (PRAGMA foreign_key_check)",
-                    format!(
-                        "{} pointing to a missing parent",
-                        plural(run.fk_violation_count, "row")
-                    ),
-                )
-                .with_examples(
-                    run.fk_violations
-                        .iter()
-                        .take(5)
-                        .map(|v| {
-                            format!(
-                                "{} rowid {} → no row in {}",
-                                v.table,
-                                v.rowid.map_or("?".into(), |r| r.to_string()),
-                                v.parent
-                            )
-                        })
-                        .collect(),
-                ),
-        );
-    }
-    if outputs {
-        for (st, out) in run.outputs() {
-            report.outputs.push(ScriptOutput {
-                at: format!("{}:{}", run.path, st.line),
-                statement: st.statement.clone(),
-                rows: out.rows.iter().map(|r| shell_row(r)).collect(),
-                total: out.total,
-            });
+
+    fn forward(&mut self, r: &Rehearsal, _again: bool) -> Result<Outcome, Error> {
+        if let Some(e) = self.forward_refused.take() {
+            return Ok(Outcome::Refused(e));
         }
+        self.run(r, self.forward)
     }
-}
 
-/// A script the runner refuses, as a failed check naming file and line; the stage's text.
-fn refused(report: &mut Report, check: &str, e: &script::ScriptError) -> Result<String, Error> {
-    let script::ScriptError::Refused {
-        path,
-        line,
-        statement,
-        why,
-    } = e
-    else {
-        return Err(Error::Script(script::ScriptError::Db(
-            crate::db::DbError::Open {
-                target: String::new(),
-                message: e.to_string(),
-            },
-        )));
-    };
-    let at = format!("{}:{line}", path.display());
-    report.checks.push(
-        result(check, at.clone())
-            .judged(
-                1,
-                "the runner runs every statement",
-                format!("refused: {why}"),
-            )
-            .with_examples(vec![
-                format!("{at}: refused: {why}"),
-                format!("statement: {statement}"),
-            ]),
-    );
-    Ok(format!("refused at {at}: {why}; nothing was run"))
-}
-
-/// Rows changed, table by table, from a diff: "comments 3 deleted, posts 1 updated".
-fn table_changes(d: &diff::DbDiff) -> (u64, String) {
-    let mut rows = 0;
-    let mut parts = Vec::new();
-    for t in &d.tables {
-        rows += t.rows();
-        let mut what = Vec::new();
-        for (n, w) in [
-            (t.inserted, "inserted"),
-            (t.updated, "updated"),
-            (t.deleted, "deleted"),
-        ] {
-            if n > 0 {
-                what.push(format!("{} {w}", count(n as i64)));
-            }
+    fn undo(&mut self, r: &Rehearsal) -> Option<Result<Outcome, Error>> {
+        let rollback = self.rollback?;
+        if let Some(e) = self.rollback_refused.take() {
+            return Some(Ok(Outcome::Refused(e)));
         }
-        if !t.columns_added.is_empty() || !t.columns_removed.is_empty() {
-            what.push("columns changed".into());
-        }
-        parts.push(format!("{} {}", t.table, what.join(", ")));
+        Some(self.run(r, rollback))
     }
-    let mut text = parts.join("; ");
-    if !d.schema.is_empty() {
-        if !text.is_empty() {
-            text.push_str("; ");
-        }
-        text.push_str(&format!(
-            "schema: {} changed",
-            plural(d.schema.len() as u64, "object")
-        ));
-    }
-    (rows, text)
-}
-
-/// The instant the clock is frozen at, and where it comes from.
-fn frozen_now(
-    opts: &Options,
-    manifest: Option<&Path>,
-    backup: &Path,
-    bundled: bool,
-) -> (i64, String) {
-    if let Some(n) = opts.now {
-        return (n, "--now".into());
-    }
-    let from_manifest = manifest
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str::<crate::backup::manifest::Manifest>(&t).ok())
-        .and_then(|m| {
-            time::OffsetDateTime::parse(
-                &m.created_utc,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .ok()
-        });
-    if let Some(t) = from_manifest {
-        return (
-            (t.unix_timestamp_nanos() / 1_000_000) as i64,
-            "the backup's manifest".into(),
-        );
-    }
-    // the gzip header's MTIME: when the compressed file was made (0: not recorded)
-    let mut head = [0u8; 8];
-    let gz_time = std::fs::File::open(backup)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .ok()
-        .filter(|_| head[..2] == [0x1f, 0x8b])
-        .map(|_| u32::from_le_bytes([head[4], head[5], head[6], head[7]]))
-        .filter(|&t| t > 0);
-    if let Some(t) = gz_time {
-        return (
-            i64::from(t) * 1000,
-            "the time in the backup's gzip header".into(),
-        );
-    }
-    if bundled {
-        return (
-            crate::fixture::BACKUP_TIME * 1000,
-            "the bundled fixture's backup time".into(),
-        );
-    }
-    let mtime = std::fs::metadata(backup)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_millis() as i64);
-    (
-        mtime,
-        "the backup file's modification time; give --now to choose".into(),
-    )
-}
-
-fn open_rw(path: &Path) -> Result<Box<dyn Db>, Error> {
-    Ok(db::open(
-        &Target::Local(path.to_path_buf()),
-        Access::Rehearsal,
-    )?)
 }
 
 pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
-    let started = Instant::now();
     let forward = script::load(&opts.forward)?;
     let rollback = opts.rollback.as_deref().map(script::load).transpose()?;
     // a script that does not parse stops here, before anything has run
@@ -431,458 +111,51 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             return Err(e.into());
         }
     }
-    // one the runner refuses is a failed rehearsal: production would not run it either
-    let forward_refused = opts.runner.check(&forward).err();
-    let rollback_refused = rollback.as_ref().and_then(|r| opts.runner.check(r).err());
     let expect = match &opts.expect {
         Some(p) => Some((p.clone(), Expect::load(p)?)),
         None => None,
     };
-    let workdir = workdir()?;
-    let (backup_path, shown) = backup_source(opts.backup.as_deref(), workdir.path())?;
-    let mut report = Report::new(
-        "rehearse",
-        file_identity(&shown, &backup_path)?,
+    let mut r = Rehearsal::extract(
+        opts.backup.as_deref(),
         identity(
             &forward,
             rollback.as_ref(),
             expect.as_ref().map(|(p, (_, t))| (p.as_path(), t.as_str())),
         ),
         None,
-    );
+        on_stage,
+    )?;
+    let clock = r.freeze(opts.now)?;
+    r.report.runner = Some(format!("{}; {clock}", opts.runner.describe()));
+    r.fingerprint()?;
     let expect_data: Expect = expect
         .as_ref()
         .map(|(_, (e, _))| e.clone())
         .unwrap_or_default();
-    let declared = expect.is_some();
-    let mut t = Timer {
-        report: &mut report,
-    };
-
-    on_stage("extract");
-    let (extracted, pristine) = extract_stage(&mut t, &backup_path, workdir.path())?;
-    let path = extracted.db.path().to_path_buf();
-    let (now, source) = frozen_now(
-        opts,
-        extracted.manifest.as_deref(),
-        &backup_path,
-        shown == BUNDLED_NAME,
-    );
-    let ctx = Ctx {
+    // one the runner refuses is a failed rehearsal: production would not run it either
+    let mut scripts = Scripts {
+        forward: &forward,
+        rollback: rollback.as_ref(),
+        forward_refused: opts.runner.check(&forward).err(),
+        rollback_refused: rollback.as_ref().and_then(|r| opts.runner.check(r).err()),
         runner: &opts.runner,
-        clock: FrozenClock::new(now)?,
-        work: path.clone(),
     };
-    t.report.runner = Some(format!(
-        "{}; clock frozen at {} ({source})",
-        opts.runner.describe(),
-        ctx.clock.shown()
-    ));
-    let work = open_rw(&path)?;
-    let base = db::open(&Target::Local(pristine.clone()), Access::ReadOnly)?;
-
-    on_stage("fingerprint");
-    let before: Fingerprint = t.stage("fingerprint", |_| {
-        let fp = fingerprint::fingerprint(base.as_ref())?;
-        let rows: u64 = fp.tables.values().map(|h| h.rows).sum();
-        let detail = format!("{} tables, {} rows", fp.tables.len(), count(rows as i64));
-        Ok((fp, Status::Pass, detail))
-    })?;
-
-    on_stage("forward");
-    let (forwarded, after_forward, forward_diff) = t.stage("forward", |report| {
-        if let Some(e) = &forward_refused {
-            let detail = refused(report, "sql.forward", e)?;
-            let now = before.clone();
-            return Ok(((false, now, diff::DbDiff::default()), Status::Fail, detail));
-        }
-        let run = ctx.run(&forward)?;
-        record_run(report, &run, "sql.forward", true);
-        let now = fingerprint::fingerprint(work.as_ref())?;
-        let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
-        let (rows, per_table) = table_changes(&d);
-        let notes: Vec<&str> = run
-            .notes
-            .iter()
-            .filter(|n| !n.warn)
-            .map(|n| n.text.as_str())
-            .collect();
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join("; "))
-        };
-        let one_transaction =
-            opts.runner.transactions == crate::migrate::runner::Transactions::Script;
-        let ok = run.failures.is_empty() && (run.fk_violation_count == 0 || !one_transaction);
-        let detail = if ok {
-            let text = format!(
-                "{} run, {} changed{}{notes}",
-                plural(run.ran() as u64, "statement"),
-                plural(rows, "row"),
-                if per_table.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {per_table}")
-                }
-            );
-            report
-                .checks
-                .push(result("sql.forward", forward.name()).judged(
-                    0,
-                    "every statement runs",
-                    text.clone(),
-                ));
-            text
-        } else {
-            format!("{}{notes}", failure_text(&run))
-        };
-        let status = if ok && run.fk_violation_count == 0 {
-            Status::Pass
-        } else {
-            Status::Fail
-        };
-        Ok(((ok, now, d), status, detail))
-    })?;
-
-    let mut size_after = None;
-    if forward_refused.is_some() {
-        for s in [
-            "expectations",
-            "scope",
-            "forward again",
-            "rollback",
-            "redeploy",
-        ] {
-            skip_stage(t.report, s, "the runner refused the forward script");
-        }
-    } else if !forwarded {
-        // what production keeps of a failed script: nothing under one transaction, else what
-        // committed before the error
-        let kept = forward_diff.summary(5);
-        if kept.0 == 0 {
-            compare(
-                t.report,
-                Claim {
-                    check: "sql.atomic",
-                    scope: forward.name(),
-                    expected: "a failed script leaves every table as before",
-                    same: "every table as before",
-                    noun: "change",
-                    tail: " stayed",
-                },
-                (base.as_ref(), &before),
-                work.as_ref(),
-            )?;
-        } else {
-            t.report.checks.push(
-                result("sql.kept", forward.name())
-                    .judged(
-                        kept.0,
-                        "a failed script leaves every table as before",
-                        format!(
-                            "{} stayed: {}",
-                            plural(kept.0, "change"),
-                            table_changes(&forward_diff).1
-                        ),
-                    )
-                    .with_examples(kept.1),
-            );
-        }
-        for s in [
-            "expectations",
-            "scope",
-            "forward again",
-            "rollback",
-            "redeploy",
-        ] {
-            skip_stage(t.report, s, "the forward script failed");
-        }
-    } else {
-        on_stage("expectations");
-        t.stage("expectations", |report| {
-            let n0 = report.checks.len();
-            let mut session = ctx.session()?;
-            check_queries(&mut session, &expect_data, When::Forward, report);
-            let failed = report.checks[n0..]
-                .iter()
-                .filter(|c| c.status == Status::Fail)
-                .count();
-            let n = report.checks.len() - n0;
-            Ok((
-                (),
-                if failed == 0 {
-                    Status::Pass
-                } else {
-                    Status::Fail
-                },
-                if n == 0 {
-                    "no query declared (give --expect)".to_string()
-                } else {
-                    format!("{}, {failed} differ", plural(n as u64, "query"))
-                },
-            ))
-        })?;
-
-        on_stage("scope");
-        t.stage("scope", |report| {
-            let d = &forward_diff;
-            let mut names: Vec<String> = d.tables.iter().map(|x| x.table.clone()).collect();
-            names.extend(d.schema.iter().map(|c| c.table.clone()));
-            names.extend(expect_data.scope.keys().cloned());
-            names.sort();
-            names.dedup();
-            let mut over_total = 0;
-            let mut changed = 0;
-            for name in &names {
-                let td = d
-                    .tables
-                    .iter()
-                    .find(|x| &x.table == name)
-                    .cloned()
-                    .unwrap_or_else(|| diff::TableDiff {
-                        table: name.clone(),
-                        ..Default::default()
-                    });
-                let schema: Vec<String> = d
-                    .schema
-                    .iter()
-                    .filter(|c| &c.table == name)
-                    .map(|c| c.to_string())
-                    .collect();
-                let schema_changed = !schema.is_empty()
-                    || !td.columns_added.is_empty()
-                    || !td.columns_removed.is_empty();
-                if td.changed() || schema_changed {
-                    changed += 1;
-                }
-                let (over, allowed) = judge_scope(&td, expect_data.scope.get(name), schema_changed);
-                over_total += over;
-                let mut ex = schema.clone();
-                ex.extend(td.columns_added.iter().map(|c| format!("column {c} added")));
-                ex.extend(
-                    td.columns_removed
-                        .iter()
-                        .map(|c| format!("column {c} removed")),
-                );
-                ex.extend(td.examples.iter().cloned());
-                ex.truncate(5);
-                let mut r = result("sql.scope", format!("table {name}"))
-                    .judged(
-                        over,
-                        allowed,
-                        format!(
-                            "{} inserted, {} updated, {} deleted{}",
-                            td.inserted,
-                            td.updated,
-                            td.deleted,
-                            if schema_changed {
-                                ", schema changed"
-                            } else {
-                                ""
-                            }
-                        ),
-                    )
-                    .with_examples(ex);
-                if !declared {
-                    // without --expect nothing is declared: changes are shown, not judged
-                    r.expected = "no scope declared (give --expect)".into();
-                    r.status = Status::Warn;
-                    over_total -= over;
-                }
-                report.checks.push(r);
-            }
-            let detail = format!(
-                "{} changed, {} outside the declared scope",
-                plural(changed, "table"),
-                plural(over_total, "change")
-            );
-            Ok((
-                (),
-                if over_total == 0 {
-                    Status::Pass
-                } else {
-                    Status::Fail
-                },
-                detail,
-            ))
-        })?;
-        size_after = Some(crate::fsutil::size(&path)?);
-        // the state after the forward script, kept for the comparisons that follow
-        let kept = workdir.path().join("after-forward.db");
-        std::fs::copy(&path, &kept).map_err(|e| crate::fsutil::FsError::io(&kept, e))?;
-        let forward_db = db::open(&Target::Local(kept), Access::ReadOnly)?;
-
-        on_stage("forward again");
-        t.stage("forward again", |report| {
-            let run = ctx.run(&forward)?;
-            record_run(report, &run, "sql.rerun", false);
-            if !run.failures.is_empty() {
-                return Ok((
-                    (),
-                    Status::Fail,
-                    format!("the second run {}", failure_text(&run)),
-                ));
-            }
-            let n = compare(
-                report,
-                Claim {
-                    check: "sql.rerun",
-                    scope: forward.name(),
-                    expected: "a second run changes nothing",
-                    same: "nothing changed",
-                    noun: "change",
-                    tail: "",
-                },
-                (forward_db.as_ref(), &after_forward),
-                work.as_ref(),
-            )?;
-            Ok((
-                (),
-                if n == 0 { Status::Pass } else { Status::Fail },
-                format!(
-                    "{} touched again, {}",
-                    plural(run.direct_changes(), "row"),
-                    if n == 0 {
-                        "nothing changed".to_string()
-                    } else {
-                        format!("{} from the first run", plural(n, "change"))
-                    }
-                ),
-            ))
-        })?;
-
-        match &rollback {
-            None => {
-                report_skip(t.report, "no --rollback given");
-            }
-            Some(rb) => {
-                on_stage("rollback");
-                let rolled = t.stage("rollback", |report| {
-                    if let Some(e) = &rollback_refused {
-                        return Ok((false, Status::Fail, refused(report, "sql.rollback", e)?));
-                    }
-                    let run = ctx.run(rb)?;
-                    record_run(report, &run, "sql.rollback", true);
-                    if !run.failures.is_empty() {
-                        return Ok((
-                            false,
-                            Status::Fail,
-                            format!("the rollback script {}", failure_text(&run)),
-                        ));
-                    }
-                    let n = compare(
-                        report,
-                        Claim {
-                            check: "sql.rollback",
-                            scope: rb.name(),
-                            expected: "schema and every table as before the forward script",
-                            same: "identical",
-                            noun: "difference",
-                            tail: "",
-                        },
-                        (base.as_ref(), &before),
-                        work.as_ref(),
-                    )?;
-                    let mut session = ctx.session()?;
-                    check_queries(&mut session, &expect_data, When::Rollback, report);
-                    Ok((
-                        true,
-                        if n == 0 { Status::Pass } else { Status::Fail },
-                        format!(
-                            "{} run, {} changed; {}",
-                            plural(run.ran() as u64, "statement"),
-                            plural(run.direct_changes(), "row"),
-                            if n == 0 {
-                                "every table as before".to_string()
-                            } else {
-                                format!(
-                                    "NOT as before: {} from the state before the forward script",
-                                    plural(n, "difference")
-                                )
-                            }
-                        ),
-                    ))
-                })?;
-                if rolled {
-                    on_stage("redeploy");
-                    t.stage("redeploy", |report| {
-                        let run = ctx.run(&forward)?;
-                        record_run(report, &run, "sql.redeploy", false);
-                        if !run.failures.is_empty() {
-                            return Ok((
-                                (),
-                                Status::Fail,
-                                format!(
-                                    "after the rollback the forward script {}",
-                                    failure_text(&run)
-                                ),
-                            ));
-                        }
-                        let n = compare(
-                            report,
-                            Claim {
-                                check: "sql.redeploy",
-                                scope: forward.name(),
-                                expected: "the same state as the first forward run",
-                                same: "identical",
-                                noun: "difference",
-                                tail: "",
-                            },
-                            (forward_db.as_ref(), &after_forward),
-                            work.as_ref(),
-                        )?;
-                        Ok((
-                            (),
-                            if n == 0 { Status::Pass } else { Status::Fail },
-                            if n == 0 {
-                                "forward runs again after the rollback: the same state as its first run"
-                                    .to_string()
-                            } else {
-                                format!(
-                                    "forward runs again after the rollback, but {} from its first run",
-                                    plural(n, "difference")
-                                )
-                            },
-                        ))
-                    })?;
-                } else {
-                    skip_stage(t.report, "redeploy", "the rollback script failed");
-                }
-            }
-        }
-    }
-    drop(work);
-    drop(base);
-    drop(ctx);
-    let size_before = extracted.uncompressed_bytes;
-    drop(extracted);
-    report.sizes = size_after.map(|after| (size_before, after));
-    report
-        .timings
-        .insert("total".into(), started.elapsed().as_secs_f64());
-    report.finish();
-    Ok(report)
-}
-
-/// "1 row", "2 rows", "1 query", "3 queries".
-fn plural(n: u64, word: &str) -> String {
-    let many = if let Some(stem) = word.strip_suffix('y') {
-        format!("{stem}ies")
-    } else {
-        format!("{word}s")
-    };
-    format!(
-        "{} {}",
-        count(n as i64),
-        if n == 1 { word.to_string() } else { many }
-    )
-}
-
-fn report_skip(report: &mut Report, why: &str) {
-    skip_stage(report, "rollback", why);
-    skip_stage(report, "redeploy", why);
-    report
-        .checks
-        .push(crate::checks::skipped("sql.rollback", "rollback", why));
+    pipeline::run(
+        &mut r,
+        &mut scripts,
+        &Plan {
+            label: None,
+            checks: Checks::Expect {
+                expect: &expect_data,
+                declared: expect.is_some(),
+            },
+            what: "the forward script",
+            hint: "give --expect".into(),
+            no_undo: ("no --rollback given".into(), true),
+            redeploy: true,
+            bookkeeping: None,
+            cascades: false,
+        },
+    )?;
+    Ok(r.finish())
 }

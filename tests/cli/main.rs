@@ -12,6 +12,7 @@ mod interrupt;
 mod journal;
 mod migrate;
 mod rehearse;
+mod rehearse_migrations;
 mod remote;
 mod report;
 mod sql;

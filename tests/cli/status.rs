@@ -64,53 +64,6 @@ fn table_sql(db: &Path, table: &str) -> String {
     .unwrap()
 }
 
-/// A copy of `dir` keeping only the first `n` migrations (by sorted file name; drizzle's
-/// journal trimmed to match).
-fn first_n(tool: &str, dir: &Path, n: usize, to: &Path) -> PathBuf {
-    copy_dir(dir, to);
-    match tool {
-        "drizzle" => {
-            let p = to.join("meta/_journal.json");
-            let mut j: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-            j["entries"].as_array_mut().unwrap().truncate(n);
-            std::fs::write(&p, serde_json::to_string_pretty(&j).unwrap()).unwrap();
-        }
-        "prisma" => {
-            let mut dirs: Vec<PathBuf> = std::fs::read_dir(to)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.is_dir())
-                .collect();
-            dirs.sort();
-            for d in &dirs[n..] {
-                std::fs::remove_dir_all(d).unwrap();
-            }
-        }
-        _ => {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(to)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-                .collect();
-            files.sort();
-            // golang-migrate and sqlx keep an up and a down file per migration
-            let per = if files
-                .iter()
-                .any(|f| f.to_string_lossy().ends_with(".down.sql"))
-            {
-                2
-            } else {
-                1
-            };
-            for f in &files[n * per..] {
-                std::fs::remove_file(f).unwrap();
-            }
-        }
-    }
-    to.to_path_buf()
-}
-
 #[test]
 fn dbmate_rows_and_database_equal_the_real_tools() {
     let t = tempfile::tempdir().unwrap();

@@ -85,8 +85,13 @@ fn run_statements(conn: &Connection, m: &Migration) {
 /// Apply the first `upto` migrations of `dir` (all when None) to the database at `db` as
 /// preflight's model of `tool` says the tool does.
 pub fn apply_as_modelled(tool: Tool, dir: &Path, db: &Path, upto: Option<usize>) {
+    apply_range(tool, dir, db, 0, upto);
+}
+
+/// Apply migrations `from..upto` of `dir` (to the last when None) as modelled.
+pub fn apply_range(tool: Tool, dir: &Path, db: &Path, from: usize, upto: Option<usize>) {
     let all = migrations::load(tool, dir).unwrap();
-    let ms = &all[..upto.unwrap_or(all.len())];
+    let ms = &all[from..upto.unwrap_or(all.len())];
     let conn = Connection::open(db).unwrap();
     let format = tool.format();
     let table = format.table();
@@ -141,6 +146,53 @@ pub fn apply_as_modelled(tool: Tool, dir: &Path, db: &Path, upto: Option<usize>)
             in_tx(&conn, || exec(&conn, &t.after));
         }
     }
+}
+
+/// A copy of `dir` keeping only the first `n` migrations (by sorted file name; drizzle's
+/// journal trimmed to match).
+pub fn first_n(tool: &str, dir: &Path, n: usize, to: &Path) -> PathBuf {
+    copy_dir(dir, to);
+    match tool {
+        "drizzle" => {
+            let p = to.join("meta/_journal.json");
+            let mut j: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            j["entries"].as_array_mut().unwrap().truncate(n);
+            std::fs::write(&p, serde_json::to_string_pretty(&j).unwrap()).unwrap();
+        }
+        "prisma" => {
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(to)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_dir())
+                .collect();
+            dirs.sort();
+            for d in &dirs[n..] {
+                std::fs::remove_dir_all(d).unwrap();
+            }
+        }
+        _ => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(to)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .collect();
+            files.sort();
+            // golang-migrate and sqlx keep an up and a down file per migration
+            let per = if files
+                .iter()
+                .any(|f| f.to_string_lossy().ends_with(".down.sql"))
+            {
+                2
+            } else {
+                1
+            };
+            for f in &files[n * per..] {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+    }
+    to.to_path_buf()
 }
 
 /// Run a real tool; panics with its output when it fails.

@@ -72,6 +72,7 @@ fn header_pairs(r: &Report) -> Vec<(&'static str, String)> {
             match r.spec.kind.as_str() {
                 "scripts" => "scripts",
                 "checks" => "checks",
+                "migrations" => "migrations",
                 _ => "spec",
             },
             format!(
