@@ -5,13 +5,25 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The exit statuses, as every `--help` ends.
+const EXIT_STATUSES: &str = "Exit status:
+  0    every check passed (diff: identical; status: nothing pending)
+  1    the command ran and a check failed (diff: the databases differ; status: a migration is
+       pending, edited or failed)
+  2    preflight could not run: bad input, unreadable file, refused confirmation
+  130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM";
+
 /// Rehearse and verify data migrations of SQLite and libSQL (Turso) databases before they
 /// touch production.
-///
-/// Exit status: 0 every check passed, 1 a check failed, 2 preflight could not run, 130 or 143
-/// stopped by Ctrl-C (SIGINT) or SIGTERM.
 #[derive(Debug, Parser)]
-#[command(name = "preflight", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "preflight",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = EXIT_STATUSES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,42 +31,80 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a deterministic LiveOne-shaped database (same seed and scale, same bytes).
+    /// Write a deterministic LiveOne-shaped database.
+    ///
+    /// The same seed and scale always give the same bytes.
+    #[command(after_help = EXIT_STATUSES)]
     Fixture(FixtureArgs),
-    /// Snapshot a database through SQLite's online backup API into <stem>-YYYYMMDD-HHMMSS.db.gz
-    /// with a JSON manifest beside it.
+    /// Snapshot a database into a gzipped backup with a manifest.
+    ///
+    /// A consistent snapshot (SQLite's online backup API for a file, one read transaction for a
+    /// server) written to DIR/<stem>-YYYYMMDD-HHMMSS.db.gz, with a JSON manifest beside it.
+    #[command(after_help = EXIT_STATUSES)]
     Backup(BackupArgs),
-    /// Gunzip a backup into a temporary database, check its integrity (and its manifest's
-    /// sha256), and print its size and row counts.
+    /// Extract a backup and check it.
+    ///
+    /// Gunzip a backup into a temporary database (or --out FILE), check its integrity and,
+    /// when a manifest sits beside it, its sha256, size and row counts; print size and rows.
+    #[command(after_help = EXIT_STATUSES)]
     Extract(ExtractArgs),
-    /// Write like the live LiveOne app during its dual-write window: a session, a reading and
-    /// its point rows in one transaction, every --interval-ms. For rehearsing under traffic.
+    /// Write like the live LiveOne app, for rehearsing under traffic.
+    ///
+    /// As during its dual-write window: a session, a reading and its point rows in one
+    /// transaction, every --interval-ms.
+    #[command(after_help = EXIT_STATUSES)]
     SimulateLive(SimulateLiveArgs),
-    /// Migrate readings → point_readings and readings_agg_5m → point_readings_agg_5m as the
+    /// Run the spec's migration on a database.
+    ///
+    /// LiveOne's readings → point_readings and readings_agg_5m → point_readings_agg_5m as the
     /// spec says: set-based, in batches, resumable, idempotent, undoable with `rollback`.
+    #[command(after_help = EXIT_STATUSES)]
     Migrate(MigrateArgs),
-    /// Delete exactly the rows preflight's migrations inserted (from its journal), and restore
-    /// the progress table as it was. Rows the live app wrote are not touched.
+    /// Undo preflight's migrations exactly.
+    ///
+    /// Delete exactly the rows preflight's migrations inserted (from its journal, proved before
+    /// the first delete), and restore the progress table as it was. Rows the live app wrote are
+    /// not touched.
+    #[command(after_help = EXIT_STATUSES)]
     Rollback(RollbackArgs),
-    /// Run the verification suite against a database, opened read-only: every check of the
-    /// seed checklist and the ones that catch what went wrong in LiveOne's migration.
+    /// Check a database, read-only.
+    ///
+    /// The LiveOne suite (every check of the seed checklist and the ones that catch what went
+    /// wrong in LiveOne's migration) when the spec describes the database; on any other
+    /// database, integrity, foreign keys, --migrations status and --checks invariants.
+    #[command(after_help = EXIT_STATUSES)]
     Verify(VerifyArgs),
-    /// Rehearse the migration on a backup (the bundled fixture when none is given): extract →
-    /// fingerprint → migrate → verify → migrate again → undo → compare, then report. With --sql,
-    /// SQL scripts; with --migrations, every pending migration of a project's directory.
+    /// Rehearse a migration on a copy of a backup, and report.
+    ///
+    /// The spec's migration, SQL scripts (--sql) or a migrations directory (--migrations), on
+    /// a copy of the backup (the bundled LiveOne fixture when none is given): extract →
+    /// fingerprint → migrate → verify → migrate again → undo → compare, then report.
+    #[command(after_help = EXIT_STATUSES)]
     Rehearse(RehearseArgs),
-    /// Apply a SQL script to a database as production's runner would (by default in one
-    /// transaction: all of it or none of it), after confirmation, and print what changed.
+    /// Apply a SQL script to a database, and say what changed.
+    ///
+    /// As production's runner would (by default in one transaction: all of it or none of it),
+    /// after confirmation.
+    #[command(after_help = EXIT_STATUSES)]
     Apply(ApplyArgs),
-    /// Compare two databases table by table: rows inserted, updated and deleted, with examples,
-    /// and schema objects that appeared, vanished or changed. Exit 0 when identical, 1 when not.
+    /// Compare two databases table by table.
+    ///
+    /// Rows inserted, updated and deleted, with examples, and schema objects that appeared,
+    /// vanished or changed. Exit 0 when identical, 1 when not.
+    #[command(after_help = EXIT_STATUSES)]
     Diff(DiffArgs),
-    /// Print a database's logical fingerprint: a sha256 of its schema and of every table's rows
-    /// in key order with their types, whatever the page layout (in the spirit of SQLite's dbhash).
+    /// Print a database's logical fingerprint.
+    ///
+    /// A sha256 of its schema and of every table's rows in key order with their types, whatever
+    /// the page layout (in the spirit of SQLite's dbhash).
+    #[command(after_help = EXIT_STATUSES)]
     Fingerprint(FingerprintArgs),
-    /// Compare a migrations directory with what a database has applied, by the rules of the
-    /// tool that runs them: applied, pending, missing from the directory, edited since, failed.
-    /// Exit 1 when the database lacks a migration the directory has, one was edited or failed.
+    /// Compare a migrations directory with what a database has applied.
+    ///
+    /// By the rules of the tool that runs them: applied, pending, missing from the directory,
+    /// edited since, failed. Exit 1 when the database lacks a migration the directory has, or
+    /// one was edited or failed.
+    #[command(after_help = EXIT_STATUSES)]
     Status(StatusArgs),
     /// Show the migration spec (the built-in LiveOne spec unless --spec is given).
     Spec {
@@ -65,20 +115,54 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
-    /// Print the spec as TOML.
-    Show(SpecArgs),
+    /// Print the spec (as written, TOML; --format json gives it parsed).
+    Show(SpecShowArgs),
 }
 
-/// The database a command works on.
+#[derive(Debug, Args)]
+pub struct SpecShowArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// The database a command works on, and how to reach it when it is a server.
 #[derive(Debug, Args, Clone)]
-pub struct DbArgs {
+pub struct TargetArgs {
     /// The database: a path, a file: URL, or a libsql://, https:// or http:// URL.
+    #[arg(value_name = "DB")]
     pub db: String,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How to reach a libSQL server: where its token is, and how long to wait for it (one set of
+/// flags for every database a command names).
+#[derive(Debug, Args, Clone)]
+pub struct ConnectArgs {
     /// The environment variable holding the auth token for a remote database.
     #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
     pub auth_token_env: String,
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
+}
+
+/// `--yes`: writing to a database that is not a rehearsal copy needs it (or YES typed).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Confirm {
+    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy
+    /// (made by `extract --out`).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `--log-file`: a record of what a writing command did.
+#[derive(Debug, Args, Clone)]
+pub struct LogArgs {
+    /// Append timestamped lines to this file (never the database or another SQLite file).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// How long a call to a libSQL server may take before preflight gives up with an error.
@@ -152,17 +236,21 @@ pub struct SpecArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Only {
-    /// readings → point_readings
+    /// the spec's migrations of raw readings (LiveOne: readings_to_points)
     Raw,
-    /// readings_agg_5m → point_readings_agg_5m
+    /// the spec's migrations of 5-minute rows (LiveOne: agg5m_to_points)
     Agg5m,
 }
 
 /// Flags of the migration engine, shared by `migrate` and `rehearse`.
 #[derive(Debug, Args)]
 pub struct EngineArgs {
-    /// Run only one of the two migrations.
-    #[arg(long, value_enum)]
+    /// Run only this migration of the spec (repeatable; LiveOne's: readings_to_points,
+    /// agg5m_to_points). Without it, every migration.
+    #[arg(long = "migration", id = "migration", value_name = "NAME")]
+    pub migrations: Vec<String>,
+    /// The spec's migrations of one kind only: an older spelling of --migration.
+    #[arg(long, value_enum, value_name = "KIND")]
     pub only: Option<Only>,
     /// Only this system (repeatable).
     #[arg(long = "system", value_name = "N")]
@@ -178,7 +266,7 @@ pub struct EngineArgs {
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     #[command(flatten)]
-    pub target: DbArgs,
+    pub target: TargetArgs,
     #[command(flatten)]
     pub spec: SpecArgs,
     #[command(flatten)]
@@ -189,91 +277,100 @@ pub struct MigrateArgs {
     /// Ignore recorded progress and scan every source row again (existing rows are skipped).
     #[arg(long)]
     pub from_start: bool,
-    /// Append timestamped lines to this file.
-    #[arg(long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
-    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(flatten)]
+    pub confirm: Confirm,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     #[command(flatten)]
-    pub target: DbArgs,
-    /// The migration to undo (readings_to_points, agg5m_to_points); repeatable. Without it,
-    /// every migration in the journal, newest first.
+    pub target: TargetArgs,
+    /// The migration to undo (LiveOne's: readings_to_points, agg5m_to_points); repeatable.
+    /// Without it, every migration in the journal, newest first.
     #[arg(long = "migration", value_name = "NAME")]
     pub migrations: Vec<String>,
-    /// Append timestamped lines to this file.
-    #[arg(long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
-    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(flatten)]
+    pub confirm: Confirm,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct FixtureArgs {
     /// Size relative to production (1.0 ≈ 253k readings, 74k 5-minute rows).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
     pub scale: f64,
     /// Seed of the random generator.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_name = "N")]
     pub seed: u64,
-    /// Output file; gzip-compressed when it ends in .gz. Never overwritten.
-    #[arg(long)]
+    /// The database file to write; gzip-compressed when it ends in .gz. Never overwritten.
+    #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// The database to back up: a local SQLite file, or a libsql://, https:// or http:// URL.
+    #[arg(value_name = "DB")]
     pub source: String,
-    /// The environment variable holding the auth token for a remote database.
-    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
-    pub auth_token_env: String,
     #[command(flatten)]
-    pub timeouts: TimeoutArgs,
-    /// Directory the backup and its manifest are written to (created if it does not exist).
+    pub connect: ConnectArgs,
+    /// The directory the backup and its manifest are written to (created if it does not exist;
+    /// an existing file is never overwritten).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Fail when the compressed backup is smaller than this (e.g. 6MB, 500KiB, 1G).
-    #[arg(long, value_parser = crate::fsutil::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::fsutil::parse_size)]
     pub min_size: Option<u64>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// A gzipped database backup (.db.gz).
+    /// A gzipped database backup (.db.gz), or a plain database file.
+    #[arg(value_name = "BACKUP")]
     pub backup: PathBuf,
-    /// Keep the extracted database at this path (never overwritten). Without it the
+    /// Keep the extracted database at this path (never overwritten), marked as a rehearsal copy
+    /// that `migrate`, `rollback` and `apply` may write without confirmation. Without it the
     /// extracted copy is removed when preflight exits.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct SimulateLiveArgs {
     /// A LiveOne-shaped SQLite database (a rehearsal copy, never production).
+    #[arg(value_name = "DB")]
     pub db: PathBuf,
     /// The system whose series is continued (a Selectronic or Fronius system).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_name = "N")]
     pub system: i64,
     /// Milliseconds between writes.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_name = "MS")]
     pub interval_ms: u64,
     /// How many readings to write.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_name = "N")]
     pub count: u64,
-    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub confirm: Confirm,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
-/// How the suite runs, and where and how its report is written.
-#[derive(Debug, Args)]
-pub struct OutputArgs {
+/// What standard output gets, and the report file: the same flags on every command.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
     /// Also write the whole report to this file, in the format --report-format names or else its
     /// extension says (.json, .md, .xml for JUnit, .html; anything else gets the table).
     /// Standard output is not affected.
@@ -289,6 +386,11 @@ pub struct OutputArgs {
     /// the stages and a summary).
     #[arg(long)]
     pub all: bool,
+}
+
+/// How the verification suite runs.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct SuiteArgs {
     /// How many random rows the spot check shows.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub sample: u64,
@@ -304,7 +406,7 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
-    pub target: DbArgs,
+    pub target: TargetArgs,
     #[command(flatten)]
     pub spec: SpecArgs,
     /// Run the checks any database gets (integrity, foreign keys, --migrations, --checks) even
@@ -321,7 +423,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "BACKUP.db.gz")]
     pub baseline: Option<PathBuf>,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// A project's migrations directory and the tool that runs it.
@@ -342,7 +446,7 @@ pub struct MigrationsArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    pub target: DbArgs,
+    pub target: TargetArgs,
     /// The migrations directory (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
     #[arg(long, value_name = "DIR")]
     pub migrations: PathBuf,
@@ -353,9 +457,8 @@ pub struct StatusArgs {
     /// The tracking table, when it is not the tool's default name.
     #[arg(long, value_name = "TABLE")]
     pub migrations_table: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: PlainFormat,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -365,7 +468,7 @@ pub struct RehearseArgs {
     pub backup: Option<PathBuf>,
     /// Rehearse every migration of this directory that the backup has not applied, in order,
     /// each as its tool runs it (e.g. migrations/, drizzle/, db/migrations/, prisma/migrations/).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["spec", "only", "systems", "allow_missing_points"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["spec", "only", "migration", "systems", "allow_missing_points"])]
     pub migrations: Option<PathBuf>,
     /// The tool that runs the directory, when detection from its files and the tracking table
     /// cannot tell.
@@ -376,11 +479,11 @@ pub struct RehearseArgs {
     pub migrations_table: Option<String>,
     /// Expected query results and the declared scope of each migration: D/<migration>.toml
     /// (the migration's file name without .sql, e.g. 0003_posts_published_at.toml).
-    #[arg(long, value_name = "D", requires = "migrations")]
+    #[arg(long, value_name = "DIR", requires = "migrations")]
     pub expect_dir: Option<PathBuf>,
     /// Rehearse a SQL-script migration instead of the spec: this forward script runs on the
     /// copy as --runner says production runs it, then again (it must change nothing).
-    #[arg(long, value_name = "FORWARD.sql", conflicts_with_all = ["spec", "only", "systems", "allow_missing_points"])]
+    #[arg(long, value_name = "FORWARD.sql", conflicts_with_all = ["spec", "only", "migration", "migrations", "systems", "allow_missing_points"])]
     pub sql: Option<PathBuf>,
     /// The rollback script: after it, schema and every table must be exactly as before the
     /// forward script, and the forward script must run again.
@@ -400,73 +503,80 @@ pub struct RehearseArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub target: DbArgs,
+    pub target: TargetArgs,
     /// The SQL script: run as --runner says (by default in one transaction; if any statement
     /// fails, nothing of it stays).
     #[arg(long, value_name = "FILE")]
     pub sql: PathBuf,
     #[command(flatten)]
     pub runner: RunnerArgs,
-    /// Do not ask for confirmation before writing to a database that is not a rehearsal copy.
-    #[arg(long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub confirm: Confirm,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The database before (a path, a URL, or a gzipped backup).
+    #[arg(value_name = "BEFORE")]
     pub before: String,
     /// The database after (a path, a URL, or a gzipped backup).
+    #[arg(value_name = "AFTER")]
     pub after: String,
-    /// The environment variable holding the auth token for a remote database.
-    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
-    pub auth_token_env: String,
     #[command(flatten)]
-    pub timeouts: TimeoutArgs,
+    pub connect: ConnectArgs,
     /// Examples shown per table.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub examples: usize,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: PlainFormat,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct FingerprintArgs {
     /// The database (a path, a URL, or a gzipped backup).
+    #[arg(value_name = "DB")]
     pub db: String,
-    /// The environment variable holding the auth token for a remote database.
-    #[arg(long, value_name = "NAME", default_value = "TURSO_AUTH_TOKEN")]
-    pub auth_token_env: String,
     #[command(flatten)]
-    pub timeouts: TimeoutArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: PlainFormat,
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
-/// Output of the commands that print data rather than a check report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PlainFormat {
-    /// A table for people.
-    Table,
-    /// JSON for programs.
-    Json,
-}
-
-impl DbArgs {
-    /// The target, with a remote one's token taken from the environment; a malformed URL is an
-    /// error (never taken for a file name).
-    pub fn target(&self) -> Result<crate::db::Target, crate::db::DbError> {
+impl ConnectArgs {
+    /// A target named on the command line, with a remote one's token taken from the
+    /// environment; a malformed URL is an error (never taken for a file name).
+    pub fn target(&self, db: &str) -> Result<crate::db::Target, crate::db::DbError> {
         crate::db::target::register_secret_from_env(&self.auth_token_env);
-        Ok(crate::db::Target::parse(&self.db)?
+        Ok(crate::db::Target::parse(db)?
             .with_token_from_env(&self.auth_token_env)
             .with_timeouts(self.timeouts.timeouts()))
+    }
+}
+
+impl TargetArgs {
+    /// The target (see [`ConnectArgs::target`]).
+    pub fn target(&self) -> Result<crate::db::Target, crate::db::DbError> {
+        self.connect.target(&self.db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -6,12 +6,14 @@ use crate::cli;
 use crate::db::{self, Access, Db, Target};
 use crate::error::{Error, Outcome};
 use crate::migrate::{self, Event, Logger};
+use crate::report::{Format, RenderOptions, Shown, View, render, renderer};
 use crate::spec::LoadedSpec;
 use crate::spec::validate::{self, Scope};
-use crate::table::{count, pairs, render};
+use crate::views::{self, FixtureView};
 use crate::{backup, fixture, fsutil, guard, interrupt, print, warn};
 
 pub fn fixture(a: cli::FixtureArgs) -> Result<Outcome, Error> {
+    check_report(&a.report, &[Some(a.out.as_path())])?;
     interrupt::task(
         format!("writing the fixture {}", a.out.display()),
         format!("{} was not written", a.out.display()),
@@ -21,29 +23,20 @@ pub fn fixture(a: cli::FixtureArgs) -> Result<Outcome, Error> {
         seed: a.seed,
     };
     let bytes = fixture::generate(&a.out, opts)?;
-    print(&format!(
-        "wrote {} ({}), scale {}, seed {}\n",
-        a.out.display(),
-        fsutil::human(bytes),
-        a.scale,
-        a.seed
-    ))?;
-    Ok(Outcome::Pass)
-}
-
-fn counts_table(tables: &std::collections::BTreeMap<String, i64>) -> String {
-    let rows: Vec<Vec<String>> = tables
-        .iter()
-        .map(|(t, n)| vec![t.clone(), count(*n)])
-        .collect();
-    render(&["table", "rows"], &rows)
+    emit_view(
+        &FixtureView {
+            path: a.out.clone(),
+            bytes,
+            scale: a.scale,
+            seed: a.seed,
+        },
+        &a.report,
+    )
 }
 
 pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
-    crate::db::target::register_secret_from_env(&a.auth_token_env);
-    let target = Target::parse(&a.source)?
-        .with_token_from_env(&a.auth_token_env)
-        .with_timeouts(a.timeouts.timeouts());
+    let target = a.connect.target(&a.source)?;
+    check_report(&a.report, &[target.local_path()])?;
     interrupt::task(
         format!("backing up {}", target.shown()),
         format!(
@@ -76,22 +69,18 @@ pub fn backup(a: cli::BackupArgs) -> Result<Outcome, Error> {
             s
         }
     };
-    let m = &s.manifest;
-    let head = pairs(&[
-        ("backup", s.path.display().to_string()),
-        ("manifest", s.manifest_path.display().to_string()),
-        ("source", m.source.clone()),
-        ("taken (UTC)", m.created_utc.clone()),
-        ("SQLite", m.sqlite_version.clone()),
-        ("database", fsutil::human(m.uncompressed_bytes)),
-        ("compressed", fsutil::human(m.compressed_bytes)),
-        ("sha256", m.sha256.clone()),
-    ]);
-    print(&format!("{head}\n{}\n", counts_table(&m.tables)))?;
-    Ok(Outcome::Pass)
+    emit_view(
+        &views::BackupView {
+            backup: s.path,
+            manifest_path: s.manifest_path,
+            manifest: s.manifest,
+        },
+        &a.report,
+    )
 }
 
 pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
+    check_report(&a.report, &[Some(a.backup.as_path()), a.out.as_deref()])?;
     interrupt::task(
         format!("extracting {}", a.backup.display()),
         match &a.out {
@@ -100,50 +89,30 @@ pub fn extract(a: cli::ExtractArgs) -> Result<Outcome, Error> {
         },
     );
     let e = backup::extract(&a.backup, a.out.as_deref(), None)?;
-    let place = match &e.db {
-        backup::extract::ExtractedDb::Kept(p) => p.display().to_string(),
-        backup::extract::ExtractedDb::Temp(p) => format!("{} (removed on exit)", p.display()),
+    let temporary = matches!(e.db, backup::extract::ExtractedDb::Temp(_));
+    let view = views::ExtractView {
+        backup: e.backup.clone(),
+        extracted: e.db.path().to_path_buf(),
+        temporary,
+        uncompressed_bytes: e.uncompressed_bytes,
+        compressed_bytes: e.compressed_bytes,
+        sha256: e.sha256.clone(),
+        plain: e.plain,
+        manifest: e.manifest.clone(),
+        integrity_ok: true,
+        tables: e.tables.clone(),
     };
-    let head = pairs(&[
-        ("backup", e.backup.display().to_string()),
-        ("extracted", place),
-        (
-            "size",
-            format!(
-                "{} ({} bytes) from {} compressed",
-                fsutil::human(e.uncompressed_bytes),
-                e.uncompressed_bytes,
-                fsutil::human(e.compressed_bytes)
-            ),
-        ),
-        (
-            if e.plain {
-                "sha256 (plain database, copied)"
-            } else {
-                "sha256 (.gz)"
-            },
-            e.sha256.clone(),
-        ),
-        (
-            "manifest",
-            match &e.manifest {
-                Some(p) => format!("{} (sha256, size and row counts match)", p.display()),
-                None => "none beside the backup".to_string(),
-            },
-        ),
-        ("integrity", "ok".to_string()),
-    ]);
-    print(&format!("{head}\n{}\n", counts_table(&e.tables)))?;
-    Ok(Outcome::Pass)
+    emit_view(&view, &a.report)
 }
 
 pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
+    check_report(&a.report, &[Some(a.db.as_path())])?;
     let target = Target::Local(a.db.clone());
     if !a.db.is_file() {
         fsutil::not_a_dir(&a.db)?;
         return Err(fsutil::FsError::Missing(a.db.clone()).into());
     }
-    let (_, _renew) = write_access(&target, a.yes, "write live readings")?;
+    let (_, _renew) = write_access(&target, a.confirm.yes, "write live readings")?;
     db::local::check_writable(&a.db)?;
     interrupt::writing(
         format!("writing live readings to {}", target.shown()),
@@ -155,20 +124,31 @@ pub fn simulate_live(a: cli::SimulateLiveArgs) -> Result<Outcome, Error> {
         std::time::Duration::from_millis(a.interval_ms),
         a.count,
     )?;
-    print(&format!(
-        "wrote {n} readings with their point rows to system {}\n",
-        a.system
-    ))?;
     if interrupt::requested() {
         return Err(Error::Interrupted);
     }
-    Ok(Outcome::Pass)
+    emit_view(
+        &views::SimulateView {
+            database: target.shown(),
+            system: a.system,
+            readings: n,
+        },
+        &a.report,
+    )
 }
 
-pub fn spec_show(a: cli::SpecArgs) -> Result<Outcome, Error> {
-    let spec = LoadedSpec::load(a.spec.as_deref())?;
-    print(&spec.text)?;
-    Ok(Outcome::Pass)
+pub fn spec_show(a: cli::SpecShowArgs) -> Result<Outcome, Error> {
+    check_report(&a.report, &[a.spec.spec.as_deref()])?;
+    let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
+    emit_view(
+        &views::SpecView {
+            origin: spec.origin.clone(),
+            sha256: spec.sha256.clone(),
+            spec: spec.spec.clone(),
+            text: spec.text.clone(),
+        },
+        &a.report,
+    )
 }
 
 /// How a write command may open its target: a rehearsal copy made by `extract --out` (still
@@ -189,7 +169,7 @@ pub fn write_access(
     Ok((Access::Write, guard::RenewOnDrop(None)))
 }
 
-pub fn open(args: &cli::DbArgs, access: Access) -> Result<Box<dyn Db>, Error> {
+pub fn open(args: &cli::TargetArgs, access: Access) -> Result<Box<dyn Db>, Error> {
     let target = args.target()?;
     Ok(db::open(&target, access)?)
 }
@@ -200,65 +180,11 @@ pub fn scope(e: &cli::EngineArgs) -> Scope {
             cli::Only::Raw => crate::spec::Kind::Raw,
             cli::Only::Agg5m => crate::spec::Kind::Agg5m,
         }),
+        migrations: e.migrations.clone(),
         systems: e.systems.clone(),
         allow_missing_points: e.allow_missing_points,
         lenient: false,
     }
-}
-
-pub fn results_table(results: &[migrate::SystemResult], dry_run: bool) -> String {
-    let mut rows: Vec<Vec<String>> = results
-        .iter()
-        .map(|r| {
-            let mut row = vec![
-                r.migration.clone(),
-                format!("{} ({})", r.system_id, r.vendor_type),
-                count(r.source_rows as i64),
-                count(r.carried as i64),
-                count(r.already_present as i64),
-                count(r.inserted as i64),
-            ];
-            if !dry_run {
-                row.push(format!("{:.2}", r.seconds));
-                row.push(count(r.rows_per_second().round() as i64));
-            }
-            row
-        })
-        .collect();
-    let sum =
-        |f: fn(&migrate::SystemResult) -> u64| count(results.iter().map(f).sum::<u64>() as i64);
-    let secs: f64 = results.iter().map(|r| r.seconds).sum();
-    let inserted: u64 = results.iter().map(|r| r.inserted).sum();
-    let mut total = vec![
-        "total".to_string(),
-        String::new(),
-        sum(|r| r.source_rows),
-        sum(|r| r.carried),
-        sum(|r| r.already_present),
-        sum(|r| r.inserted),
-    ];
-    if !dry_run {
-        total.push(format!("{secs:.2}"));
-        total.push(count(if secs > 0.0 {
-            (inserted as f64 / secs).round() as i64
-        } else {
-            0
-        }));
-    }
-    rows.push(total);
-    let inserted_header = if dry_run { "would insert" } else { "inserted" };
-    let mut headers = vec![
-        "migration",
-        "system",
-        "source rows",
-        "carried",
-        "already present",
-        inserted_header,
-    ];
-    if !dry_run {
-        headers.extend(["seconds", "rows/s"]);
-    }
-    render(&headers, &rows)
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
@@ -286,6 +212,14 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
 pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
     let target = a.target.target()?;
+    check_report(
+        &a.report,
+        &[
+            target.local_path(),
+            a.spec.spec.as_deref(),
+            a.log.log_file.as_deref(),
+        ],
+    )?;
     interrupt::task(format!("reading {}", target.shown()), "nothing was written");
     let scope = scope(&a.engine);
     let opts = migrate::Options {
@@ -300,13 +234,15 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
     }
     if a.dry_run {
         let results = migrate::engine::dry_run(ro.as_ref(), &plan, &opts)?;
-        print(&format!(
-            "dry run on {} (nothing written), spec {}\n{}\n",
-            target.shown(),
-            spec.origin,
-            results_table(&results, true)
-        ))?;
-        return Ok(Outcome::Pass);
+        return emit_view(
+            &views::MigrateView {
+                target: target.shown(),
+                spec: spec.origin.clone(),
+                dry_run: true,
+                results,
+            },
+            &a.report,
+        );
     }
     // a damaged file or journal is refused before anything is asked or written
     db::check_integrity(ro.as_ref(), true)?;
@@ -314,7 +250,7 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
         migrate::journal::check_chain(ro.as_ref(), &mp.migration.name)?;
     }
     drop(ro);
-    if let Some(log) = &a.log_file {
+    if let Some(log) = &a.log.log_file {
         guard::check_output_path(
             log,
             &[target.local_path(), a.spec.spec.as_deref()]
@@ -324,13 +260,13 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
             "--log-file",
         )?;
     }
-    let (access, _renew) = write_access(&target, a.yes, "migrate point data")?;
+    let (access, _renew) = write_access(&target, a.confirm.yes, "migrate point data")?;
     let db = open(&a.target, access)?;
     interrupt::writing(
         format!("migrating {}", target.shown()),
         "every batch committed so far is kept and the open one was rolled back; run the same command again to resume, or preflight rollback to undo",
     );
-    let mut log = Logger::open(a.log_file.as_deref())?;
+    let mut log = Logger::open(a.log.log_file.as_deref())?;
     log.line(&format!(
         "migrate {} with spec {} (sha256 {})",
         target.shown(),
@@ -374,25 +310,29 @@ pub fn migrate(a: cli::MigrateArgs) -> Result<Outcome, Error> {
         }
     };
     log.line("migration finished");
-    print(&format!(
-        "migrated {} with spec {}\n{}\n",
-        target.shown(),
-        spec.origin,
-        results_table(&results, false)
-    ))?;
-    Ok(Outcome::Pass)
+    emit_view(
+        &views::MigrateView {
+            target: target.shown(),
+            spec: spec.origin.clone(),
+            dry_run: false,
+            results,
+        },
+        &a.report,
+    )
 }
 
 pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
     let target = a.target.target()?;
-    if let Some(log) = &a.log_file {
+    check_report(&a.report, &[target.local_path(), a.log.log_file.as_deref()])?;
+    if let Some(log) = &a.log.log_file {
         guard::check_output_path(
             log,
             &target.local_path().into_iter().collect::<Vec<_>>(),
             "--log-file",
         )?;
     }
-    let (access, _renew) = write_access(&target, a.yes, "delete the rows preflight migrated")?;
+    let (access, _renew) =
+        write_access(&target, a.confirm.yes, "delete the rows preflight migrated")?;
     let db = open(&a.target, access)?;
     interrupt::task(
         format!("checking the journal of {}", target.shown()),
@@ -419,7 +359,7 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
         format!("rolling back {}", target.shown()),
         "the journal entries undone so far stay undone (the progress table points before them) and the open one was rolled back; run preflight rollback again to finish, or preflight migrate to redo",
     );
-    let mut log = Logger::open(a.log_file.as_deref())?;
+    let mut log = Logger::open(a.log.log_file.as_deref())?;
     log.line(&format!(
         "rollback {} of {}",
         names.join(", "),
@@ -433,24 +373,24 @@ pub fn rollback(a: cli::RollbackArgs) -> Result<Outcome, Error> {
                 e.id, e.system_id, e.inserted, e.target_table
             ));
         })?;
-        rows.push(vec![
-            name.clone(),
-            count(s.entries as i64),
-            count(s.deleted as i64),
-        ]);
+        rows.push(views::RolledBack {
+            migration: name.clone(),
+            journal_entries: s.entries,
+            rows_deleted: s.deleted,
+        });
     }
     log.line("rollback finished");
-    print(&format!(
-        "rolled back on {}\n{}\n",
-        target.shown(),
-        render(&["migration", "journal entries", "rows deleted"], &rows)
-    ))?;
-    Ok(Outcome::Pass)
+    emit_view(
+        &views::RollbackView {
+            target: target.shown(),
+            migrations: rows,
+        },
+        &a.report,
+    )
 }
 
 /// The format --report FILE is written in: --report-format, else its extension, else the table.
-fn report_format(out: &cli::OutputArgs) -> Option<crate::report::Format> {
-    use crate::report::Format;
+fn report_format(out: &cli::ReportArgs) -> Option<Format> {
     let path = out.report.as_ref()?;
     Some(
         out.report_format
@@ -459,27 +399,36 @@ fn report_format(out: &cli::OutputArgs) -> Option<crate::report::Format> {
     )
 }
 
-/// Print the report in --format (the compact table by default) and write the whole report to
-/// --report FILE in its own format; the file never changes what standard output gets.
-pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Outcome, Error> {
-    use crate::report::{Format, RenderOptions, render, renderer};
+/// Write --report FILE (in its own format) under a temporary name renamed into place.
+fn write_report(out: &cli::ReportArgs, text: impl Fn(Format) -> String) -> Result<(), Error> {
     if let (Some(path), Some(format)) = (&out.report, report_format(out)) {
         guard::check_report_path(path, &[])?;
         let dir = fsutil::parent_dir(path);
         let mut tmp = fsutil::temp_file_in(&dir, "report", ".tmp")?;
-        std::io::Write::write_all(&mut tmp, render(report, format).as_bytes())
+        std::io::Write::write_all(&mut tmp, text(format).as_bytes())
             .map_err(|e| fsutil::FsError::io(path, e))?;
         // a report may replace an older one of the same name (never a database or a backup)
         fsutil::persist_over(tmp, path)?;
     }
-    let opts = match out.format {
+    Ok(())
+}
+
+/// What standard output's renderer may use: the terminal's width and --all for the table.
+fn stdout_options(out: &cli::ReportArgs) -> RenderOptions {
+    match out.format {
         Format::Table => RenderOptions {
             all: out.all,
             width: crate::table::terminal_width(),
         },
         _ => RenderOptions::FULL,
-    };
-    print(&renderer(out.format).render(report, &opts))?;
+    }
+}
+
+/// Print the report in --format (the compact table by default) and write the whole report to
+/// --report FILE in its own format; the file never changes what standard output gets.
+pub fn emit(report: &crate::report::Report, out: &cli::ReportArgs) -> Result<Outcome, Error> {
+    write_report(out, |f| render(report, f))?;
+    print(&renderer(out.format).render(report, &stdout_options(out)))?;
     Ok(if report.passed() {
         Outcome::Pass
     } else {
@@ -487,18 +436,29 @@ pub fn emit(report: &crate::report::Report, out: &cli::OutputArgs) -> Result<Out
     })
 }
 
-fn suite(o: &cli::OutputArgs) -> crate::checks::SuiteOptions {
+/// The same for any other command's result.
+pub fn emit_view<V: View + Clone>(view: &V, out: &cli::ReportArgs) -> Result<Outcome, Error> {
+    let shown = Shown::of(view);
+    write_report(out, |f| crate::report::render_view(&shown, f))?;
+    print(&renderer(out.format).view(&shown, &stdout_options(out)))?;
+    Ok(if shown.passed {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
+}
+
+fn suite(o: &cli::SuiteArgs, r: &cli::ReportArgs) -> crate::checks::SuiteOptions {
     crate::checks::SuiteOptions {
         sample: o.sample,
         seed: o.seed,
         quick_integrity: o.quick_integrity,
-        timeline: o.format == crate::report::Format::Html
-            || report_format(o) == Some(crate::report::Format::Html),
+        timeline: r.format == Format::Html || report_format(r) == Some(Format::Html),
     }
 }
 
 /// `--report FILE` checked before any work: never an input, a database or a backup.
-fn check_report(out: &cli::OutputArgs, inputs: &[Option<&std::path::Path>]) -> Result<(), Error> {
+fn check_report(out: &cli::ReportArgs, inputs: &[Option<&std::path::Path>]) -> Result<(), Error> {
     if let Some(path) = &out.report {
         let inputs: Vec<&std::path::Path> = inputs.iter().flatten().copied().collect();
         guard::check_report_path(path, &inputs)?;
@@ -522,7 +482,7 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     };
     let target = a.target.target()?;
     check_report(
-        &a.output,
+        &a.report,
         &[
             target.local_path(),
             a.baseline.as_deref(),
@@ -549,14 +509,14 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
         None
     };
     if let Some(why) = generic_because {
-        let report = generic::verify(&target, &suite(&a.output), &extras, &why)?;
-        return emit(&report, &a.output);
+        let report = generic::verify(&target, &suite(&a.suite, &a.report), &extras, &why)?;
+        return emit(&report, &a.report);
     }
     let mut report = crate::verify::verify(
         &target,
         &crate::verify::Options {
             spec,
-            suite: suite(&a.output),
+            suite: suite(&a.suite, &a.report),
             baseline: a.baseline.clone(),
         },
     )?;
@@ -566,7 +526,7 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
         report.checks.extend(extra);
         report.finish();
     }
-    emit(&report, &a.output)
+    emit(&report, &a.report)
 }
 
 fn spinner() -> indicatif::ProgressBar {
@@ -581,7 +541,7 @@ fn spinner() -> indicatif::ProgressBar {
 
 pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
     check_report(
-        &a.output,
+        &a.report,
         &[
             a.backup.as_deref(),
             a.spec.spec.as_deref(),
@@ -615,7 +575,7 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
             &mut |stage| pb.set_message(format!("rehearse: {stage}")),
         );
         pb.finish_and_clear();
-        return emit(&report?, &a.output);
+        return emit(&report?, &a.report);
     }
     if let Some(dir) = &a.migrations {
         let report = crate::rehearse::directory::rehearse(
@@ -631,7 +591,7 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
             &mut |stage| pb.set_message(format!("rehearse: {stage}")),
         );
         pb.finish_and_clear();
-        return emit(&report?, &a.output);
+        return emit(&report?, &a.report);
     }
     let spec = LoadedSpec::load(a.spec.spec.as_deref())?;
     let report = crate::rehearse::rehearse(
@@ -640,12 +600,12 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
             spec,
             scope: scope(&a.engine),
             batch_size: a.engine.batch_size,
-            suite: suite(&a.output),
+            suite: suite(&a.suite, &a.report),
         },
         &mut |stage| pb.set_message(format!("rehearse: {stage}")),
     );
     pb.finish_and_clear();
-    emit(&report?, &a.output)
+    emit(&report?, &a.report)
 }
 
 pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
@@ -658,7 +618,12 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     let runner = a.runner.runner();
     runner.check(&script)?;
     let target = a.target.target()?;
-    let (access, _renew) = write_access(&target, a.yes, &format!("apply {}", a.sql.display()))?;
+    check_report(&a.report, &[target.local_path(), Some(a.sql.as_path())])?;
+    let (access, _renew) = write_access(
+        &target,
+        a.confirm.yes,
+        &format!("apply {}", a.sql.display()),
+    )?;
     let db = open(&a.target, access)?;
     interrupt::writing(
         format!("applying {} to {}", a.sql.display(), target.shown()),
@@ -686,147 +651,96 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
         Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
         None => None,
     };
-    let statements: Vec<Vec<String>> = run
+    let statements = run
         .statements
         .iter()
-        .map(|s| {
-            let result = match &s.outcome {
-                Ran::Ran { changes, output } => match output {
-                    Some(o) => format!("{} returned", plural_rows(o.total)),
-                    None => format!("{} changed", plural_rows(*changes)),
+        .map(|st| views::AppliedStatement {
+            line: st.line,
+            statement: st.statement.clone(),
+            outcome: match &st.outcome {
+                Ran::Ran { changes, output } => views::StatementOutcome::Ran {
+                    changes: *changes,
+                    returned: output.as_ref().map(|o| o.total),
+                    kept: st.kept && !st.control,
                 },
-                Ran::Failed { message } => format!("FAILED: {message}"),
-                Ran::Folded => "folded into the runner's transaction".into(),
-                Ran::Ignored { why } => format!("not run: {why}"),
-                Ran::NotRun => "not run: the script had stopped".into(),
-            };
-            vec![
-                s.line.to_string(),
-                s.statement.chars().take(80).collect(),
-                result,
-                match (&s.outcome, s.control) {
-                    (Ran::Ran { .. }, false) => {
-                        if s.kept {
-                            "yes"
-                        } else {
-                            "no"
-                        }
-                    }
-                    _ => "",
-                }
-                .to_string(),
-            ]
+                Ran::Failed { message } => views::StatementOutcome::Failed {
+                    message: message.clone(),
+                },
+                Ran::Folded => views::StatementOutcome::Folded,
+                Ran::Ignored { why } => views::StatementOutcome::Ignored { why: why.clone() },
+                Ran::NotRun => views::StatementOutcome::NotRun,
+            },
         })
         .collect();
     let mut names: Vec<&String> = before_counts.keys().chain(after_counts.keys()).collect();
     names.sort();
     names.dedup();
-    let tables: Vec<Vec<String>> = names
+    let tables_changed = names
         .into_iter()
-        .filter_map(|t| {
-            let (b, a2) = (before_counts.get(t), after_counts.get(t));
-            let changed = match (&before, &after) {
-                (Some(x), Some(y)) => x.tables.get(t) != y.tables.get(t),
-                _ => b != a2,
-            };
-            changed.then(|| {
-                vec![
-                    t.clone(),
-                    b.map_or("(new)".into(), |n| count(*n)),
-                    a2.map_or("(gone)".into(), |n| count(*n)),
-                ]
+        .filter(|t| match (&before, &after) {
+            (Some(x), Some(y)) => x.tables.get(*t) != y.tables.get(*t),
+            _ => before_counts.get(*t) != after_counts.get(*t),
+        })
+        .map(|t| views::TableChange {
+            table: t.clone(),
+            rows_before: before_counts.get(t).copied(),
+            rows_after: after_counts.get(t).copied(),
+        })
+        .collect();
+    let view = views::ApplyView {
+        target: target.shown(),
+        script: a.sql.display().to_string(),
+        runner: runner.describe(),
+        statements,
+        notes: run
+            .notes
+            .iter()
+            .map(|n| (n.line, n.text.clone(), n.warn))
+            .collect(),
+        outputs: run
+            .outputs()
+            .map(|(st, o)| views::QueryOutput {
+                line: st.line,
+                statement: st.statement.clone(),
+                rows: o
+                    .rows
+                    .iter()
+                    .map(|r| crate::migrate::expect::shell_row(r))
+                    .collect(),
+                total: o.total,
             })
-        })
-        .collect();
-    let mut out = format!(
-        "applied {} to {} with runner {}\n{}\n",
-        a.sql.display(),
-        target.shown(),
-        runner.describe(),
-        render(&["line", "statement", "result", "kept"], &statements)
-    );
-    for n in &run.notes {
-        out.push_str(&format!(
-            "{}line {}: {}\n",
-            if n.warn { "warning: " } else { "" },
-            n.line,
-            n.text
-        ));
-    }
-    let outputs: Vec<Vec<String>> = run
-        .outputs()
-        .map(|(s, o)| {
-            let mut rows: Vec<String> = o
-                .rows
-                .iter()
-                .map(|r| crate::migrate::expect::shell_row(r))
-                .collect();
-            if o.total > o.rows.len() as u64 {
-                rows.push(format!("… {} in all", plural_rows(o.total)));
-            }
-            vec![
-                s.line.to_string(),
-                s.statement.chars().take(60).collect(),
-                rows.join("\n"),
-            ]
-        })
-        .collect();
-    if !outputs.is_empty() {
-        out.push_str(&render(&["line", "query", "rows"], &outputs));
-        out.push('\n');
-    }
-    out.push_str(&if tables.is_empty() {
-        "no table changed".to_string()
-    } else {
-        render(&["table changed", "rows before", "rows after"], &tables)
-    });
-    out.push('\n');
-    if let (Some(x), Some(y)) = (&before, &after)
-        && x.schema != y.schema
-    {
-        out.push_str("the schema changed\n");
-    }
-    if run.fk_violation_count > 0 {
-        out.push_str(&format!(
-            "foreign keys: {} pointing to a missing parent: {}\n",
-            plural_rows(run.fk_violation_count),
-            run.fk_violations
-                .iter()
-                .take(5)
-                .map(|v| format!(
-                    "{} rowid {} → {}",
-                    v.table,
-                    v.rowid.map_or("?".into(), |r| r.to_string()),
-                    v.parent
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    out.push_str(&format!("{}\n", run.kept()));
-    print(&out)?;
+            .collect(),
+        tables_changed,
+        schema_changed: match (&before, &after) {
+            (Some(x), Some(y)) => Some(x.schema != y.schema),
+            _ => None,
+        },
+        orphans: run
+            .fk_violations
+            .iter()
+            .map(|v| views::Orphan {
+                table: v.table.clone(),
+                rowid: v.rowid,
+                parent: v.parent.clone(),
+            })
+            .collect(),
+        orphan_count: run.fk_violation_count,
+        kept: run.kept(),
+        ok: run.ok(),
+    };
+    let outcome = emit_view(&view, &a.report)?;
     if let Some(e) = run.error() {
         return Err(e.into());
     }
-    Ok(if run.ok() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
-}
-
-fn plural_rows(n: u64) -> String {
-    format!("{} row{}", count(n as i64), if n == 1 { "" } else { "s" })
+    Ok(outcome)
 }
 
 /// A database to read: a path or URL; a gzipped backup is extracted to a temporary copy first.
 fn open_for_reading(
     spec: &str,
-    token_env: &str,
-    timeouts: cli::TimeoutArgs,
+    connect: &cli::ConnectArgs,
 ) -> Result<(Box<dyn Db>, Option<backup::Extracted>), Error> {
-    crate::db::target::register_secret_from_env(token_env);
-    let target = Target::parse(spec)?;
+    let target = connect.target(spec)?;
     if let Target::Local(p) = &target
         && fsutil::is_gz(p)
     {
@@ -834,107 +748,55 @@ fn open_for_reading(
         let db = db::open(&Target::Local(e.db.path().to_path_buf()), Access::ReadOnly)?;
         return Ok((db, Some(e)));
     }
-    let args = cli::DbArgs {
-        db: spec.to_string(),
-        auth_token_env: token_env.to_string(),
-        timeouts,
-    };
-    Ok((open(&args, Access::ReadOnly)?, None))
+    Ok((db::open(&target, Access::ReadOnly)?, None))
 }
 
 pub fn diff(a: cli::DiffArgs) -> Result<Outcome, Error> {
+    let shown = |x: &str| a.connect.target(x).map(|t| t.shown());
+    let (before_name, after_name) = (shown(&a.before)?, shown(&a.after)?);
+    check_report(
+        &a.report,
+        &[
+            Some(std::path::Path::new(&a.before)),
+            Some(std::path::Path::new(&a.after)),
+        ],
+    )?;
     interrupt::task("comparing two databases", "both were only read");
-    let (before, _keep_b) = open_for_reading(&a.before, &a.auth_token_env, a.timeouts)?;
-    let (after, _keep_a) = open_for_reading(&a.after, &a.auth_token_env, a.timeouts)?;
+    let (before, _keep_b) = open_for_reading(&a.before, &a.connect)?;
+    let (after, _keep_a) = open_for_reading(&a.after, &a.connect)?;
     let d = crate::fingerprint::diff::diff(before.as_ref(), after.as_ref(), a.examples)?;
-    if a.format == cli::PlainFormat::Json {
-        print(&(serde_json::to_string_pretty(&d).expect("diff serialises") + "\n"))?;
-    } else {
-        let mut out = String::new();
-        for c in &d.schema {
-            match c.change.as_str() {
-                "changed" => {
-                    out.push_str(&format!(
-                        "schema: {} {} (on {}) changed:\n",
-                        c.kind, c.name, c.table
-                    ));
-                    for l in &c.diff {
-                        out.push_str(&format!("  {l}\n"));
-                    }
-                }
-                _ => out.push_str(&format!("schema: {c}\n")),
-            }
-        }
-        if !d.tables.is_empty() {
-            let rows: Vec<Vec<String>> = d
-                .tables
-                .iter()
-                .map(|t| {
-                    let mut cols = Vec::new();
-                    cols.extend(t.columns_added.iter().map(|c| format!("+{c}")));
-                    cols.extend(t.columns_removed.iter().map(|c| format!("-{c}")));
-                    vec![
-                        t.table.clone(),
-                        count(t.inserted as i64),
-                        count(t.updated as i64),
-                        count(t.deleted as i64),
-                        cols.join(" "),
-                        t.examples.join("\n"),
-                    ]
-                })
-                .collect();
-            out.push_str(&render(
-                &[
-                    "table", "inserted", "updated", "deleted", "columns", "examples",
-                ],
-                &rows,
-            ));
-            out.push('\n');
-        }
-        if d.is_empty() {
-            out.push_str("identical: same schema, same rows in every table\n");
-        }
-        print(&out)?;
-    }
-    Ok(if d.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    emit_view(
+        &views::DiffView {
+            before: before_name,
+            after: after_name,
+            identical: d.is_empty(),
+            diff: d,
+        },
+        &a.report,
+    )
 }
 
 pub fn fingerprint(a: cli::FingerprintArgs) -> Result<Outcome, Error> {
+    let name = a.connect.target(&a.db)?.shown();
+    check_report(&a.report, &[Some(std::path::Path::new(&a.db))])?;
     interrupt::task("fingerprinting a database", "it was only read");
-    let (db, _keep) = open_for_reading(&a.db, &a.auth_token_env, a.timeouts)?;
+    let (db, _keep) = open_for_reading(&a.db, &a.connect)?;
     let fp = crate::fingerprint::fingerprint(db.as_ref())?;
-    if a.format == cli::PlainFormat::Json {
-        let json = serde_json::json!({
-            "database": fp.digest(),
-            "schema": fp.schema,
-            "tables": fp.tables,
-        });
-        print(&(serde_json::to_string_pretty(&json).expect("fingerprint serialises") + "\n"))?;
-        return Ok(Outcome::Pass);
-    }
-    let mut rows = vec![vec![
-        "(schema)".to_string(),
-        String::new(),
-        fp.schema.clone(),
-    ]];
-    rows.extend(
-        fp.tables
-            .iter()
-            .map(|(n, h)| vec![n.clone(), count(h.rows as i64), h.sha256.clone()]),
-    );
-    print(&format!(
-        "{}\ndatabase {}\n",
-        render(&["table", "rows", "sha256"], &rows),
-        fp.digest()
-    ))?;
-    Ok(Outcome::Pass)
+    emit_view(
+        &views::FingerprintView {
+            target: name,
+            database: fp.digest(),
+            schema: fp.schema,
+            tables: fp.tables,
+        },
+        &a.report,
+    )
 }
 
 pub fn status(a: cli::StatusArgs) -> Result<Outcome, Error> {
+    let target = a.target.target()?;
+    check_report(&a.report, &[target.local_path()])?;
+    interrupt::task(format!("reading {}", target.shown()), "nothing was written");
     let db = open(&a.target, Access::ReadOnly)?;
     let status = crate::migrations::status(
         db.as_ref(),
@@ -942,15 +804,5 @@ pub fn status(a: cli::StatusArgs) -> Result<Outcome, Error> {
         a.tool,
         a.migrations_table.as_deref(),
     )?;
-    print(&match a.format {
-        cli::PlainFormat::Json => {
-            serde_json::to_string_pretty(&status).expect("status serialises") + "\n"
-        }
-        cli::PlainFormat::Table => crate::migrations::status::render_table(&status),
-    })?;
-    Ok(if status.passed() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    emit_view(&status, &a.report)
 }

@@ -20,6 +20,7 @@ pub mod spec;
 pub mod sql;
 pub mod table;
 pub mod verify;
+pub mod views;
 
 use std::io::Write;
 

@@ -22,7 +22,7 @@ use crate::migrate::expect::{NEW_SHELL_DIGITS, SHELL_DIGITS, shell_real};
 use crate::migrate::script::{tokens, unquote, without_comments};
 use crate::sql::ident as q;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct TableDiff {
     pub table: String,
     pub inserted: u64,
@@ -47,7 +47,7 @@ impl TableDiff {
 }
 
 /// A schema object (table, index, view, trigger) that differs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SchemaChange {
     pub kind: String,
     pub name: String,
@@ -55,7 +55,7 @@ pub struct SchemaChange {
     /// "new", "gone" or "changed".
     pub change: String,
     /// For a changed object: the lines of its definition that differ, `- before` and `+ after`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<String>,
 }
 
@@ -208,7 +208,7 @@ pub fn definition_diff(before: &str, after: &str) -> Vec<String> {
     out
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DbDiff {
     pub schema: Vec<SchemaChange>,
     /// Tables that differ (tables only one side has included), by name.

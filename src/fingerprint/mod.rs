@@ -13,14 +13,14 @@ use sha2::{Digest, Sha256};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
 use crate::sql::ident as q;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TableHash {
     pub rows: u64,
     pub max_rowid: Option<i64>,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Fingerprint {
     /// Hash of every schema row (type, name, table, SQL).
     pub schema: String,

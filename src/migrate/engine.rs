@@ -38,7 +38,7 @@ impl Default for Options {
 }
 
 /// What one migration did (or would do) for one system.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SystemResult {
     pub migration: String,
     pub system_id: i64,

@@ -29,7 +29,19 @@ pub use detect::{Detected, detect, find_table};
 pub use status::{Entry, State, Status, status};
 
 /// A migration tool, as `--tool` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tool {
     /// LiveOne's own: `migrations/NNNN_name.sql` run by hand, each file recording itself in
@@ -116,7 +128,7 @@ pub struct Statement {
 }
 
 /// How a tracking table names a migration.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Key {
     Int(i64),

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Applied, Key, Migration, MigrationsError, Tool, detect};
 use crate::db::{Db, DbExt};
 
 /// Where one migration stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Recorded as applied, and the file is unchanged (as far as the tool can tell).
@@ -55,7 +55,7 @@ impl State {
 }
 
 /// One line of the status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// How the tracking table names it.
     pub key: Key,
@@ -67,7 +67,7 @@ pub struct Entry {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub tool: Tool,
     /// Why this tool: named by --tool, or what detection saw.

@@ -2,15 +2,17 @@
 //! JUnit). Durations live only in `timings`, so that the same input and seed give the same
 //! report byte for byte once timings are left out.
 
+pub mod document;
 mod render;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-pub use render::{RenderOptions, Renderer, render, renderer};
+pub use document::{DocTable, Document, Envelope, Shown, View};
+pub use render::{RenderOptions, Renderer, render, render_view, renderer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -31,7 +33,7 @@ impl Status {
 }
 
 /// One check on one scope (a migration, system, point; or the whole database).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Stable id, e.g. `values` or `live_parity`.
     pub check: String,
@@ -91,7 +93,7 @@ impl CheckResult {
 }
 
 /// A database as the report names it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     /// A path, or a URL without credentials.
     pub database: String,
@@ -99,7 +101,7 @@ pub struct Identity {
     pub sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpecIdentity {
     /// `spec` (a migration spec) or `scripts` (SQL-script migrations).
     pub kind: String,
@@ -110,7 +112,7 @@ pub struct SpecIdentity {
 
 /// Rows a script's own query returned (a statement of the script that returns rows: its built-in
 /// verification), as the sqlite3 shell prints them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScriptOutput {
     /// `file:line` of the statement.
     pub at: String,
@@ -122,14 +124,14 @@ pub struct ScriptOutput {
 }
 
 /// A stage of a rehearsal, in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     pub name: String,
     pub status: Status,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub checks: u64,
     pub passed: u64,
@@ -139,37 +141,51 @@ pub struct Summary {
     pub failed_checks: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The version of this JSON's shape ([`document::FORMAT_VERSION`]).
+    #[serde(default = "format_version")]
+    pub format_version: u32,
     pub tool: String,
     pub command: String,
     pub status: Status,
     pub target: Identity,
+    #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Identity>,
     pub spec: SpecIdentity,
     /// How a SQL script is executed (the runner profile and its settings, the frozen clock).
+    #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runner: Option<String>,
     /// Rows a script's own queries returned.
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<ScriptOutput>,
     /// Rows the spot check shows, and its seed (absent when there is no spot check).
+    #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<u64>,
+    #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Database size before and after the migration (rehearse).
+    #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sizes: Option<(u64, u64)>,
     pub stages: Vec<Stage>,
     pub summary: Summary,
     pub checks: Vec<CheckResult>,
     /// Where rows exist in time, per migration and system (filled when a view draws it).
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timelines: Vec<Timeline>,
     /// Seconds per stage and per check: the only part that changes from run to run.
     pub timings: BTreeMap<String, f64>,
+}
+
+fn format_version() -> u32 {
+    document::FORMAT_VERSION
 }
 
 impl Report {
@@ -180,6 +196,7 @@ impl Report {
         spot: Option<(u64, u64)>,
     ) -> Report {
         Report {
+            format_version: document::FORMAT_VERSION,
             tool: format!("preflight {}", env!("CARGO_PKG_VERSION")),
             command: command.into(),
             status: Status::Pass,
@@ -247,7 +264,7 @@ impl Report {
 /// Coverage of one migration over time: for each system, how many rows the source, the
 /// migration and the live app hold in each of `buckets` equal slices of [start, end] (the
 /// target's time unit), the source's gaps and the first live row (the dual-write seam).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     pub migration: String,
     /// Target time unit per second (1000 for milliseconds).
@@ -258,7 +275,7 @@ pub struct Timeline {
     pub systems: Vec<SystemTimeline>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemTimeline {
     pub system_id: i64,
     pub vendor_type: String,

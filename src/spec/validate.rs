@@ -74,6 +74,8 @@ pub struct Plan {
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub only: Option<Kind>,
+    /// Only the migrations of these names (all when empty).
+    pub migrations: Vec<String>,
     pub systems: Vec<i64>,
     pub allow_missing_points: bool,
     /// Plan whatever can be planned and record missing columns and points in the plan instead
@@ -225,9 +227,24 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
             _ => {}
         }
     }
+    for name in &scope.migrations {
+        if spec.migration(name).is_none() {
+            errors.push(format!(
+                "--migration {name}: the spec has no such migration (it has {})",
+                spec.spec
+                    .migrations
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     let mut migrations = Vec::new();
     for m in &spec.spec.migrations {
-        if scope.only.is_some_and(|k| k != m.kind) {
+        if scope.only.is_some_and(|k| k != m.kind)
+            || (!scope.migrations.is_empty() && !scope.migrations.contains(&m.name))
+        {
             continue;
         }
         let at = format!("migration {}", m.name);

@@ -131,7 +131,10 @@ fn a_remote_backup_extracts_to_the_source() {
     let fp = |db: &str| {
         let r = run(&["fingerprint", db, "--format", "json"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()
+        let v = serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap();
+        let mut fp = v["result"].clone();
+        fp.as_object_mut().unwrap().remove("target");
+        fp
     };
     let (remote, local) = (fp(&server.url()), fp(s(&source)));
     assert_eq!(remote["tables"]["point_readings"]["rows"], 6574);
@@ -221,7 +224,7 @@ fn apply_is_atomic_on_the_server() {
     assert_eq!(r.code, 0, "{r:?}");
     let changed = run(&["diff", s(&original), &server.url(), "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&changed.stdout).unwrap();
-    let tables: Vec<&str> = v["tables"]
+    let tables: Vec<&str> = v["result"]["diff"]["tables"]
         .as_array()
         .unwrap()
         .iter()

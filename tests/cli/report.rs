@@ -352,3 +352,130 @@ fn html_report_opens_in_a_real_browser() {
     let shot = std::fs::metadata(&png).expect("a screenshot").len();
     assert!(shot > 20_000, "screenshot of {shot} bytes");
 }
+
+/// `--format json` of a command, parsed into its typed model and written again: the same JSON.
+fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(args: &[&str], code: i32) -> T {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--format", "json"]);
+    let r = run(&all);
+    assert_eq!(r.code, code, "{args:?}: {}{}", r.stdout, r.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout));
+    assert_eq!(v["format_version"], 1, "{args:?}");
+    let model: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert_eq!(serde_json::to_value(&model).unwrap(), v, "{args:?}");
+    model
+}
+
+#[test]
+fn every_command_speaks_every_format_and_its_json_round_trips() {
+    use preflight::report::Envelope;
+    use preflight::views::*;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let db = p("live.db");
+    let f: Envelope<FixtureView> = round_trip(
+        &["fixture", "--scale", "0.01", "--seed", "3", "--out", s(&db)],
+        0,
+    );
+    assert_eq!((f.command.as_str(), f.result.seed), ("fixture", 3));
+    assert!(f.result.bytes > 100_000);
+    let b: Envelope<BackupView> = round_trip(&["backup", s(&db), "--out", s(&p("backups"))], 0);
+    assert!(b.result.manifest.tables["point_info"] > 0);
+    let backup = b.result.backup.clone();
+    let e: Envelope<ExtractView> = round_trip(&["extract", s(&backup)], 0);
+    assert!(e.result.temporary && e.result.integrity_ok);
+    assert_eq!(e.result.tables, b.result.manifest.tables);
+    let copy = p("copy.db");
+    let e: Envelope<ExtractView> = round_trip(&["extract", s(&backup), "--out", s(&copy)], 0);
+    assert!(!e.result.temporary);
+    let m: Envelope<MigrateView> = round_trip(&["migrate", s(&copy), "--dry-run"], 0);
+    assert!(m.result.dry_run);
+    let would: u64 = m.result.results.iter().map(|r| r.inserted).sum();
+    assert!(would > 0);
+    let m: Envelope<MigrateView> =
+        round_trip(&["migrate", s(&copy), "--migration", "agg5m_to_points"], 0);
+    assert!(
+        m.result
+            .results
+            .iter()
+            .all(|r| r.migration == "agg5m_to_points")
+    );
+    let inserted: u64 = m.result.results.iter().map(|r| r.inserted).sum();
+    let rb: Envelope<RollbackView> = round_trip(&["rollback", s(&copy)], 0);
+    assert_eq!(rb.result.migrations[0].rows_deleted, inserted);
+    let script = p("touch.sql");
+    std::fs::write(&script, "UPDATE systems SET display_name = display_name || '!' WHERE id = 1;\nSELECT count(*) FROM systems;\n").unwrap();
+    let a: Envelope<ApplyView> = round_trip(&["apply", s(&copy), "--sql", s(&script)], 0);
+    assert_eq!(a.result.tables_changed[0].table, "systems");
+    assert_eq!(a.result.outputs.len(), 1);
+    let d: Envelope<DiffView> = round_trip(&["diff", s(&db), s(&copy)], 1);
+    assert_eq!(d.status, preflight::report::Status::Fail);
+    assert!(!d.result.identical);
+    let same: Envelope<DiffView> = round_trip(&["diff", s(&db), s(&backup)], 0);
+    assert!(same.result.identical);
+    let fp: Envelope<FingerprintView> = round_trip(&["fingerprint", s(&db)], 0);
+    assert_eq!(fp.result.database.len(), 64);
+    let sp: Envelope<SpecView> = round_trip(&["spec", "show"], 0);
+    assert_eq!(sp.result.spec.name, "liveone-points");
+    let sim: Envelope<SimulateView> = round_trip(
+        &[
+            "simulate-live",
+            s(&copy),
+            "--count",
+            "2",
+            "--interval-ms",
+            "1",
+        ],
+        0,
+    );
+    assert_eq!(sim.result.readings, 2);
+    // status: a database that has applied the first migration of a dbmate directory
+    let migrations = repo("fixtures/migrations/dbmate/db/migrations");
+    let blog = p("blog.db");
+    rusqlite::Connection::open(&blog).unwrap();
+    let st: Envelope<preflight::migrations::Status> = round_trip(
+        &[
+            "status",
+            s(&blog),
+            "--migrations",
+            s(&migrations),
+            "--tool",
+            "dbmate",
+        ],
+        1,
+    );
+    assert!(
+        st.result
+            .entries
+            .iter()
+            .all(|e| e.state.as_str() == "pending")
+    );
+    let v: Report = round_trip(&["verify", s(&copy), "--no-spec"], 0);
+    assert_eq!(v.command, "verify");
+    let r: Report = round_trip(&["rehearse"], 0);
+    assert_eq!(r.command, "rehearse");
+    // every other format of every command is well formed
+    for args in [
+        vec!["fingerprint", s(&db)],
+        vec!["spec", "show"],
+        vec!["diff", s(&db), s(&backup)],
+        vec!["extract", s(&backup)],
+    ] {
+        for (format, starts) in [
+            ("table", ""),
+            ("markdown", "# preflight"),
+            ("junit", "<?xml"),
+            ("html", "<!DOCTYPE html>"),
+        ] {
+            let mut all = args.clone();
+            all.extend(["--format", format]);
+            let r = run(&all);
+            assert_eq!(r.code, 0, "{all:?}: {}", r.stderr);
+            assert!(r.stdout.starts_with(starts), "{all:?}: {}", r.stdout);
+            if format == "html" {
+                assert!(r.stdout.trim_end().ends_with("</html>"));
+            }
+        }
+    }
+}

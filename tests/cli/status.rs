@@ -18,8 +18,18 @@ fn status(db: &str, dir: &Path, extra: &[&str]) -> Run {
     run(&args)
 }
 
+/// The status in the JSON envelope every command prints.
 fn json(r: &Run) -> serde_json::Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"))
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    assert_eq!(v["format_version"], 1, "{v}");
+    assert_eq!(v["command"], "status", "{v}");
+    assert_eq!(
+        v["status"],
+        if r.code == 0 { "pass" } else { "fail" },
+        "{v}"
+    );
+    v["result"].clone()
 }
 
 /// (key, state) of every entry.

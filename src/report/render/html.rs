@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line};
-use crate::report::{CheckResult, Report, Status, SystemTimeline, Timeline};
+use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line, verdict};
+use crate::report::{CheckResult, Report, Shown, Status, SystemTimeline, Timeline};
 use crate::table::count;
 
 pub struct Html;
@@ -43,6 +43,64 @@ impl Renderer for Html {
         changes(&mut out, r);
         outputs(&mut out, r);
         checks(&mut out, r);
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+
+    fn view(&self, v: &Shown, _opts: &RenderOptions) -> String {
+        let d = &v.document;
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>preflight {cmd}: {verdict}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+             <header>\n<h1>preflight {cmd} <span class=\"badge {cls}\" id=\"verdict\">{verdict}</span></h1>\n\
+             <p id=\"summary\">{}</p>\n",
+            esc(&d.title),
+            cmd = esc(v.command),
+            verdict = verdict(v.passed),
+            cls = if v.passed { "pass" } else { "fail" },
+        );
+        if !d.pairs.is_empty() {
+            out.push_str("<table class=\"pairs\">\n");
+            for (k, val) in &d.pairs {
+                let _ = writeln!(
+                    out,
+                    "<tr><th>{}</th><td class=\"mono\">{}</td></tr>",
+                    esc(k),
+                    esc(val)
+                );
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("</header>\n");
+        for t in &d.tables {
+            out.push_str("<table>\n<tr>");
+            for h in &t.headers {
+                let _ = write!(out, "<th>{}</th>", esc(h));
+            }
+            out.push_str("</tr>\n");
+            for r in &t.rows {
+                out.push_str("<tr>");
+                for c in r {
+                    let _ = write!(
+                        out,
+                        "<td>{}</td>",
+                        c.split('\n').map(esc).collect::<Vec<_>>().join("<br>")
+                    );
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n");
+        }
+        if !d.notes.is_empty() {
+            out.push_str("<ul class=\"notes\">\n");
+            for n in &d.notes {
+                let _ = writeln!(out, "<li>{}</li>", esc(n));
+            }
+            out.push_str("</ul>\n");
+        }
         out.push_str("</body>\n</html>\n");
         out
     }

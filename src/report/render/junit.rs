@@ -4,13 +4,34 @@
 use std::time::Duration;
 
 use super::{RenderOptions, Renderer};
-use crate::report::{Report, Status};
+use crate::report::{Report, Shown, Status};
 
 pub struct Junit;
 
 impl Renderer for Junit {
     fn render(&self, r: &Report, _opts: &RenderOptions) -> String {
         render_junit(r)
+    }
+
+    /// One suite named after the command with one case: its title, failed when the command's
+    /// verdict is; the text view as the case's output.
+    fn view(&self, v: &Shown, _opts: &RenderOptions) -> String {
+        use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+        let mut report = JReport::new(format!("preflight {}", v.command));
+        let mut suite = TestSuite::new(v.command);
+        let status = if v.passed {
+            TestCaseStatus::success()
+        } else {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(v.document.title.clone());
+            st
+        };
+        let mut tc = TestCase::new(v.document.title.clone(), status);
+        tc.set_classname(format!("preflight.{}", v.command));
+        tc.set_system_out(super::table::view_text(v, None));
+        suite.add_test_case(tc);
+        report.add_test_suite(suite);
+        report.to_string().expect("junit serialises")
     }
 }
 

@@ -1,7 +1,7 @@
 //! Markdown: the whole report, for pull requests and wikis; failures in detail at the end.
 
-use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line};
-use crate::report::{Report, Status};
+use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line, verdict};
+use crate::report::{Report, Shown, Status};
 use crate::table::count;
 
 pub struct Markdown;
@@ -16,6 +16,49 @@ fn md(s: &str) -> String {
 impl Renderer for Markdown {
     fn render(&self, r: &Report, _opts: &RenderOptions) -> String {
         render_markdown(r)
+    }
+
+    fn view(&self, v: &Shown, _opts: &RenderOptions) -> String {
+        let d = &v.document;
+        let mut out = format!(
+            "# preflight {}: {}\n\n{}\n",
+            v.command,
+            verdict(v.passed),
+            md(&d.title)
+        );
+        if !d.pairs.is_empty() {
+            out.push_str("\n| | |\n|---|---|\n");
+            for (k, val) in &d.pairs {
+                out.push_str(&format!("| {} | {} |\n", md(k), md(val)));
+            }
+        }
+        for t in &d.tables {
+            out.push_str(&format!(
+                "\n| {} |\n|{}\n",
+                t.headers
+                    .iter()
+                    .map(|h| md(h))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                "---|".repeat(t.headers.len())
+            ));
+            for r in &t.rows {
+                out.push_str(&format!(
+                    "| {} |\n",
+                    r.iter()
+                        .map(|c| c.split('\n').map(md).collect::<Vec<_>>().join("<br>"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ));
+            }
+        }
+        if !d.notes.is_empty() {
+            out.push('\n');
+            for n in &d.notes {
+                out.push_str(&format!("- {}\n", md(n)));
+            }
+        }
+        out
     }
 }
 

@@ -7,7 +7,7 @@ mod junit;
 mod markdown;
 mod table;
 
-use super::{Format, Identity, Report, Status};
+use super::{Format, Identity, Report, Shown, Status};
 use crate::fsutil::human;
 
 /// How much a renderer shows, and in how much room.
@@ -27,9 +27,10 @@ impl RenderOptions {
     };
 }
 
-/// One output format.
+/// One output format: a check report, or any other command's result.
 pub trait Renderer {
     fn render(&self, report: &Report, opts: &RenderOptions) -> String;
+    fn view(&self, view: &Shown, opts: &RenderOptions) -> String;
 }
 
 /// The renderer of a format.
@@ -46,6 +47,16 @@ pub fn renderer(format: Format) -> &'static dyn Renderer {
 /// The whole report in a format (every check, no width limit).
 pub fn render(report: &Report, format: Format) -> String {
     renderer(format).render(report, &RenderOptions::FULL)
+}
+
+/// A command's result in a format (no width limit).
+pub fn render_view(view: &Shown, format: Format) -> String {
+    renderer(format).view(view, &RenderOptions::FULL)
+}
+
+/// `PASS` or `FAIL`.
+fn verdict(passed: bool) -> &'static str {
+    if passed { "PASS" } else { "FAIL" }
 }
 
 /// A database as the header names it: path, size, sha256.

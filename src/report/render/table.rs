@@ -5,7 +5,7 @@ use super::{
     RenderOptions, Renderer, header_pairs, output_rows, seconds, shorten, shown_checks,
     summary_line,
 };
-use crate::report::{CheckResult, Report, Status};
+use crate::report::{CheckResult, Report, Shown, Status};
 use crate::table::{count, pairs_in, render_in as table, truncate};
 
 pub struct Table;
@@ -79,6 +79,40 @@ impl Renderer for Table {
         out.push('\n');
         out
     }
+
+    fn view(&self, v: &Shown, opts: &RenderOptions) -> String {
+        view_text(v, opts.width)
+    }
+}
+
+/// A command's result: its title, its labelled values, its tables and notes.
+pub fn view_text(v: &Shown, width: Option<u16>) -> String {
+    let d = &v.document;
+    let mut out = String::new();
+    if !d.title.is_empty() {
+        out.push_str(&d.title);
+        out.push('\n');
+    }
+    if !d.pairs.is_empty() {
+        out.push_str(&pairs_in(
+            &d.pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            width,
+        ));
+        out.push('\n');
+    }
+    for t in &d.tables {
+        let headers: Vec<&str> = t.headers.iter().map(String::as_str).collect();
+        out.push_str(&table(&headers, &t.rows, width));
+        out.push('\n');
+    }
+    for n in &d.notes {
+        out.push_str(n);
+        out.push('\n');
+    }
+    out
 }
 
 /// Every check, one row each.
