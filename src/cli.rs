@@ -477,7 +477,7 @@ pub struct RehearseArgs {
     /// The tracking table, when it is not the tool's default name.
     #[arg(long, value_name = "TABLE", requires = "migrations")]
     pub migrations_table: Option<String>,
-    /// Expected query results and the declared scope of each migration: D/<migration>.toml
+    /// Expected query results and the declared scope of each migration: DIR/<migration>.toml
     /// (the migration's file name without .sql, e.g. 0003_posts_published_at.toml).
     #[arg(long, value_name = "DIR", requires = "migrations")]
     pub expect_dir: Option<PathBuf>,
