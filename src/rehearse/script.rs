@@ -15,7 +15,8 @@ use crate::checks::result;
 use crate::db::{self, Access, Db, Target};
 use crate::error::Error;
 use crate::fingerprint::{self, Fingerprint, diff};
-use crate::migrate::expect::{Expect, TableScope, When, row_matches, shell_row};
+use crate::hazards;
+use crate::migrate::expect::{Expect, When, row_matches, shell_row};
 use crate::migrate::runner::{Conn, FrozenClock, LocalSession, Run, Runner};
 use crate::migrate::script::{self, Script};
 use crate::report::{Report, ScriptOutput, SpecIdentity, Stage, Status};
@@ -111,33 +112,6 @@ fn skip_stage(report: &mut Report, name: &str, why: &str) {
     });
 }
 
-/// Does a table's change stay within its declared scope? (violations, what was allowed)
-fn judge_scope(
-    d: &diff::TableDiff,
-    scope: Option<&TableScope>,
-    schema_changed: bool,
-) -> (u64, String) {
-    let allowed = scope.copied().unwrap_or_default();
-    let mut over = 0;
-    over += d.inserted.saturating_sub(allowed.inserted);
-    over += d.updated.saturating_sub(allowed.updated);
-    over += d.deleted.saturating_sub(allowed.deleted);
-    if schema_changed && !allowed.schema {
-        over += 1;
-    }
-    let text = match scope {
-        None => "no change (not in the declared scope)".to_string(),
-        Some(s) => format!(
-            "at most {} inserted, {} updated, {} deleted{}",
-            s.inserted,
-            s.updated,
-            s.deleted,
-            if s.schema { ", schema may change" } else { "" }
-        ),
-    };
-    (over, text)
-}
-
 /// Run one query on a session (the clock frozen as for the scripts): its rows, or SQLite's
 /// words.
 fn query(session: &mut LocalSession, sql: &str) -> Result<Vec<Vec<crate::db::Value>>, String> {
@@ -203,6 +177,15 @@ impl Ctx<'_> {
     fn run(&self, s: &Script) -> Result<Run, Error> {
         let mut session = self.session()?;
         Ok(self.runner.execute(s, &mut session)?)
+    }
+
+    /// The same, recording what each statement touches as SQLite's authorizer reports it.
+    fn run_recorded(&self, s: &Script) -> Result<(Run, hazards::Touches), Error> {
+        let mut session = self.session()?;
+        let recorder = hazards::Recorder::new();
+        session.watch(Box::new(recorder.clone()));
+        let run = self.runner.execute(s, &mut session)?;
+        Ok((run, recorder.touches()))
     }
 }
 
@@ -342,7 +325,12 @@ fn table_changes(d: &diff::DbDiff) -> (u64, String) {
         if !t.columns_added.is_empty() || !t.columns_removed.is_empty() {
             what.push("columns changed".into());
         }
-        parts.push(format!("{} {}", t.table, what.join(", ")));
+        parts.push(format!(
+            "{} {}{}",
+            t.table,
+            what.join(", "),
+            t.spread_text()
+        ));
     }
     let mut text = parts.join("; ");
     if !d.schema.is_empty() {
@@ -490,16 +478,30 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
     })?;
 
     on_stage("forward");
-    let (forwarded, after_forward, forward_diff) = t.stage("forward", |report| {
+    let (forwarded, after_forward, forward_diff, touches) = t.stage("forward", |report| {
         if let Some(e) = &forward_refused {
             let detail = refused(report, "sql.forward", e)?;
             let now = before.clone();
-            return Ok(((false, now, diff::DbDiff::default()), Status::Fail, detail));
+            return Ok((
+                (
+                    false,
+                    now,
+                    diff::DbDiff::default(),
+                    hazards::Touches::default(),
+                ),
+                Status::Fail,
+                detail,
+            ));
         }
-        let run = ctx.run(&forward)?;
+        let (run, touches) = ctx.run_recorded(&forward)?;
         record_run(report, &run, "sql.forward", true);
         let now = fingerprint::fingerprint(work.as_ref())?;
-        let d = diff::diff_databases(base.as_ref(), work.as_ref(), &before, &now, 5)?;
+        // examples show the columns the statements filtered on beside each row's key
+        let diff_opts = diff::DiffOptions {
+            limit: 5,
+            context: hazards::rows::context_columns(&touches, &forward),
+        };
+        let d = diff::diff_databases_with(base.as_ref(), work.as_ref(), &before, &now, &diff_opts)?;
         let (rows, per_table) = table_changes(&d);
         let notes: Vec<&str> = run
             .notes
@@ -542,7 +544,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         } else {
             Status::Fail
         };
-        Ok(((ok, now, d), status, detail))
+        Ok(((ok, now, d, touches), status, detail))
     })?;
 
     let mut size_after = None;
@@ -626,86 +628,32 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
 
         on_stage("scope");
         t.stage("scope", |report| {
-            let d = &forward_diff;
-            let mut names: Vec<String> = d.tables.iter().map(|x| x.table.clone()).collect();
-            names.extend(d.schema.iter().map(|c| c.table.clone()));
-            names.extend(expect_data.scope.keys().cloned());
-            names.sort();
-            names.dedup();
-            let mut over_total = 0;
-            let mut changed = 0;
-            for name in &names {
-                let td = d
-                    .tables
-                    .iter()
-                    .find(|x| &x.table == name)
-                    .cloned()
-                    .unwrap_or_else(|| diff::TableDiff {
-                        table: name.clone(),
-                        ..Default::default()
-                    });
-                let schema: Vec<String> = d
-                    .schema
-                    .iter()
-                    .filter(|c| &c.table == name)
-                    .map(|c| c.to_string())
-                    .collect();
-                let schema_changed = !schema.is_empty()
-                    || !td.columns_added.is_empty()
-                    || !td.columns_removed.is_empty();
-                if td.changed() || schema_changed {
-                    changed += 1;
-                }
-                let (over, allowed) = judge_scope(&td, expect_data.scope.get(name), schema_changed);
-                over_total += over;
-                let mut ex = schema.clone();
-                ex.extend(td.columns_added.iter().map(|c| format!("column {c} added")));
-                ex.extend(
-                    td.columns_removed
-                        .iter()
-                        .map(|c| format!("column {c} removed")),
-                );
-                ex.extend(td.examples.iter().cloned());
-                ex.truncate(5);
-                let mut r = result("sql.scope", format!("table {name}"))
-                    .judged(
-                        over,
-                        allowed,
-                        format!(
-                            "{} inserted, {} updated, {} deleted{}",
-                            td.inserted,
-                            td.updated,
-                            td.deleted,
-                            if schema_changed {
-                                ", schema changed"
-                            } else {
-                                ""
-                            }
-                        ),
-                    )
-                    .with_examples(ex);
-                if !declared {
-                    // without --expect nothing is declared: changes are shown, not judged
-                    r.expected = "no scope declared (give --expect)".into();
-                    r.status = Status::Warn;
-                    over_total -= over;
-                }
-                report.checks.push(r);
-            }
-            let detail = format!(
-                "{} changed, {} outside the declared scope",
-                plural(changed, "table"),
-                plural(over_total, "change")
-            );
-            Ok((
-                (),
-                if over_total == 0 {
-                    Status::Pass
-                } else {
-                    Status::Fail
+            // every change against the declared scope, and the hazards, which need no scope
+            let schema_before = hazards::Schema::read(base.as_ref())?;
+            let schema_after = hazards::Schema::read(work.as_ref())?;
+            let objects = hazards::scope::changes(&schema_before, &schema_after);
+            let judged =
+                hazards::scope::judge(&forward_diff, &objects, declared.then_some(&expect_data));
+            let found = hazards::assess(
+                &hazards::Evidence {
+                    script: &forward,
+                    before: &schema_before,
+                    after: &schema_after,
+                    diff: &forward_diff,
+                    touches: &touches,
                 },
-                detail,
-            ))
+                &expect_data,
+            )?;
+            let mut failed: Vec<String> = found
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .map(|c| c.check.clone())
+                .collect();
+            failed.dedup();
+            let (status, detail) = judged.stage(&failed);
+            report.checks.extend(judged.results);
+            report.checks.extend(found);
+            Ok(((), status, detail))
         })?;
         size_after = Some(crate::fsutil::size(&path)?);
         // the state after the forward script, kept for the comparisons that follow
