@@ -38,6 +38,14 @@ use crate::report::{CheckResult, Status};
 pub use schema::Schema;
 pub use touches::{Recorder, Touches};
 
+/// The key of `[schema]` for a kind of object: `indexes` for `index`.
+pub fn kinds(kind: &str) -> String {
+    match kind {
+        "index" => "indexes".into(),
+        k => format!("{k}s"),
+    }
+}
+
 /// SQLite's names compare without ASCII case.
 pub fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
@@ -138,7 +146,7 @@ fn allowed(check: &str, f: &Finding, expect: &Expect) -> Option<String> {
             .schema
             .of(kind)
             .allows("dropped", name)
-            .then(|| format!("[schema] {kind}s.dropped"));
+            .then(|| format!("[schema] {}.dropped names {name}", kinds(kind)));
     }
     let (table, _) = f.object.split_once('.').unwrap_or((&f.object, ""));
     let list = expect.allow.list(check);

@@ -53,8 +53,8 @@ pub fn vanished(e: &Evidence) -> Vec<Finding> {
             examples: vec![
                 format!("before: {}", one_line(&o.sql)),
                 format!(
-                    "declare it under [schema] {}s.dropped if the script means it",
-                    o.kind
+                    "declare it under [schema] {}.dropped if the script means it",
+                    super::kinds(o.kind)
                 ),
             ],
         });
@@ -284,7 +284,13 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
                 continue;
             };
             let obj = format!("{}.{}", b.name, c.name);
-            if c.notnull && !ac.notnull {
+            // a foreign key that now sets the column to NULL needs it nullable: that loss is
+            // what the new definition says, not an oversight
+            let set_null = a.foreign_keys.iter().any(|f| {
+                f.columns.iter().any(|x| same(x, &c.name))
+                    && (f.on_delete == "SET NULL" || f.on_update == "SET NULL")
+            });
+            if c.notnull && !ac.notnull && !set_null {
                 lost.push((obj.clone(), "NOT NULL".into()));
             }
             if let (Some(d), None) = (&c.default, &ac.default) {

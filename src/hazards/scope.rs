@@ -275,7 +275,7 @@ pub fn judge(diff: &DbDiff, objects: &[ObjectChange], expect: Option<&Expect>) -
                 r.status = Status::Skip;
                 r
             }
-            Some(e) => {
+            Some(_) => {
                 let declared_objects = own.len() - undeclared.len();
                 let text = match scope {
                     None if declared_objects == 0 => {
@@ -288,7 +288,7 @@ pub fn judge(diff: &DbDiff, objects: &[ObjectChange], expect: Option<&Expect>) -
                         allowed.deleted,
                         if allowed.schema {
                             ", schema may change".to_string()
-                        } else if declared_objects > 0 || e.schema != Default::default() {
+                        } else if declared_objects > 0 {
                             ", the schema changes [schema] names".to_string()
                         } else {
                             String::new()

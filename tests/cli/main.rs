@@ -6,6 +6,7 @@ mod common;
 mod backup;
 mod extract;
 mod fixture;
+mod hazards;
 mod migrate;
 mod rehearse;
 mod remote;
