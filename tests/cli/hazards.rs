@@ -581,8 +581,7 @@ fn expect_declares_schema_changes_by_name() {
             )
             .split("[schema]")
             .next()
-            .unwrap()
-            .to_string(),
+            .unwrap(),
     );
     let r = rehearsal(Some(&aug), vt, None, Some(&e));
     assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
