@@ -572,17 +572,11 @@ fn expect_declares_schema_changes_by_name() {
         "dropped by a statement: no hazard"
     );
     // the broad form
-    let e = write(
-        "broad.toml",
-        &original
-            .replace(
-                "[scope.systems]\nupdated = 1\n",
-                "[scope.systems]\nupdated = 1\nschema = true\n",
-            )
-            .split("[schema]")
-            .next()
-            .unwrap(),
+    let broad = original.replace(
+        "[scope.systems]\nupdated = 1\n",
+        "[scope.systems]\nupdated = 1\nschema = true\n",
     );
+    let e = write("broad.toml", broad.split("[schema]").next().unwrap());
     let r = rehearsal(Some(&aug), vt, None, Some(&e));
     assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
     assert_eq!(
