@@ -538,6 +538,12 @@ fn junit_never_shows_a_deletion_as_a_passing_case() {
         case(&x, "preflight.sql.scope", "table tags").contains("<skipped"),
         "{x}"
     );
+    // and the scope stage, which could not judge anything, is no passing case either
+    let stage = case(&x, "preflight.stage", "scope");
+    assert!(
+        stage.contains("<skipped message=\"no scope declared (give --expect)"),
+        "{stage}"
+    );
 }
 
 /// EXPECT.toml declares schema changes by object; `[scope.T] schema = true` still declares all
