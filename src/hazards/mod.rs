@@ -191,3 +191,197 @@ pub(crate) fn plural(n: u64, word: &str) -> String {
         if n == 1 { "" } else { "s" }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Access, Target, open};
+    use crate::fingerprint::diff;
+    use crate::migrate::runner::{LocalSession, Runner};
+    use crate::migrate::script::parse;
+
+    /// Run `script` on a database made by `setup` (atomic runner), and judge every hazard with
+    /// nothing allowed: the (check, scope) of each failure, and every result.
+    fn judge(setup: &str, script: &str) -> (Vec<(String, String)>, Vec<CheckResult>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (b, a) = (dir.path().join("before.db"), dir.path().join("after.db"));
+        rusqlite::Connection::open(&b)
+            .unwrap()
+            .execute_batch(setup)
+            .unwrap();
+        std::fs::copy(&b, &a).unwrap();
+        let s = parse(std::path::Path::new("t.sql"), script).unwrap();
+        let mut session = LocalSession::open(&a, None, true).unwrap();
+        let rec = Recorder::new();
+        session.watch(Box::new(rec.clone()));
+        let run = Runner::atomic().execute(&s, &mut session).unwrap();
+        assert!(run.ok(), "{run:?}");
+        drop(session);
+        let before = open(&Target::Local(b), Access::ReadOnly).unwrap();
+        let after = open(&Target::Local(a), Access::ReadOnly).unwrap();
+        let d = diff::diff(before.as_ref(), after.as_ref(), 5).unwrap();
+        let (sb, sa) = (
+            Schema::read(before.as_ref()).unwrap(),
+            Schema::read(after.as_ref()).unwrap(),
+        );
+        let touches = rec.touches();
+        let results = assess(
+            &Evidence {
+                script: &s,
+                before: &sb,
+                after: &sa,
+                diff: &d,
+                touches: &touches,
+            },
+            &Expect::default(),
+        )
+        .unwrap();
+        let failed = results
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .map(|r| (r.check.clone(), r.scope.clone()))
+            .collect();
+        (failed, results)
+    }
+
+    const APP: &str = "
+        CREATE TABLE users (id integer PRIMARY KEY NOT NULL, email text UNIQUE NOT NULL,
+                            name text NOT NULL DEFAULT 'x', created_at integer DEFAULT (unixepoch()),
+                            CHECK (length(email) > 3));
+        CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+                            title TEXT, score REAL, updated_at INTEGER);
+        CREATE INDEX posts_user ON posts (user_id);
+        CREATE TRIGGER posts_touched AFTER UPDATE OF title ON posts
+        BEGIN UPDATE posts SET updated_at = 1 WHERE id = NEW.id; END;
+        INSERT INTO users (id, email, name) VALUES (1, 'a@x.org', 'a'), (2, 'b@x.org', 'b');
+        INSERT INTO posts (user_id, title, score) VALUES (1, 'p', 1.5), (2, 'q', 2.5);";
+
+    /// Rebuilds and changes that keep everything: a rebuild written the way drizzle writes it
+    /// (types lowercased, NOT NULL on the rowid alias gone, the UNIQUE constraint become an
+    /// index, the foreign key a table constraint, an index under a new name), ALTER TABLE's
+    /// own changes, a rename whose references follow, a trigger on the table it writes.
+    #[test]
+    fn what_keeps_the_data_safe_raises_nothing() {
+        for script in [
+            "PRAGMA foreign_keys=OFF;
+             CREATE TABLE `__new_users` (`id` INTEGER PRIMARY KEY, `email` text NOT NULL, `name` text DEFAULT 'x' NOT NULL,
+                                         `created_at` integer DEFAULT (unixepoch()), `bio` text, CONSTRAINT c CHECK(length(\"__new_users\".\"email\") > 3));
+             INSERT INTO `__new_users`(id, email, name, created_at) SELECT id, email, name, created_at FROM users;
+             DROP TABLE users;
+             ALTER TABLE `__new_users` RENAME TO `users`;
+             CREATE UNIQUE INDEX users_email_unique ON users (email);
+             CREATE TABLE `__new_posts` (`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL, `user_id` integer, `title` text,
+                                         `score` real, `updated_at` integer,
+                                         FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade);
+             INSERT INTO `__new_posts` SELECT * FROM posts;
+             DROP TABLE posts;
+             ALTER TABLE `__new_posts` RENAME TO `posts`;
+             CREATE INDEX posts_user_id_idx ON posts (user_id);
+             CREATE TRIGGER posts_touched AFTER UPDATE OF title ON posts
+             BEGIN UPDATE posts SET updated_at = 1 WHERE id = NEW.id; END;",
+            "ALTER TABLE posts ADD COLUMN body TEXT NOT NULL DEFAULT '';
+             ALTER TABLE posts RENAME COLUMN score TO rating;
+             ALTER TABLE users DROP COLUMN created_at;
+             UPDATE posts SET title = title || '!' WHERE user_id = 1;
+             INSERT INTO posts (user_id, title) VALUES (2, 'r');",
+            "ALTER TABLE users RENAME TO accounts;",
+        ] {
+            let (failed, results) = judge(APP, script);
+            assert_eq!(failed, vec![], "{script}\n{results:#?}");
+            assert_eq!(results.len(), HAZARDS.len(), "one pass per hazard");
+        }
+    }
+
+    #[test]
+    fn what_is_lost_is_named() {
+        let (failed, results) = judge(
+            APP,
+            "PRAGMA foreign_keys=OFF;
+             CREATE TABLE new_users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER DEFAULT (unixepoch()));
+             INSERT INTO new_users SELECT id, email, name, created_at FROM users;
+             DROP TABLE users;
+             ALTER TABLE new_users RENAME TO users;
+             CREATE TABLE new_posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER, title TEXT, score TEXT, updated_at INTEGER);
+             INSERT INTO new_posts SELECT * FROM posts;
+             DROP TABLE posts;
+             ALTER TABLE new_posts RENAME TO posts;
+             CREATE INDEX posts_user ON posts (user_id);",
+        );
+        assert_eq!(
+            failed,
+            vec![
+                ("sql.vanished".into(), "trigger posts_touched".into()),
+                ("sql.constraints".into(), "column posts.user_id".into()),
+                ("sql.constraints".into(), "table users".into()),
+                ("sql.constraints".into(), "column users.email".into()),
+                ("sql.constraints".into(), "column users.name".into()),
+                ("sql.layout".into(), "table posts".into()),
+            ]
+        );
+        let actual = |scope: &str| {
+            results
+                .iter()
+                .find(|r| r.scope == scope && r.status == Status::Fail)
+                .unwrap()
+                .actual
+                .clone()
+        };
+        assert_eq!(
+            actual("column users.email"),
+            "users.email lost UNIQUE (email) in the rebuild of users"
+        );
+        assert_eq!(
+            actual("column users.name"),
+            "users.name lost DEFAULT 'x' in the rebuild of users"
+        );
+        assert_eq!(
+            actual("table users"),
+            "users lost CHECK (length(email) > 3) in the rebuild of users"
+        );
+        assert_eq!(
+            actual("column posts.user_id"),
+            "posts.user_id lost FOREIGN KEY (user_id) REFERENCES users in the rebuild of posts"
+        );
+        assert_eq!(
+            actual("table posts"),
+            "posts rebuilt with its 2 rows copied: score: REAL affinity (REAL) → TEXT (TEXT)"
+        );
+    }
+
+    #[test]
+    fn a_trigger_that_writes_elsewhere_a_dangling_key_a_broken_trigger_a_lowered_counter() {
+        let setup = format!(
+            "{APP}
+             CREATE TABLE audit (post_id INTEGER, what TEXT);
+             CREATE TRIGGER posts_audit AFTER DELETE ON posts BEGIN INSERT INTO audit VALUES (OLD.id, 'gone'); END;
+             CREATE TABLE counts (user_id INTEGER PRIMARY KEY, n INTEGER);
+             INSERT INTO counts VALUES (1, 1), (2, 1);
+             CREATE TRIGGER posts_count AFTER DELETE ON posts BEGIN UPDATE counts SET n = n - 1 WHERE user_id = OLD.user_id; END;"
+        );
+        let (failed, results) = judge(&setup, "DELETE FROM posts WHERE id = 1;");
+        assert_eq!(
+            failed,
+            vec![("sql.collateral".into(), "table counts".into())],
+            "{results:#?}"
+        );
+        assert!(
+            results[0]
+                .actual
+                .contains("line 1 (DELETE FROM posts) updates counts through trigger posts_count"),
+            "{}",
+            results[0].actual
+        );
+        let (failed, _) = judge(
+            &setup,
+            "PRAGMA foreign_keys=OFF;\nDROP TABLE audit;\nUPDATE posts SET user_id = NULL;\nDROP TABLE users;\nUPDATE sqlite_sequence SET seq = 1 WHERE name = 'posts';",
+        );
+        assert_eq!(
+            failed,
+            vec![
+                ("sql.broken".into(), "trigger posts_audit".into()),
+                ("sql.references".into(), "table posts".into()),
+                ("sql.sequence".into(), "table posts".into()),
+            ]
+        );
+    }
+}

@@ -290,7 +290,7 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
                 f.columns.iter().any(|x| same(x, &c.name))
                     && (f.on_delete == "SET NULL" || f.on_update == "SET NULL")
             });
-            if c.notnull && !ac.notnull && !set_null {
+            if c.notnull && !ac.notnull && !set_null && !a.never_null(&ac.name) {
                 lost.push((obj.clone(), "NOT NULL".into()));
             }
             if let (Some(d), None) = (&c.default, &ac.default) {

@@ -81,6 +81,7 @@ pub struct Table {
     pub checks: Vec<(Option<String>, String)>,
     /// Table constraints (not column definitions): normalised, and as written.
     pub constraints: Vec<(String, String)>,
+    pub without_rowid: bool,
     pub rows: u64,
 }
 
@@ -93,6 +94,18 @@ impl Table {
 
     pub fn has(&self, name: &str) -> bool {
         self.column(name).is_some()
+    }
+
+    /// Can this column never hold NULL, whatever its declaration says? The rowid alias (a
+    /// single INTEGER PRIMARY KEY) and the primary key of a WITHOUT ROWID table
+    /// (lang_createtable.html: "NOT NULL is enforced on every column of the PRIMARY KEY in a
+    /// WITHOUT ROWID table").
+    pub fn never_null(&self, name: &str) -> bool {
+        let Some(c) = self.column(name) else {
+            return false;
+        };
+        let pk = self.columns.iter().filter(|c| c.pk > 0).count();
+        c.pk > 0 && (self.without_rowid || (pk == 1 && c.decl_type.eq_ignore_ascii_case("INTEGER")))
     }
 
     /// Keys of two columns or more, each in key order.
@@ -381,6 +394,7 @@ fn read_table(db: &Query, name: &str, sql: &str, count_rows: bool) -> Result<Tab
             .filter(|i| i.column.is_none())
             .map(|i| (i.definition.clone(), i.written.clone()))
             .collect(),
+        without_rowid: crate::fingerprint::diff::normalize_sql(sql).contains(") without rowid"),
         rows,
     })
 }
