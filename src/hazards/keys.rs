@@ -564,6 +564,7 @@ mod tests {
             "WITH ids AS (SELECT id FROM point_info WHERE system_id = 1 AND metric_type = 'soc')\nUPDATE point_readings_agg_5m SET avg = NULL WHERE point_id IN (SELECT id FROM ids);",
         ];
         for text in cases {
+            assert!(s.replica(true).unwrap().prepare(text).is_ok(), "{text}");
             let m = lint_text(&s, text);
             assert_eq!(m.len(), 1, "{text}: {m:?}");
             assert_eq!(m[0].line, 2, "{text}");
@@ -607,8 +608,28 @@ mod tests {
             // only the first key columns need to match: all intervals of one point are meant
             "UPDATE point_readings_agg_5m SET avg = NULL WHERE system_id = 1 AND point_id IN (SELECT point_id FROM point_readings_agg_5m WHERE system_id = 1 AND avg < 0);",
             "SELECT * FROM point_readings r JOIN point_info p ON p.id = r.point_id;",
+            // correlated on the whole key in a scalar subquery of SET
+            "UPDATE point_readings_agg_5m SET avg = (SELECT avg(value) FROM point_readings r WHERE r.system_id = point_readings_agg_5m.system_id AND r.point_id = point_readings_agg_5m.point_id AND r.measurement_time > point_readings_agg_5m.interval_end - 300000 AND r.measurement_time <= point_readings_agg_5m.interval_end);",
+            // a row value, NOT IN
+            "DELETE FROM point_readings WHERE (system_id, point_id) NOT IN (SELECT system_id, id FROM point_info);",
+            // the rowid key of point_readings is not part of its composite key
+            "DELETE FROM point_readings WHERE id IN (SELECT id FROM point_readings WHERE system_id = 2 AND measurement_time < 1000);",
+            "DELETE FROM point_readings_agg_5m WHERE rowid IN (SELECT rowid FROM point_readings_agg_5m WHERE avg IS NULL);",
+            // a CTE joined on its system
+            "WITH pts AS (SELECT system_id, id, origin_sub_id FROM point_info) INSERT INTO point_readings (system_id, point_id, measurement_time, received_time, value) SELECT r.system_id, p.id, r.inverter_time * 1000, r.received_time * 1000, r.solar_w FROM readings r JOIN pts p ON p.system_id = r.system_id AND p.origin_sub_id = 'solar_w';",
+            // a derived table matched on the whole key
+            "UPDATE point_info SET active = 0 FROM (SELECT system_id, id FROM point_info WHERE metric_type = 'code') AS sel WHERE point_info.system_id = sel.system_id AND point_info.id = sel.id;",
+            // USING supplies the system
+            "INSERT INTO point_readings_agg_5m (system_id, point_id, interval_end, sample_count, error_count) SELECT system_id, p.id, 0, 0, 0 FROM point_readings r JOIN point_info p USING (system_id) WHERE p.id = r.point_id;",
+            "UPDATE user_systems SET role = 'owner' WHERE clerk_user_id = 'x' AND system_id IN (SELECT id FROM systems WHERE owner_clerk_user_id = 'x');",
+            "INSERT INTO point_info (system_id, id, origin_id, point_name, display_name, metric_type, metric_unit) SELECT s.id, (SELECT coalesce(max(p.id), 0) + 1 FROM point_info p WHERE p.system_id = s.id), 'o', 'n', 'd', 'power', 'W' FROM systems s WHERE s.vendor_type = 'mondo';",
         ];
+        let replica = s.replica(true).unwrap();
         for text in fine {
+            // silent because it is right, not because SQLite could not read it
+            if let Err(e) = replica.prepare(text) {
+                panic!("{text}: {e}");
+            }
             assert_eq!(lint_text(&s, text), vec![], "{text}");
         }
     }

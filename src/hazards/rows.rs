@@ -1,7 +1,7 @@
 //! Hazards of the rows: changes in tables no statement names (cascades, triggers), and changes
 //! that reach key values (systems) other than those a statement's filters name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::shape::Shape;
 use super::touches::{Op, Own, Touches, Via};
@@ -105,21 +105,21 @@ fn foreign_key(e: &Evidence, child: &str, parent: Option<&str>, op: Op) -> Strin
     }
 }
 
-/// The statement of the script at a line that writes rows (the first, when a line holds several).
-fn statement_at(script: &Script, line: usize) -> Option<&str> {
-    script
-        .statements
-        .iter()
-        .filter(|s| s.line == line && s.kind == Kind::Sql)
-        .map(|s| s.sql.as_str())
-        .find(|sql| {
-            matches!(
-                Shape::of(sql).kind,
-                super::shape::Kind::Update
-                    | super::shape::Kind::Delete
-                    | super::shape::Kind::Insert
-            )
-        })
+/// The statements of a script that write rows, by line (the first, when a line holds several).
+fn writing_statements(script: &Script) -> HashMap<usize, &str> {
+    let mut out = HashMap::new();
+    for st in script.statements.iter().filter(|s| s.kind == Kind::Sql) {
+        if out.contains_key(&st.line) {
+            continue;
+        }
+        if matches!(
+            Shape::of(&st.sql).kind,
+            super::shape::Kind::Update | super::shape::Kind::Delete | super::shape::Kind::Insert
+        ) {
+            out.insert(st.line, st.sql.as_str());
+        }
+    }
+    out
 }
 
 /// A table with a composite key whose changed rows are counted by the key's leading column
@@ -129,6 +129,7 @@ fn statement_at(script: &Script, line: usize) -> Option<&str> {
 /// the data).
 pub fn key_spread(e: &Evidence) -> Vec<Finding> {
     let mut out = Vec::new();
+    let statements = writing_statements(e.script);
     for t in &e.diff.tables {
         let Some(spread) = &t.spread else { continue };
         let writers: Vec<usize> = e.touches.writers(&t.table).map(|s| s.line).collect();
@@ -138,7 +139,8 @@ pub fn key_spread(e: &Evidence) -> Vec<Finding> {
         let mut named: Vec<String> = Vec::new();
         let mut all = true;
         for &line in &writers {
-            match statement_at(e.script, line)
+            match statements
+                .get(&line)
                 .and_then(|sql| Shape::of(sql).literal_filters(&spread.column))
             {
                 Some(v) => named.extend(v),
@@ -209,12 +211,13 @@ pub fn key_spread(e: &Evidence) -> Vec<Finding> {
 /// set. Examples show them beside each changed row's key.
 pub fn context_columns(touches: &Touches, script: &Script) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let statements = writing_statements(script);
     for s in &touches.statements {
         let t = match &s.own {
             Some(Own::Update(t)) | Some(Own::Delete(t)) => t,
             _ => continue,
         };
-        let Some(sql) = statement_at(script, s.line) else {
+        let Some(sql) = statements.get(&s.line) else {
             continue;
         };
         let filtered = Shape::of(sql).filter_columns();
