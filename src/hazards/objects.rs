@@ -19,9 +19,16 @@ use crate::sql::ident as q;
 pub fn vanished(e: &Evidence) -> Vec<Finding> {
     let mut out = Vec::new();
     for (key, o) in &e.before.objects {
-        if e.after.objects.contains_key(key) || e.touches.dropped(o.kind, &o.name).is_some() {
+        if e.touches.dropped(o.kind, &o.name).is_some() {
             continue;
         }
+        // still there, on its table; or taken along by a rename of its table (ALTER TABLE t
+        // RENAME TO t_backup moves t's indexes and triggers) while a new t has none
+        let moved = match e.after.objects.get(key) {
+            None => None,
+            Some(a) if o.kind == "view" || same(&a.table, &o.table) => continue,
+            Some(a) => Some(a.table.clone()),
+        };
         if o.kind != "view" && e.after.table(&o.table).is_none() {
             continue;
         }
@@ -45,10 +52,24 @@ pub fn vanished(e: &Evidence) -> Vec<Finding> {
                 )
             })
             .unwrap_or_else(|| "no statement of the script drops it".into());
+        let actual = match &moved {
+            Some(to) => format!(
+                "{} {} is on {to} now: {}; the new {} has no such {}",
+                o.kind,
+                o.name,
+                e.touches.altered(&o.table).map_or_else(
+                    || format!("{} was renamed", o.table),
+                    |l| format!("line {l} renamed {} and took it along", o.table)
+                ),
+                o.table,
+                o.kind
+            ),
+            None => format!("{} {} (on {}) is gone; {how}", o.kind, o.name, o.table),
+        };
         out.push(Finding {
             object: format!("{} {}", o.kind, o.name),
             scope: format!("{} {}", o.kind, o.name),
-            actual: format!("{} {} (on {}) is gone; {how}", o.kind, o.name, o.table),
+            actual,
             violations: 1,
             examples: vec![
                 format!("before: {}", one_line(&o.sql)),
@@ -156,12 +177,12 @@ pub fn broken(e: &Evidence) -> Result<Vec<Finding>, DbError> {
 
 /// A foreign key that points to a table that does not exist after the script (and did before),
 /// or that SQLite re-pointed: it pointed to P before, the script renamed P, and a table named P
-/// exists again. ALTER TABLE P RENAME TO P_backup rewrites the REFERENCES of every other table
+/// exists again. Views and triggers that SQLite rewrote the same way are counted too. ALTER TABLE P RENAME TO P_backup rewrites the REFERENCES of every other table
 /// unless legacy_alter_table is on and foreign_keys off (SQLite's test/altertab2.test: "table
 /// names that appear in REFERENCES clauses are updated when a table is renamed unless
 /// legacy_alter_table is true and foreign_keys is false"; lang_altertable.html).
 pub fn references(e: &Evidence) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = repointed_objects(e);
     for t in e.after.tables.values() {
         for fk in &t.foreign_keys {
             let cols = fk.columns.join(", ");
@@ -219,6 +240,86 @@ pub fn references(e: &Evidence) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A view or trigger that read a table the script renamed, and reads the renamed table now
+/// while a table of the old name exists again: SQLite rewrote it along with the rename.
+fn repointed_objects(e: &Evidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let renamed: Vec<&str> = e
+        .touches
+        .statements
+        .iter()
+        .filter_map(|s| match &s.own {
+            Some(super::touches::Own::AlterTable(t)) => Some(t.as_str()),
+            _ => None,
+        })
+        .filter(|t| e.after.table(t).is_some() && e.before.table(t).is_some())
+        .collect();
+    for (key, b) in &e.before.objects {
+        let Some(a) = e.after.objects.get(key) else {
+            continue;
+        };
+        if b.kind == "index" || a.sql == b.sql {
+            continue;
+        }
+        let (tb, ta) = (words(&b.sql), words(&a.sql));
+        for p in &renamed {
+            let p = p.to_ascii_lowercase();
+            if !tb.contains(&p) || ta.contains(&p) {
+                continue;
+            }
+            let now: Vec<&String> = ta.iter().filter(|w| !tb.contains(*w)).collect();
+            out.push(Finding {
+                object: a.name.clone(),
+                scope: format!("{} {}", a.kind, a.name),
+                actual: format!(
+                    "{} {} read {p} before the script and reads {} now, while {p} exists again; SQLite rewrote it when the script renamed {p}",
+                    a.kind,
+                    a.name,
+                    now.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                violations: 1,
+                examples: now
+                    .iter()
+                    .filter_map(|w| around(&a.sql, w))
+                    .take(3)
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+/// The words of a definition around the first place it names `word`: "… JOIN users_backup u ON …".
+fn around(sql: &str, word: &str) -> Option<String> {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = flat.to_ascii_lowercase().find(word)?;
+    let start = flat[..at]
+        .char_indices()
+        .rev()
+        .filter(|(_, c)| *c == ' ')
+        .nth(3)
+        .map_or(0, |(i, _)| i + 1);
+    let end = flat[at..]
+        .char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .nth(3)
+        .map_or(flat.len(), |(i, _)| at + i);
+    Some(format!(
+        "{}{}{}",
+        if start > 0 { "… " } else { "" },
+        &flat[start..end],
+        if end < flat.len() { " …" } else { "" }
+    ))
+}
+
+/// The lowercased names and words of a definition.
+fn words(sql: &str) -> std::collections::BTreeSet<String> {
+    lex(sql)
+        .into_iter()
+        .filter_map(|t| t.tok.word().map(str::to_ascii_lowercase))
+        .collect()
 }
 
 fn renamed_by(e: &Evidence, from: &str, to: &str) -> String {

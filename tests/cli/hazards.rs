@@ -114,7 +114,7 @@ fn compact(r: &Report, dir: &Path) -> String {
 )]
 #[case::rename_to_backup(
     "blog-rename-to-backup",
-    &[("sql.references", "table posts")],
+    &[("sql.references", "table posts"), ("sql.references", "view post_summary")],
     "posts(user_id) → users_backup_20250830: it referenced users before the script, and users exists again"
 )]
 #[case::sequence_reset(
@@ -365,22 +365,45 @@ fn a_cascade_and_a_rename_to_backup_on_liveone_data() {
         None,
         None,
     );
-    assert_eq!(
-        hazards_failed(&r),
-        vec![
-            (
-                "sql.references".to_string(),
-                "table point_readings".to_string()
-            ),
-            (
-                "sql.references".to_string(),
-                "table point_readings_agg_5m".to_string()
-            ),
+    let mut want: Vec<(String, String)> = ["table point_readings", "table point_readings_agg_5m"]
+        .iter()
+        .map(|t| ("sql.references".to_string(), t.to_string()))
+        .collect();
+    // and point_info's indexes went along to the backup: the new table has none of them
+    want.extend(
+        [
+            "pi_metric_type_idx",
+            "pi_subsystem_idx",
+            "pi_system_idx",
+            "pi_system_point_unique",
+            "pi_system_short_name_unique",
         ]
+        .iter()
+        .map(|i| ("sql.vanished".to_string(), format!("index {i}"))),
     );
+    assert_eq!(hazards_failed(&r), want);
+    crate::snapshot!("hazard-liveone-rename-to-backup", compact(&r, dir.path()));
     assert_eq!(
         find(&r, "sql.references", "table point_readings").examples[0],
         "line 3: ALTER TABLE point_info RENAME made SQLite rewrite the reference to point_info_backup_20251106"
+    );
+    // the August 2025 database: the rename takes the unique index along to the backup
+    let r = rehearsal(
+        Some(&repo("fixtures/sql/liveone-2025-08.db.gz")),
+        &format!("{H}/liveone-2025-08-rename-systems.sql"),
+        None,
+        None,
+    );
+    assert_eq!(
+        hazards_failed(&r),
+        vec![(
+            "sql.vanished".to_string(),
+            "index user_system_idx".to_string()
+        )]
+    );
+    assert_eq!(
+        find(&r, "sql.vanished", "index user_system_idx").actual,
+        "index user_system_idx is on systems_backup_20250830 now: line 4 renamed systems and took it along; the new systems has no such index"
     );
 }
 
