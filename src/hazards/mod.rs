@@ -371,6 +371,17 @@ mod tests {
             "{}",
             results[0].actual
         );
+        // a parent deleted, its children kept with a NULL key: an update nobody wrote
+        let (failed, results) = judge(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE SET NULL);
+             INSERT INTO p VALUES (1), (2); INSERT INTO c VALUES (1, 1), (2, 2);",
+            "DELETE FROM p WHERE id = 1;",
+        );
+        assert_eq!(failed, vec![("sql.collateral".into(), "table c".into())]);
+        assert_eq!(
+            results[0].actual,
+            "c: 1 updated; no statement names c: line 1 (DELETE FROM p) updates c through the foreign key c(p_id) → p ON DELETE SET NULL"
+        );
         let (failed, _) = judge(
             &setup,
             "PRAGMA foreign_keys=OFF;\nDROP TABLE audit;\nUPDATE posts SET user_id = NULL;\nDROP TABLE users;\nUPDATE sqlite_sequence SET seq = 1 WHERE name = 'posts';",

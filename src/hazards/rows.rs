@@ -27,7 +27,7 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
             }
             let by = match &w.via {
                 Via::Trigger(name) => format!("trigger {name}"),
-                _ => foreign_key(e, &t.table, s.own.as_ref().and_then(|o| o.table()), w.op),
+                _ => foreign_key(e, &t.table, s.own.as_ref()),
             };
             let own = s
                 .own
@@ -78,29 +78,27 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
 }
 
 /// "the foreign key comments(post_id) → posts ON DELETE CASCADE" for a child table and the
-/// parent a statement wrote.
-fn foreign_key(e: &Evidence, child: &str, parent: Option<&str>, op: Op) -> String {
+/// statement that wrote its parent: ON DELETE for a DELETE or DROP TABLE of the parent, ON
+/// UPDATE for an UPDATE.
+fn foreign_key(e: &Evidence, child: &str, own: Option<&Own>) -> String {
+    let parent = own.and_then(Own::table);
     let fk = e.before.table(child).and_then(|t| {
         t.foreign_keys
             .iter()
             .find(|f| parent.is_none_or(|p| same(&f.parent, p)))
     });
     match fk {
-        Some(f) => format!(
-            "the foreign key {child}({}) → {} ON {} {}",
-            f.columns.join(", "),
-            f.parent,
-            if op == Op::Delete && f.on_delete != "NO ACTION" {
-                "DELETE"
-            } else {
-                "UPDATE"
-            },
-            if op == Op::Delete && f.on_delete != "NO ACTION" {
-                &f.on_delete
-            } else {
-                &f.on_update
-            }
-        ),
+        Some(f) => {
+            let (event, action) = match own {
+                Some(Own::Update(_)) => ("UPDATE", &f.on_update),
+                _ => ("DELETE", &f.on_delete),
+            };
+            format!(
+                "the foreign key {child}({}) → {} ON {event} {action}",
+                f.columns.join(", "),
+                f.parent
+            )
+        }
         None => "a foreign key action".into(),
     }
 }
