@@ -150,7 +150,11 @@ pub fn lex(sql: &str) -> Vec<Token> {
                 b'.' => Tok::Dot,
                 b';' => Tok::Semi,
                 _ => {
-                    let two = &sql[start..(start + 2).min(sql.len())];
+                    // two ASCII bytes, or one (a byte slice never splits a character here)
+                    let two = b
+                        .get(start..start + 2)
+                        .and_then(|t| std::str::from_utf8(t).ok())
+                        .unwrap_or("");
                     let op =
                         if ["||", "<<", ">>", "<=", ">=", "==", "!=", "<>", "->"].contains(&two) {
                             i += 1;
@@ -1367,6 +1371,28 @@ mod tests {
             &exists.scopes[1].conjuncts[0],
             Conjunct::Eq(Operand::Col { .. }, Operand::Col { .. }, _)
         ));
+    }
+
+    proptest::proptest! {
+        /// Any text, and any soup of SQL's words, has a shape (or none): reading never panics.
+        #[test]
+        fn reading_a_shape_never_panics(
+            text in "\\PC{0,120}",
+            words in proptest::collection::vec(proptest::sample::select(vec![
+                "SELECT", "FROM", "WHERE", "(", ")", "IN", "NOT", "AND", "OR", "=", "a", "b.c", ",",
+                "UPDATE", "SET", "DELETE", "INSERT", "INTO", "VALUES", "JOIN", "ON", "USING",
+                "WITH", "AS", "EXISTS", "CASE", "WHEN", "END", "BETWEEN", "1", "'x'", "t", ".",
+                "IS", "UNION", "ORDER", "BY", "LIMIT", "CREATE", "TABLE", "CHECK", ";",
+            ]), 0..48),
+        ) {
+            let soup = words.join(" ");
+            for sql in [text.as_str(), soup.as_str()] {
+                let s = Shape::of(sql);
+                let _ = s.literal_filters("a");
+                let _ = s.filter_columns();
+                let _ = table_items(sql);
+            }
+        }
     }
 
     #[test]
