@@ -348,6 +348,37 @@ mod tests {
         );
     }
 
+    /// Points of a template system copied to another: the INSERT's filter names the rows it
+    /// reads, not the system it writes.
+    #[test]
+    fn a_copy_from_one_system_to_another_is_not_a_spread() {
+        let setup = "CREATE TABLE systems (id INTEGER PRIMARY KEY);
+            CREATE TABLE point_info (system_id INTEGER NOT NULL REFERENCES systems(id), id INTEGER NOT NULL,
+                                     name TEXT, PRIMARY KEY (system_id, id));
+            INSERT INTO systems VALUES (1), (2);
+            INSERT INTO point_info VALUES (1, 1, 'solar'), (1, 2, 'load');";
+        let (failed, _) = judge(
+            setup,
+            "INSERT INTO point_info (system_id, id, name) SELECT 2, id, name FROM point_info WHERE system_id = 1;\n\
+             UPDATE point_info SET name = upper(name) WHERE system_id = 2;",
+        );
+        assert_eq!(failed, vec![]);
+        // with system 2's points there before, the same mistake reaches them
+        let (failed, results) = judge(
+            &format!("{setup} INSERT INTO point_info VALUES (2, 1, 'grid');"),
+            "INSERT INTO point_info (system_id, id, name) SELECT 2, id + 10, name FROM point_info WHERE system_id = 1;\n\
+             UPDATE point_info SET name = 'x' WHERE id IN (SELECT id FROM point_info WHERE system_id = 1 AND name = 'solar');",
+        );
+        assert_eq!(
+            failed,
+            vec![
+                ("sql.composite_key".into(), "t.sql:2".into()),
+                ("sql.key_spread".into(), "table point_info".into()),
+            ],
+            "{results:#?}"
+        );
+    }
+
     #[test]
     fn a_trigger_that_writes_elsewhere_a_dangling_key_a_broken_trigger_a_lowered_counter() {
         let setup = format!(

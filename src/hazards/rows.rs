@@ -121,16 +121,24 @@ fn writing_statements(script: &Script) -> HashMap<usize, &str> {
 }
 
 /// A table with a composite key whose changed rows are counted by the key's leading column
-/// (`system_id`): when every statement that writes it filters that column on literal values
-/// (`system_id = 1`, anywhere in its WHERE and the subqueries there), rows changed under other
-/// values are a statement reaching further than it says (the composite-key mistake, seen in
-/// the data).
+/// (`system_id`): when every statement that updates or deletes its rows filters that column on
+/// literal values (`system_id = 1`, anywhere in its WHERE and the subqueries there), rows
+/// updated or deleted under other values are a statement reaching further than it says (the
+/// composite-key mistake, seen in the data). Inserted rows are left out: an INSERT's filters
+/// pick what it reads, not the key values it writes (a copy from one system to another).
 pub fn key_spread(e: &Evidence) -> Vec<Finding> {
     let mut out = Vec::new();
     let statements = writing_statements(e.script);
     for t in &e.diff.tables {
         let Some(spread) = &t.spread else { continue };
-        let writers: Vec<usize> = e.touches.writers(&t.table).map(|s| s.line).collect();
+        // the statements that update or delete its rows: their WHERE picks the rows changed
+        // (an INSERT's filters pick the rows it reads, not the key values it writes)
+        let writers: Vec<usize> = e
+            .touches
+            .writers(&t.table)
+            .filter(|s| matches!(s.own, Some(Own::Update(_)) | Some(Own::Delete(_))))
+            .map(|s| s.line)
+            .collect();
         if writers.is_empty() {
             continue;
         }
@@ -153,15 +161,12 @@ pub fn key_spread(e: &Evidence) -> Vec<Finding> {
         let outside: Vec<&crate::fingerprint::diff::SpreadGroup> = spread
             .groups
             .iter()
-            .filter(|g| !named.iter().any(|n| n == &g.value))
+            .filter(|g| g.updated + g.deleted > 0 && !named.iter().any(|n| n == &g.value))
             .collect();
         if outside.is_empty() && spread.more == 0 {
             continue;
         }
-        let rows: u64 = outside
-            .iter()
-            .map(|g| g.inserted + g.updated + g.deleted)
-            .sum();
+        let rows: u64 = outside.iter().map(|g| g.updated + g.deleted).sum();
         let lines = writers
             .iter()
             .map(|l| l.to_string())
@@ -174,11 +179,7 @@ pub fn key_spread(e: &Evidence) -> Vec<Finding> {
         )];
         examples.extend(outside.iter().take(4).map(|g| {
             let mut what = Vec::new();
-            for (n, w) in [
-                (g.inserted, "inserted"),
-                (g.updated, "updated"),
-                (g.deleted, "deleted"),
-            ] {
+            for (n, w) in [(g.updated, "updated"), (g.deleted, "deleted")] {
                 if n > 0 {
                     what.push(format!("{} {w}", crate::table::count(n as i64)));
                 }
