@@ -10,6 +10,7 @@ pub mod fingerprint;
 pub mod fixture;
 pub mod fsutil;
 pub mod guard;
+pub mod hazards;
 pub mod interrupt;
 pub mod migrate;
 pub mod migrations;

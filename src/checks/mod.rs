@@ -388,6 +388,39 @@ pub const REGISTRY: &[(&str, &str)] = &[
     ),
     ("expect.query", "queries return the expected rows"),
     ("sql.scope", "every change stays within the declared scope"),
+    (
+        "sql.collateral",
+        "no rows deleted or updated through cascades or triggers in tables the script does not name",
+    ),
+    (
+        "sql.vanished",
+        "no index, trigger or view gone without a statement that drops it",
+    ),
+    ("sql.broken", "every view and trigger still compiles"),
+    (
+        "sql.references",
+        "no foreign key left pointing to a missing table or a renamed one",
+    ),
+    (
+        "sql.sequence",
+        "no AUTOINCREMENT counter lowered or removed",
+    ),
+    (
+        "sql.constraints",
+        "no NOT NULL, UNIQUE, CHECK, foreign key or default lost in a table rebuild",
+    ),
+    (
+        "sql.layout",
+        "no table rebuilt into another column order or affinity with its rows copied",
+    ),
+    (
+        "sql.composite_key",
+        "no statement matches one column of a composite key alone",
+    ),
+    (
+        "sql.key_spread",
+        "no statement changes rows of key values its filters do not name",
+    ),
     ("sql.rerun", "the forward script run again changes nothing"),
     (
         "sql.rollback",

@@ -9,6 +9,11 @@
 //! rows. Schema objects are compared by their normalised SQL (quoting, whitespace, keyword case:
 //! `ALTER TABLE … RENAME` writes `CREATE TABLE "posts"` for `CREATE TABLE posts`), and a real
 //! change comes with a line diff of the two definitions.
+//!
+//! A table with a composite primary or unique key (`point_info (system_id, id)`) names its rows
+//! by that key in examples, whatever key matches them, and its changed rows are counted by the
+//! key's leading column (`5 updated in systems 1, 2, 3, 5, 6`): ids that repeat in every system
+//! show which systems a change reached.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -32,6 +37,63 @@ pub struct TableDiff {
     pub columns_removed: Vec<String>,
     /// Up to `limit` examples, by key.
     pub examples: Vec<String>,
+    /// Changed rows counted by the leading column of the table's composite key, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// Changed rows counted by the value of one column (the leading column of a composite key).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Spread {
+    pub column: String,
+    /// One entry per value, in SQLite's order of the values.
+    pub groups: Vec<SpreadGroup>,
+    /// Distinct values not kept (beyond `MAX_GROUPS`).
+    pub more: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SpreadGroup {
+    /// The value as the sqlite3 shell prints it (text without quotes).
+    pub value: String,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+/// Distinct values a spread keeps.
+const MAX_GROUPS: usize = 10_000;
+
+impl Spread {
+    /// "systems 1, 2, 3" (or "system 6") for `system_id`, "kind a, b" for `kind`; at most
+    /// `shown` values.
+    pub fn describe(&self, shown: usize) -> String {
+        let one = self.groups.len() == 1 && self.more == 0;
+        let label = match self.column.strip_suffix("_id") {
+            Some(stem) if !stem.is_empty() && one => stem.to_string(),
+            Some(stem) if !stem.is_empty() => format!("{stem}s"),
+            _ => self.column.clone(),
+        };
+        let mut values: Vec<&str> = self
+            .groups
+            .iter()
+            .take(shown)
+            .map(|g| g.value.as_str())
+            .collect();
+        let total = self.groups.len() as u64 + self.more;
+        let tail = if total > values.len() as u64 {
+            values.push("…");
+            format!(" ({total} in all)")
+        } else {
+            String::new()
+        };
+        format!("{label} {}{tail}", values.join(", "))
+    }
+
+    /// The values, as shown.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.groups.iter().map(|g| g.value.as_str())
+    }
 }
 
 impl TableDiff {
@@ -43,6 +105,33 @@ impl TableDiff {
 
     pub fn rows(&self) -> u64 {
         self.inserted + self.updated + self.deleted
+    }
+
+    /// " in systems 1, 2, 3" when the changed rows are counted by a composite key's leading
+    /// column, else nothing.
+    pub fn spread_text(&self) -> String {
+        match &self.spread {
+            Some(s) if !s.groups.is_empty() => format!(" in {}", s.describe(8)),
+            _ => String::new(),
+        }
+    }
+}
+
+/// What a diff shows beyond its counts.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Examples per table.
+    pub limit: usize,
+    /// Per table, columns shown beside each example's key: the columns a script filtered on.
+    pub context: BTreeMap<String, Vec<String>>,
+}
+
+impl DiffOptions {
+    pub fn limit(limit: usize) -> DiffOptions {
+        DiffOptions {
+            limit,
+            ..DiffOptions::default()
+        }
     }
 }
 
@@ -353,6 +442,81 @@ pub fn row_key(before: &dyn Db, table: &str, common: &[String]) -> Result<RowKey
     })
 }
 
+/// Every key of `table` that makes a row unique: its primary key (the rowid alias included) and
+/// each full unique index or constraint, column names in key order (expression and partial
+/// indexes left out).
+pub fn unique_keys(db: &dyn Db, table: &str) -> Result<Vec<Vec<String>>, DbError> {
+    let t = [Value::Text(table.into())];
+    let mut pk: Vec<(i64, String)> = db
+        .query(
+            "SELECT pk, name FROM pragma_table_info(?1) WHERE pk > 0",
+            &t,
+        )?
+        .into_iter()
+        .filter_map(|r| Some((as_i64(&r[0])?, as_text(&r[1])?)))
+        .collect();
+    pk.sort();
+    let mut keys: Vec<Vec<String>> = Vec::new();
+    if !pk.is_empty() {
+        keys.push(pk.into_iter().map(|(_, n)| n).collect());
+    }
+    let rows = db.query(
+        "SELECT il.name, ii.seqno, ii.name FROM pragma_index_list(?1) AS il \
+           JOIN pragma_index_info(il.name) AS ii \
+          WHERE il.\"unique\" AND NOT il.partial ORDER BY il.name, ii.seqno",
+        &t,
+    )?;
+    let mut by_index: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+    for r in rows {
+        if let Some(name) = as_text(&r[0]) {
+            by_index.entry(name).or_default().push(as_text(&r[2]));
+        }
+    }
+    for cols in by_index.into_values() {
+        // an expression column has no name
+        if let Some(cols) = cols.into_iter().collect::<Option<Vec<String>>>()
+            && !keys.contains(&cols)
+        {
+            keys.push(cols);
+        }
+    }
+    Ok(keys)
+}
+
+/// The composite key (two columns or more) that names a table's rows to a reader: the primary
+/// key when it is composite, else the shortest unique key whose leading column is a foreign key
+/// (a partition such as `system_id`); None otherwise (a rowid table keyed by its own id, or by
+/// a unique pair of plain columns, is still named by its rowid).
+pub fn composite_key(db: &dyn Db, table: &str) -> Result<Option<Vec<String>>, DbError> {
+    let keys = unique_keys(db, table)?;
+    let pk_composite = db
+        .query(
+            "SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0",
+            &[Value::Text(table.into())],
+        )?
+        .first()
+        .and_then(|r| as_i64(&r[0]))
+        .unwrap_or(0)
+        > 1;
+    if pk_composite {
+        return Ok(keys.into_iter().next());
+    }
+    let fk_columns: Vec<String> = db
+        .query(
+            "SELECT \"from\" FROM pragma_foreign_key_list(?1)",
+            &[Value::Text(table.into())],
+        )?
+        .into_iter()
+        .filter_map(|r| as_text(&r[0]))
+        .collect();
+    let mut composite: Vec<Vec<String>> = keys
+        .into_iter()
+        .filter(|k| k.len() > 1 && fk_columns.contains(&k[0]))
+        .collect();
+    composite.sort_by_key(Vec::len);
+    Ok(composite.into_iter().next())
+}
+
 /// Visit the rows of `table` in the order of `keys` (binary collation, as the merge compares):
 /// `keys…, *` when `all`, else the key columns only; rows with rowid ≤ `max_rowid` when given.
 fn scan_ordered(
@@ -397,6 +561,75 @@ pub fn diff_table(
     max_rowid: Option<i64>,
     limit: usize,
 ) -> Result<TableDiff, DbError> {
+    diff_table_with(before, after, table, max_rowid, &DiffOptions::limit(limit))
+}
+
+/// Changed rows counted by the value of one column, on both sides of a diff.
+struct Tally {
+    column: String,
+    /// Where the column sits in a row of `before` and of `after`.
+    at_before: Option<usize>,
+    at_after: Option<usize>,
+    groups: std::collections::HashMap<String, (Value, [u64; 3])>,
+    more: u64,
+}
+
+impl Tally {
+    /// Count a row: slot 0 inserted, 1 updated, 2 deleted (rows of `before` for 1 and 2).
+    fn add(&mut self, row: &[Value], slot: usize) {
+        let at = if slot == 0 {
+            self.at_after
+        } else {
+            self.at_before
+        };
+        let Some(v) = at.and_then(|i| row.get(i)) else {
+            return;
+        };
+        let shown = crate::migrate::expect::shell_value(v);
+        if let Some(g) = self.groups.get_mut(&shown) {
+            g.1[slot] += 1;
+        } else if self.groups.len() < MAX_GROUPS {
+            let mut n = [0; 3];
+            n[slot] = 1;
+            self.groups.insert(shown, (v.clone(), n));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn finish(self) -> Spread {
+        let mut groups: Vec<(Value, String, [u64; 3])> = self
+            .groups
+            .into_iter()
+            .map(|(k, (v, n))| (v, k, n))
+            .collect();
+        groups.sort_by(|a, b| cmp_values(&a.0, &b.0).then_with(|| a.1.cmp(&b.1)));
+        Spread {
+            column: self.column,
+            groups: groups
+                .into_iter()
+                .map(|(_, value, n)| SpreadGroup {
+                    value,
+                    inserted: n[0],
+                    updated: n[1],
+                    deleted: n[2],
+                })
+                .collect(),
+            more: self.more,
+        }
+    }
+}
+
+/// Differences in `table` from `before` to `after` (rows with rowid ≤ `max_rowid` when given),
+/// with examples named by the table's composite key and the context columns `opts` gives.
+pub fn diff_table_with(
+    before: &dyn Db,
+    after: &dyn Db,
+    table: &str,
+    max_rowid: Option<i64>,
+    opts: &DiffOptions,
+) -> Result<TableDiff, DbError> {
+    let limit = opts.limit;
     let cols_b = before.columns(table)?;
     let cols_a = after.columns(table)?;
     let common: Vec<String> = cols_b
@@ -454,6 +687,57 @@ pub fn diff_table(
             .collect(),
         ..TableDiff::default()
     };
+    // where a column sits in a row: after the key columns, or among them (by content)
+    let locate = |names: &[String], c: &str| {
+        if all {
+            at(names, c)
+        } else {
+            names.iter().position(|n| n == c)
+        }
+    };
+    // rows are named by the composite key a reader knows them by, whatever key matches them
+    let display = composite_key(before, table)?.filter(|k| k.iter().all(|c| common.contains(c)));
+    let named_by: Option<Vec<String>> = display
+        .clone()
+        .filter(|d| !matches!(&row_key, RowKey::Columns(k) if k == d));
+    let context: Vec<String> = opts
+        .context
+        .get(table)
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| {
+                    common.contains(c)
+                        && !display.as_ref().is_some_and(|d| d.contains(c))
+                        && !key.key.contains(c)
+                })
+                .take(3)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let key_text = |row: &[Value], names: &[String]| -> String {
+        let cols = |cs: &[String]| -> Vec<String> {
+            cs.iter()
+                .filter_map(|c| locate(names, c).map(|i| format!("{c} {}", shown(&row[i]))))
+                .collect()
+        };
+        let mut t = match &named_by {
+            Some(k) => cols(k).join(", "),
+            None => show_key(&key, row),
+        };
+        let extra = cols(&context);
+        if !extra.is_empty() {
+            t.push_str(&format!(" ({})", extra.join(", ")));
+        }
+        t
+    };
+    let mut tally = display.as_ref().map(|d| Tally {
+        column: d[0].clone(),
+        at_before: locate(&names_b, &d[0]),
+        at_after: locate(&names_a, &d[0]),
+        groups: Default::default(),
+        more: 0,
+    });
     let range = max_rowid.map(|m| (i64::MIN, m));
     // a WITHOUT ROWID table has no rowid to bound
     let max_rowid = if table_key(before, table)?.rowid {
@@ -494,10 +778,15 @@ pub fn diff_table(
                 } else {
                     format!(
                         "{what} {}: {}",
-                        show_key(&key, row),
+                        key_text(row, names),
                         show_row(names, row, show_from)
                     )
                 });
+            }
+        };
+        let mut count = |row: &[Value], slot: usize| {
+            if let Some(t) = tally.as_mut() {
+                t.add(row, slot);
             }
         };
         let null = Value::Null;
@@ -514,11 +803,13 @@ pub fn diff_table(
             });
             let Some(row) = new.as_ref().filter(|_| ord.is_ge()) else {
                 d.deleted += 1;
+                count(old, 2);
                 note(&mut d, "deleted", old, &names_b);
                 return Ok(());
             };
             if ord.is_gt() {
                 d.inserted += 1;
+                count(row, 0);
                 note(&mut d, "inserted", row, &names_a);
                 new = next_after()?;
                 continue;
@@ -536,10 +827,11 @@ pub fn diff_table(
                 .collect();
             if !changes.is_empty() {
                 d.updated += 1;
+                count(old, 1);
                 if d.examples.len() < limit {
                     d.examples.push(format!(
                         "updated {}: {}",
-                        show_key(&key, old),
+                        key_text(old, &names_b),
                         changes.into_iter().take(6).collect::<Vec<_>>().join(", ")
                     ));
                 }
@@ -549,11 +841,13 @@ pub fn diff_table(
         })?;
         while let Some(row) = new {
             d.inserted += 1;
+            count(&row, 0);
             note(&mut d, "inserted", &row, &names_a);
             new = next_after()?;
         }
         Ok(())
     })?;
+    d.spread = tally.map(Tally::finish).filter(|s| !s.groups.is_empty());
     Ok(d)
 }
 
@@ -586,6 +880,23 @@ pub fn diff_databases(
     fp_before: &Fingerprint,
     fp_after: &Fingerprint,
     limit: usize,
+) -> Result<DbDiff, DbError> {
+    diff_databases_with(
+        before,
+        after,
+        fp_before,
+        fp_after,
+        &DiffOptions::limit(limit),
+    )
+}
+
+/// The same, with examples named as `opts` says.
+pub fn diff_databases_with(
+    before: &dyn Db,
+    after: &dyn Db,
+    fp_before: &Fingerprint,
+    fp_after: &Fingerprint,
+    opts: &DiffOptions,
 ) -> Result<DbDiff, DbError> {
     let mut out = DbDiff::default();
     if fp_before.schema != fp_after.schema {
@@ -627,7 +938,7 @@ pub fn diff_databases(
     for t in tables {
         let d = match (fp_before.tables.get(&t), fp_after.tables.get(&t)) {
             (Some(_), Some(_)) => {
-                let d = diff_table(before, after, &t, None, limit)?;
+                let d = diff_table_with(before, after, &t, None, opts)?;
                 if !d.changed() {
                     // the same rows under new rowids (a copy renumbered a table without a
                     // stable key)

@@ -1,7 +1,9 @@
 //! EXPECT.toml: what a SQL-script migration must leave behind. Queries with their expected rows
 //! (written as the sqlite3 shell prints them: `select.live|1586|600`), and the declared scope:
-//! which tables may change, and by at most how many rows inserted, updated, deleted. Any table
-//! not declared must not change at all.
+//! which tables may change, and by at most how many rows inserted, updated, deleted; which
+//! indexes, triggers, views, tables and columns may be added, dropped or changed, by name. Any
+//! table not declared must not change at all. `[allow]` names the hazards the script means
+//! (`hazards`): none is allowed unless named there.
 //!
 //! ```toml
 //! [[query]]
@@ -10,6 +12,9 @@
 //!
 //! [scope.systems]
 //! updated = 1
+//!
+//! [schema]
+//! indexes = { added = ["vendor_site_unique"], dropped = ["user_system_idx"] }
 //! ```
 
 use std::collections::BTreeMap;
@@ -63,9 +68,112 @@ pub struct TableScope {
     pub updated: u64,
     #[serde(default)]
     pub deleted: u64,
-    /// Its schema may change (columns, indexes).
+    /// Any schema object of this table may change: its definition and columns, its indexes
+    /// and triggers (the broad form of `[schema]`; never allows a hazard).
     #[serde(default)]
     pub schema: bool,
+}
+
+/// Schema objects of one kind that may be added, dropped or changed, by name.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub dropped: Vec<String>,
+    #[serde(default)]
+    pub changed: Vec<String>,
+}
+
+impl Changes {
+    /// Does it name `name` for this change ("added", "dropped", "changed")?
+    pub fn allows(&self, change: &str, name: &str) -> bool {
+        let list = match change {
+            "added" => &self.added,
+            "dropped" => &self.dropped,
+            _ => &self.changed,
+        };
+        list.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// `[schema]`: the schema objects the forward script may add, drop or change. Columns are
+/// named `table.column`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaScope {
+    #[serde(default)]
+    pub tables: Changes,
+    #[serde(default)]
+    pub columns: Changes,
+    #[serde(default)]
+    pub indexes: Changes,
+    #[serde(default)]
+    pub triggers: Changes,
+    #[serde(default)]
+    pub views: Changes,
+}
+
+impl SchemaScope {
+    /// The changes of one kind of object ("table", "column", "index", "trigger", "view").
+    pub fn of(&self, kind: &str) -> &Changes {
+        match kind {
+            "table" => &self.tables,
+            "column" => &self.columns,
+            "index" => &self.indexes,
+            "trigger" => &self.triggers,
+            _ => &self.views,
+        }
+    }
+}
+
+/// `[allow]`: hazards the script means, each by the objects it may affect. A hazard not named
+/// here fails the rehearsal, with or without the rest of EXPECT.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allow {
+    /// Tables whose rows a cascade or a trigger may delete or update (`sql.collateral`).
+    #[serde(default)]
+    pub collateral: Vec<String>,
+    /// Views and triggers that may stop compiling (`sql.broken`).
+    #[serde(default)]
+    pub broken: Vec<String>,
+    /// Tables whose foreign keys may point to a missing or renamed table (`sql.references`).
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Tables whose AUTOINCREMENT counter may go down or vanish (`sql.sequence`).
+    #[serde(default)]
+    pub sequence: Vec<String>,
+    /// Tables, or `table.column`s, that may lose a constraint or a default (`sql.constraints`).
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// Tables that may be rebuilt with another column order or affinity (`sql.layout`).
+    #[serde(default)]
+    pub layout: Vec<String>,
+    /// Tables whose composite key a statement may match on one column (`sql.composite_key`).
+    #[serde(default)]
+    pub composite_keys: Vec<String>,
+    /// Tables a statement may change beyond the key values it names (`sql.key_spread`).
+    #[serde(default)]
+    pub spread: Vec<String>,
+}
+
+impl Allow {
+    /// The list for a hazard's check id.
+    pub fn list(&self, check: &str) -> &[String] {
+        match check {
+            "sql.collateral" => &self.collateral,
+            "sql.broken" => &self.broken,
+            "sql.references" => &self.references,
+            "sql.sequence" => &self.sequence,
+            "sql.constraints" => &self.constraints,
+            "sql.layout" => &self.layout,
+            "sql.composite_key" => &self.composite_keys,
+            "sql.key_spread" => &self.spread,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -75,6 +183,10 @@ pub struct Expect {
     pub queries: Vec<Query>,
     #[serde(default)]
     pub scope: BTreeMap<String, TableScope>,
+    #[serde(default)]
+    pub schema: SchemaScope,
+    #[serde(default)]
+    pub allow: Allow,
 }
 
 impl Expect {
@@ -207,5 +319,23 @@ mod tests {
     fn unknown_keys_are_refused() {
         let r: Result<Expect, _> = toml::from_str("[scope.systems]\nupdate = 1\n");
         assert!(r.is_err());
+        let r: Result<Expect, _> = toml::from_str("[schema]\nindex = { added = [\"x\"] }\n");
+        assert!(r.is_err(), "the kinds are plural: indexes");
+        let r: Result<Expect, _> = toml::from_str("[allow]\ncascade = [\"comments\"]\n");
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn schema_objects_and_hazards_by_name() {
+        let e: Expect = toml::from_str(
+            "[schema]\nindexes = { added = [\"Vendor_Site_Unique\"], dropped = [\"user_system_idx\"] }\n\
+             columns.changed = [\"posts.title\"]\n[allow]\ncollateral = [\"comments\"]\n",
+        )
+        .unwrap();
+        assert!(e.schema.of("index").allows("added", "vendor_site_unique"));
+        assert!(!e.schema.of("index").allows("dropped", "vendor_site_unique"));
+        assert!(e.schema.of("column").allows("changed", "posts.title"));
+        assert_eq!(e.allow.list("sql.collateral"), ["comments"]);
+        assert!(e.allow.list("sql.broken").is_empty());
     }
 }

@@ -432,6 +432,11 @@ fn ranges(lines: &[usize]) -> String {
 /// while preparing the statement (tables read and written, functions called, …), after the
 /// runner's own containment rules allowed it. The line is the statement's.
 pub trait Watch: Send {
+    /// A statement at `line` is about to be prepared (0: one of the runner's own).
+    fn statement(&mut self, line: usize) {
+        let _ = line;
+    }
+
     fn authorize(&mut self, line: usize, action: &AuthContext<'_>) -> Authorization {
         let _ = (line, action);
         Authorization::Allow
@@ -993,6 +998,9 @@ impl Conn for LocalSession {
             g.line = line;
             g.allow_transaction = allow_transaction;
             g.refused = None;
+            if let Some(w) = g.watch.as_mut() {
+                w.statement(line);
+            }
         }
         let refused =
             |g: &Arc<Mutex<Guard>>| g.lock().unwrap_or_else(|e| e.into_inner()).refused.take();

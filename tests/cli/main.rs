@@ -7,6 +7,7 @@ mod backup;
 mod diskfull;
 mod extract;
 mod fixture;
+mod hazards;
 mod inputs;
 mod interrupt;
 mod journal;

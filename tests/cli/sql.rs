@@ -225,17 +225,21 @@ fn the_composite_key_mistake_touches_rows_outside_its_scope() {
         .unwrap();
     assert_eq!(
         (scope.status, scope.actual.as_str()),
-        (Status::Fail, "0 inserted, 5 updated, 0 deleted")
+        (
+            Status::Fail,
+            "0 inserted, 5 updated, 0 deleted; in systems 1, 2, 3, 5, 6"
+        )
     );
     assert_eq!(scope.violations, 4, "four rows of other systems");
     assert!(
-        scope
-            .examples
-            .iter()
-            .any(|e| e.starts_with("updated system_id 2, id 1: display_name")),
+        scope.examples.iter().any(|e| e
+            .starts_with("updated system_id 2, id 1 (origin_sub_id \"solar_w\"): display_name")),
         "{:?}",
         scope.examples
     );
+    // named as hazards too: the lint on the statement, and the spread in the data
+    assert_eq!(check(&r, "sql.composite_key").status, Status::Fail);
+    assert_eq!(check(&r, "sql.key_spread").status, Status::Fail);
     assert_eq!(
         check(&r, "sql.rollback").status,
         Status::Fail,
@@ -717,7 +721,19 @@ fn a_drizzle_rebuild_with_its_pragma_inside_is_refused_by_atomic_and_runs_like_t
     )
     .unwrap();
     assert_eq!(check(&r, "sql.forward").status, Status::Pass);
-    // drizzle does not re-create triggers: the rebuild lost one, and the report says so
+    // drizzle does not re-create triggers: the rebuild lost one, a hazard with no scope declared
+    let lost = check(&r, "sql.vanished");
+    assert_eq!(
+        (lost.status, lost.scope.as_str()),
+        (Status::Fail, "trigger posts_edited")
+    );
+    assert!(
+        lost.actual
+            .contains("line 15: DROP TABLE posts dropped it with the table"),
+        "{}",
+        lost.actual
+    );
+    assert_eq!(r.status, Status::Fail);
     let posts = r
         .checks
         .iter()
@@ -735,7 +751,7 @@ fn a_drizzle_rebuild_with_its_pragma_inside_is_refused_by_atomic_and_runs_like_t
         posts
             .examples
             .iter()
-            .any(|e| e.starts_with("table posts (on posts) changed: ")
+            .any(|e| e.starts_with("table posts changed: ")
                 && e.contains("+ CONSTRAINT title_not_empty CHECK(length(posts.title) > 0)")),
         "{:?}",
         posts.examples

@@ -51,7 +51,13 @@ fn render_junit(r: &Report) -> String {
                 st
             }
             Status::Skip => TestCaseStatus::skipped(),
-            _ => TestCaseStatus::success(),
+            // a stage that could not be judged (no scope declared) is not a pass either
+            Status::Warn => {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(s.detail.clone());
+                st
+            }
+            Status::Pass => TestCaseStatus::success(),
         };
         let mut tc = TestCase::new(s.name.clone(), status);
         tc.set_classname("preflight.stage");

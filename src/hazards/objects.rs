@@ -1,0 +1,550 @@
+//! Hazards of the schema: objects gone without a statement that drops them, views and triggers
+//! that no longer compile, foreign keys re-pointed or dangling, AUTOINCREMENT counters lowered,
+//! constraints lost in a rebuild, rows copied into another column layout.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use super::schema::{Object, Schema, Table};
+use super::shape::{Node, lex, tree};
+use super::{Evidence, Finding, plural, same};
+use crate::db::DbError;
+use crate::sql::ident as q;
+
+/// An index, trigger or view of the schema before that is not there after, and that no statement
+/// of the script dropped itself (`DROP TABLE` takes a table's indexes and triggers along: a
+/// rebuild that forgets to create them again loses them). An object with the same definition
+/// under another name replaces it; the objects of a table the script dropped for good go with it.
+pub fn vanished(e: &Evidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (key, o) in &e.before.objects {
+        if e.touches.dropped(o.kind, &o.name).is_some() {
+            continue;
+        }
+        // still there, on its table; or taken along by a rename of its table (ALTER TABLE t
+        // RENAME TO t_backup moves t's indexes and triggers) while a new t has none
+        let moved = match e.after.objects.get(key) {
+            None => None,
+            Some(a) if o.kind == "view" || same(&a.table, &o.table) => continue,
+            Some(a) => Some(a.table.clone()),
+        };
+        if o.kind != "view" && e.after.table(&o.table).is_none() {
+            continue;
+        }
+        let shape = o.shape();
+        if e.after
+            .objects
+            .values()
+            .any(|a| a.kind == o.kind && same(&a.table, &o.table) && a.shape() == shape)
+        {
+            continue;
+        }
+        let how = e
+            .touches
+            .statements
+            .iter()
+            .find(|s| matches!(&s.own, Some(super::touches::Own::DropTable(t)) if same(t, &o.table)))
+            .map(|s| {
+                format!(
+                    "line {}: DROP TABLE {} dropped it with the table, and no statement created it again",
+                    s.line, o.table
+                )
+            })
+            .unwrap_or_else(|| "no statement of the script drops it".into());
+        let actual = match &moved {
+            Some(to) => format!(
+                "{} {} is on {to} now: {}; the new {} has no such {}",
+                o.kind,
+                o.name,
+                e.touches.altered(&o.table).map_or_else(
+                    || format!("{} was renamed", o.table),
+                    |l| format!("line {l} renamed {} and took it along", o.table)
+                ),
+                o.table,
+                o.kind
+            ),
+            None => format!("{} {} (on {}) is gone; {how}", o.kind, o.name, o.table),
+        };
+        out.push(Finding {
+            object: format!("{} {}", o.kind, o.name),
+            scope: format!("{} {}", o.kind, o.name),
+            actual,
+            violations: 1,
+            examples: vec![
+                format!("before: {}", one_line(&o.sql)),
+                format!(
+                    "declare it under [schema] {}.dropped if the script means it",
+                    super::kinds(o.kind)
+                ),
+            ],
+        });
+    }
+    out
+}
+
+/// A statement on one line, shortened.
+fn one_line(sql: &str) -> String {
+    crate::db::DbError::sql_excerpt(sql)
+}
+
+/// What SQLite says when it compiles each view and trigger of a schema: the error, or None.
+pub fn compile_errors(s: &Schema) -> Result<BTreeMap<String, Option<String>>, DbError> {
+    let conn = s.replica(false)?;
+    let mut out = BTreeMap::new();
+    for (key, o) in &s.objects {
+        let err = match o.kind {
+            "view" => prepare(&conn, &format!("SELECT * FROM {} LIMIT 0", q(&o.name))),
+            "trigger" => trigger_error(&conn, o, s),
+            _ => continue,
+        };
+        out.insert(key.clone(), err);
+    }
+    Ok(out)
+}
+
+fn prepare(conn: &Connection, sql: &str) -> Option<String> {
+    conn.prepare(sql).err().map(|e| match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        other => other.to_string(),
+    })
+}
+
+/// Create the trigger alone on the replica and prepare (never run) a statement that fires it:
+/// SQLite compiles a trigger's body into every statement it fires on.
+fn trigger_error(conn: &Connection, o: &Object, s: &Schema) -> Option<String> {
+    if let Err(e) = conn.execute_batch(&o.sql) {
+        return Some(e.to_string());
+    }
+    let nodes = tree(lex(&o.sql));
+    // the event: the first DELETE, INSERT or UPDATE after the trigger's name
+    let event = nodes
+        .iter()
+        .skip(3)
+        .find_map(|n: &Node| ["DELETE", "INSERT", "UPDATE"].into_iter().find(|w| n.is(w)))
+        .unwrap_or("DELETE");
+    let t = q(&o.table);
+    let columns: Vec<String> = match s.table(&o.table) {
+        Some(tab) => tab.columns.iter().map(|c| q(&c.name)).collect(),
+        None => super::schema::query(
+            conn,
+            "SELECT name FROM pragma_table_info(?1)",
+            &[crate::db::Value::Text(o.table.clone())],
+        )
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| crate::db::as_text(&r[0]).map(|n| q(&n)))
+        .collect(),
+    };
+    let fire = match event {
+        "INSERT" => format!("INSERT INTO {t} DEFAULT VALUES"),
+        "UPDATE" => format!(
+            "UPDATE {t} SET {}",
+            columns
+                .iter()
+                .map(|c| format!("{c} = {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!("DELETE FROM {t}"),
+    };
+    let err = prepare(conn, &fire);
+    let _ = conn.execute_batch(&format!("DROP TRIGGER {}", q(&o.name)));
+    err
+}
+
+/// A view or trigger that compiled before the script (or is new) and does not compile after.
+pub fn broken(e: &Evidence) -> Result<Vec<Finding>, DbError> {
+    let (before, after) = (compile_errors(e.before)?, compile_errors(e.after)?);
+    let mut out = Vec::new();
+    for (key, err) in &after {
+        let Some(err) = err else { continue };
+        if before.get(key).is_some_and(Option::is_some) {
+            continue;
+        }
+        let o = &e.after.objects[key];
+        out.push(Finding {
+            object: o.name.clone(),
+            scope: format!("{} {}", o.kind, o.name),
+            actual: format!("{} {} no longer compiles: {err}", o.kind, o.name),
+            violations: 1,
+            examples: vec![format!("{}: {}", o.kind, one_line(&o.sql))],
+        });
+    }
+    Ok(out)
+}
+
+/// A foreign key that points to a table that does not exist after the script (and did before),
+/// or that SQLite re-pointed: it pointed to P before, the script renamed P, and a table named P
+/// exists again. Views and triggers that SQLite rewrote the same way are counted too. ALTER TABLE P RENAME TO P_backup rewrites the REFERENCES of every other table
+/// unless legacy_alter_table is on and foreign_keys off (SQLite's test/altertab2.test: "table
+/// names that appear in REFERENCES clauses are updated when a table is renamed unless
+/// legacy_alter_table is true and foreign_keys is false"; lang_altertable.html).
+pub fn references(e: &Evidence) -> Vec<Finding> {
+    let mut out = repointed_objects(e);
+    for t in e.after.tables.values() {
+        for fk in &t.foreign_keys {
+            let cols = fk.columns.join(", ");
+            let old = e.before.table(&t.name).and_then(|b| {
+                b.foreign_keys
+                    .iter()
+                    .find(|f| f.columns == fk.columns)
+                    .map(|f| f.parent.clone())
+            });
+            let what = format!("{}({cols}) → {}", t.name, fk.parent);
+            if e.after.table(&fk.parent).is_none() {
+                // it dangled already
+                if old.as_deref().is_some_and(|p| same(p, &fk.parent))
+                    && e.before.table(&fk.parent).is_none()
+                {
+                    continue;
+                }
+                let mut examples = vec![format!("{what}: no table {} after the script", fk.parent)];
+                if let Some(p) = old.as_deref().filter(|p| !same(p, &fk.parent)) {
+                    examples.push(renamed_by(e, p, &fk.parent));
+                }
+                if let Some(l) = e.touches.dropped("table", &fk.parent) {
+                    examples.push(format!("line {l} drops {}", fk.parent));
+                }
+                out.push(Finding {
+                    object: t.name.clone(),
+                    scope: format!("table {}", t.name),
+                    actual: format!(
+                        "{what}: the table it references does not exist; every insert or update of {}.{} will fail",
+                        t.name, fk.columns.join(", ")
+                    ),
+                    violations: 1,
+                    examples,
+                });
+                continue;
+            }
+            let Some(p) = old.filter(|p| !same(p, &fk.parent)) else {
+                continue;
+            };
+            if e.touches.altered(&p).is_none() || e.after.table(&p).is_none() {
+                continue;
+            }
+            out.push(Finding {
+                object: t.name.clone(),
+                scope: format!("table {}", t.name),
+                actual: format!(
+                    "{what}: it referenced {p} before the script, and {p} exists again; SQLite re-pointed it when the script renamed {p}"
+                ),
+                violations: 1,
+                examples: vec![
+                    renamed_by(e, &p, &fk.parent),
+                    "with PRAGMA foreign_keys=OFF and PRAGMA legacy_alter_table=ON before it, a rename keeps other tables' REFERENCES as written".into(),
+                ],
+            });
+        }
+    }
+    out
+}
+
+/// A view or trigger that read a table the script renamed, and reads the renamed table now
+/// while a table of the old name exists again: SQLite rewrote it along with the rename.
+fn repointed_objects(e: &Evidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let renamed: Vec<&str> = e
+        .touches
+        .statements
+        .iter()
+        .filter_map(|s| match &s.own {
+            Some(super::touches::Own::AlterTable(t)) => Some(t.as_str()),
+            _ => None,
+        })
+        .filter(|t| e.after.table(t).is_some() && e.before.table(t).is_some())
+        .collect();
+    for (key, b) in &e.before.objects {
+        let Some(a) = e.after.objects.get(key) else {
+            continue;
+        };
+        if b.kind == "index" || a.sql == b.sql {
+            continue;
+        }
+        let (tb, ta) = (words(&b.sql), words(&a.sql));
+        for p in &renamed {
+            let p = p.to_ascii_lowercase();
+            if !tb.contains(&p) || ta.contains(&p) {
+                continue;
+            }
+            let now: Vec<&String> = ta.iter().filter(|w| !tb.contains(*w)).collect();
+            out.push(Finding {
+                object: a.name.clone(),
+                scope: format!("{} {}", a.kind, a.name),
+                actual: format!(
+                    "{} {} read {p} before the script and reads {} now, while {p} exists again; SQLite rewrote it when the script renamed {p}",
+                    a.kind,
+                    a.name,
+                    now.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                violations: 1,
+                examples: now
+                    .iter()
+                    .filter_map(|w| around(&a.sql, w))
+                    .take(3)
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+/// The words of a definition around the first place it names `word`: "… JOIN users_backup u ON …".
+fn around(sql: &str, word: &str) -> Option<String> {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = flat.to_ascii_lowercase().find(word)?;
+    let start = flat[..at]
+        .char_indices()
+        .rev()
+        .filter(|(_, c)| *c == ' ')
+        .nth(3)
+        .map_or(0, |(i, _)| i + 1);
+    let end = flat[at..]
+        .char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .nth(3)
+        .map_or(flat.len(), |(i, _)| at + i);
+    Some(format!(
+        "{}{}{}",
+        if start > 0 { "… " } else { "" },
+        &flat[start..end],
+        if end < flat.len() { " …" } else { "" }
+    ))
+}
+
+/// The lowercased names and words of a definition.
+fn words(sql: &str) -> std::collections::BTreeSet<String> {
+    lex(sql)
+        .into_iter()
+        .filter_map(|t| t.tok.word().map(str::to_ascii_lowercase))
+        .collect()
+}
+
+fn renamed_by(e: &Evidence, from: &str, to: &str) -> String {
+    match e.touches.altered(from) {
+        Some(l) => {
+            format!("line {l}: ALTER TABLE {from} RENAME made SQLite rewrite the reference to {to}")
+        }
+        None => format!("it referenced {from} before the script"),
+    }
+}
+
+/// An AUTOINCREMENT counter (sqlite_sequence) lower after the script than before, or gone while
+/// its table is still there: new rows can take ids that were used.
+pub fn sequence(e: &Evidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (name, &seq) in &e.before.sequence {
+        let Some(t) = e.after.table(name) else {
+            continue;
+        };
+        let (actual, ex) = match e.after.sequence.get(name) {
+            Some(&now) if now >= seq => continue,
+            Some(&now) => (
+                format!(
+                    "the AUTOINCREMENT counter of {} went from {seq} down to {now}: ids {} to {seq} can be used again",
+                    t.name,
+                    now + 1
+                ),
+                format!("sqlite_sequence: name {:?}: seq {seq} → {now}", t.name),
+            ),
+            None => (
+                format!(
+                    "the AUTOINCREMENT counter of {} ({seq}) is gone: new rows start after the largest id left, and ids up to {seq} can be used again",
+                    t.name
+                ),
+                format!("sqlite_sequence: name {:?} (seq {seq}) deleted", t.name),
+            ),
+        };
+        out.push(Finding {
+            object: t.name.clone(),
+            scope: format!("table {}", t.name),
+            actual,
+            violations: 1,
+            examples: vec![ex],
+        });
+    }
+    out
+}
+
+/// What a column or table had before and lacks after: NOT NULL, a default, a CHECK, a UNIQUE or
+/// PRIMARY KEY, a foreign key. Columns dropped altogether are not counted here.
+pub fn constraints(e: &Evidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for b in e.before.tables.values() {
+        let Some(a) = e.after.table(&b.name) else {
+            continue;
+        };
+        if b.sql == a.sql {
+            continue;
+        }
+        let mut lost: Vec<(String, String)> = Vec::new();
+        for c in &b.columns {
+            let Some(ac) = a.column(&c.name) else {
+                continue;
+            };
+            let obj = format!("{}.{}", b.name, c.name);
+            // a foreign key that now sets the column to NULL needs it nullable: that loss is
+            // what the new definition says, not an oversight
+            let set_null = a.foreign_keys.iter().any(|f| {
+                f.columns.iter().any(|x| same(x, &c.name))
+                    && (f.on_delete == "SET NULL" || f.on_update == "SET NULL")
+            });
+            if c.notnull && !ac.notnull && !set_null && !a.never_null(&ac.name) {
+                lost.push((obj.clone(), "NOT NULL".into()));
+            }
+            if let (Some(d), None) = (&c.default, &ac.default) {
+                lost.push((obj.clone(), format!("DEFAULT {d}")));
+            }
+        }
+        let kept: Vec<&String> = a.checks.iter().map(|(_, x)| x).collect();
+        for (col, check) in &b.checks {
+            if col.as_ref().is_some_and(|c| a.column(c).is_none()) || kept.contains(&check) {
+                continue;
+            }
+            let obj = col
+                .as_ref()
+                .map_or(b.name.clone(), |c| format!("{}.{c}", b.name));
+            lost.push((obj, format!("CHECK ({check})")));
+        }
+        for k in &b.unique {
+            if k.columns.iter().any(|c| a.column(c).is_none()) || a.unique_on(&k.columns) {
+                continue;
+            }
+            // an explicit unique index that vanished is sql.vanished's
+            if k.origin == "c" {
+                continue;
+            }
+            let obj = match k.columns.as_slice() {
+                [c] => format!("{}.{c}", b.name),
+                _ => b.name.clone(),
+            };
+            let what = if k.origin == "pk" {
+                "PRIMARY KEY"
+            } else {
+                "UNIQUE"
+            };
+            lost.push((obj, format!("{what} ({})", k.columns.join(", "))));
+        }
+        for fk in &b.foreign_keys {
+            if fk.columns.iter().any(|c| a.column(c).is_none())
+                || a.foreign_keys.iter().any(|f| f.columns == fk.columns)
+            {
+                continue;
+            }
+            let obj = match fk.columns.as_slice() {
+                [c] => format!("{}.{c}", b.name),
+                _ => b.name.clone(),
+            };
+            lost.push((
+                obj,
+                format!(
+                    "FOREIGN KEY ({}) REFERENCES {}",
+                    fk.columns.join(", "),
+                    fk.parent
+                ),
+            ));
+        }
+        if lost.is_empty() {
+            continue;
+        }
+        // one finding per column (or per table for table constraints)
+        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (obj, what) in lost {
+            by.entry(obj).or_default().push(what);
+        }
+        for (obj, whats) in by {
+            out.push(Finding {
+                scope: if obj.contains('.') {
+                    format!("column {obj}")
+                } else {
+                    format!("table {obj}")
+                },
+                actual: format!(
+                    "{obj} lost {} in the rebuild of {}",
+                    whats.join(", "),
+                    b.name
+                ),
+                violations: whats.len() as u64,
+                examples: vec![
+                    format!("before: {}", one_line(&b.sql)),
+                    format!("after:  {}", one_line(&a.sql)),
+                ],
+                object: obj,
+            });
+        }
+    }
+    out
+}
+
+/// A table whose rows were copied into a new definition (it has rows before and after, and its
+/// SQL changed) whose common columns come in another order, or have another type affinity.
+pub fn layout(e: &Evidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for b in e.before.tables.values() {
+        let Some(a) = e.after.table(&b.name) else {
+            continue;
+        };
+        if b.sql == a.sql || b.rows == 0 || a.rows == 0 {
+            continue;
+        }
+        let common = |t: &Table, other: &Table| -> Vec<String> {
+            t.columns
+                .iter()
+                .filter(|c| other.has(&c.name))
+                .map(|c| c.name.to_ascii_lowercase())
+                .collect()
+        };
+        let mut what = Vec::new();
+        let (ob, oa) = (common(b, a), common(a, b));
+        if ob != oa {
+            what.push(format!(
+                "column order ({}) → ({})",
+                ob.join(", "),
+                oa.join(", ")
+            ));
+        }
+        for c in &b.columns {
+            if let Some(ac) = a.column(&c.name)
+                && c.affinity() != ac.affinity()
+            {
+                what.push(format!(
+                    "{}: {} affinity ({}) → {} ({})",
+                    c.name,
+                    c.affinity(),
+                    if c.decl_type.is_empty() {
+                        "no type"
+                    } else {
+                        &c.decl_type
+                    },
+                    ac.affinity(),
+                    if ac.decl_type.is_empty() {
+                        "no type"
+                    } else {
+                        &ac.decl_type
+                    }
+                ));
+            }
+        }
+        if what.is_empty() {
+            continue;
+        }
+        out.push(Finding {
+            object: b.name.clone(),
+            scope: format!("table {}", b.name),
+            actual: format!(
+                "{} rebuilt with its {} copied: {}",
+                b.name,
+                plural(a.rows, "row"),
+                what.join("; ")
+            ),
+            violations: what.len() as u64,
+            examples: vec![
+                format!("before: {}", one_line(&b.sql)),
+                format!("after:  {}", one_line(&a.sql)),
+            ],
+        });
+    }
+    out
+}
