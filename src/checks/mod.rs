@@ -438,10 +438,6 @@ pub const REGISTRY: &[(&str, &str)] = &[
         "migrations.rerun",
         "the tool's own rule skips an applied migration on its next run",
     ),
-    (
-        "sql.cascade",
-        "a DROP TABLE takes no rows of other tables with it",
-    ),
     ("invariant", "a user invariant from the checks file holds"),
 ];
 

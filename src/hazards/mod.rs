@@ -203,6 +203,14 @@ mod tests {
     /// Run `script` on a database made by `setup` (atomic runner), and judge every hazard with
     /// nothing allowed: the (check, scope) of each failure, and every result.
     fn judge(setup: &str, script: &str) -> (Vec<(String, String)>, Vec<CheckResult>) {
+        judge_with(setup, script, &Runner::atomic())
+    }
+
+    fn judge_with(
+        setup: &str,
+        script: &str,
+        runner: &Runner,
+    ) -> (Vec<(String, String)>, Vec<CheckResult>) {
         let dir = tempfile::tempdir().unwrap();
         let (b, a) = (dir.path().join("before.db"), dir.path().join("after.db"));
         rusqlite::Connection::open(&b)
@@ -214,7 +222,7 @@ mod tests {
         let mut session = LocalSession::open(&a, None, true).unwrap();
         let rec = Recorder::new();
         session.watch(Box::new(rec.clone()));
-        let run = Runner::atomic().execute(&s, &mut session).unwrap();
+        let run = runner.execute(&s, &mut session).unwrap();
         assert!(run.ok(), "{run:?}");
         drop(session);
         let before = open(&Target::Local(b), Access::ReadOnly).unwrap();
@@ -423,6 +431,90 @@ mod tests {
                 ("sql.broken".into(), "trigger posts_audit".into()),
                 ("sql.references".into(), "table posts".into()),
                 ("sql.sequence".into(), "table posts".into()),
+            ]
+        );
+    }
+
+    const BLOG: &str = "
+        CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT);
+        CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id INTEGER REFERENCES posts(id) ON DELETE CASCADE, body TEXT);
+        CREATE TABLE likes (id INTEGER PRIMARY KEY, post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL);
+        INSERT INTO posts VALUES (1, 'a'), (2, 'b');
+        INSERT INTO comments VALUES (1, 1, 'x'), (2, 2, 'y');
+        INSERT INTO likes VALUES (1, 1), (2, 2), (3, 2);";
+
+    const REBUILD: &str = "CREATE TABLE posts_new (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
+INSERT INTO posts_new SELECT * FROM posts;
+DROP TABLE posts;
+ALTER TABLE posts_new RENAME TO posts;
+";
+
+    /// The collateral findings of `script` on a fresh blog, run with foreign keys `keys` at
+    /// start: each finding's text.
+    fn collateral_of(keys: crate::migrate::runner::ForeignKeys, script: &str) -> Vec<String> {
+        let (_, results) = judge_with(BLOG, script, &Runner::atomic().with(Some(keys), None, None));
+        results
+            .iter()
+            .filter(|r| r.check == "sql.collateral" && r.status == Status::Fail)
+            .map(|r| r.actual.clone())
+            .collect()
+    }
+
+    /// A rebuild that drops a parent while foreign keys are on empties its children through
+    /// their ON DELETE actions (sqlite.org/foreignkeys.html, section 5): the line of the DROP
+    /// TABLE, the key, and why.
+    #[test]
+    fn a_parent_dropped_with_keys_on_is_named_with_what_its_children_lost() {
+        use crate::migrate::runner::ForeignKeys;
+        assert_eq!(
+            collateral_of(ForeignKeys::On, REBUILD),
+            vec![
+                "comments: 2 deleted; no statement names comments: line 3 (DROP TABLE posts) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE (foreign keys were on: DROP TABLE deletes every row of posts first)",
+                "likes: 3 updated; no statement names likes: line 3 (DROP TABLE posts) updates likes through the foreign key likes(post_id) → posts ON DELETE SET NULL (foreign keys were on: DROP TABLE deletes every row of posts first)",
+            ]
+        );
+        // keys off before the script: nothing lost, nothing said
+        assert!(collateral_of(ForeignKeys::Off, REBUILD).is_empty());
+        // a leading pragma that takes effect counts as off
+        assert!(
+            collateral_of(
+                ForeignKeys::On,
+                &format!("PRAGMA foreign_keys=OFF;\n{REBUILD}")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn children_dropped_or_emptied_on_purpose_are_no_collateral() {
+        use crate::migrate::runner::ForeignKeys;
+        // the whole feature goes: children first or after, they are gone on purpose
+        for script in [
+            "DROP TABLE posts;\nDROP TABLE comments;\nDROP TABLE likes;\n",
+            "DROP TABLE comments;\nDROP TABLE likes;\nDROP TABLE posts;\n",
+        ] {
+            assert!(
+                collateral_of(ForeignKeys::On, script).is_empty(),
+                "{script}"
+            );
+        }
+        // the script writes the child itself: its rows are the script's to count (the scope)
+        assert!(
+            collateral_of(
+                ForeignKeys::On,
+                &format!(
+                    "DELETE FROM comments WHERE id = 1;\nUPDATE likes SET post_id = NULL;\n{REBUILD}"
+                )
+            )
+            .is_empty()
+        );
+        // deleting a parent whose children cascade changes a table no statement names: a
+        // hazard unless EXPECT.toml allows it by name ([allow] collateral)
+        assert_eq!(
+            collateral_of(ForeignKeys::On, "DELETE FROM posts WHERE id = 1;\n"),
+            vec![
+                "comments: 1 deleted; no statement names comments: line 1 (DELETE FROM posts) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE",
+                "likes: 1 updated; no statement names likes: line 1 (DELETE FROM posts) updates likes through the foreign key likes(post_id) → posts ON DELETE SET NULL",
             ]
         );
     }

@@ -25,8 +25,15 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
             if w.op == Op::Insert {
                 continue;
             }
-            let by = match &w.via {
-                Via::Trigger(name) => format!("trigger {name}"),
+            let by = match (&w.via, &s.own) {
+                (Via::Trigger(name), _) => format!("trigger {name}"),
+                // with foreign keys on, SQLite empties a table before it drops it, and the
+                // children's ON DELETE actions run: sqlite.org/foreignkeys.html, section 5
+                // ("CREATE, ALTER and DROP TABLE commands")
+                (_, Some(Own::DropTable(parent))) => format!(
+                    "{} (foreign keys were on: DROP TABLE deletes every row of {parent} first)",
+                    foreign_key(e, &t.table, s.own.as_ref())
+                ),
                 _ => foreign_key(e, &t.table, s.own.as_ref()),
             };
             let own = s

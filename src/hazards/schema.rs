@@ -169,6 +169,16 @@ impl Schema {
         self.objects.get(&key(name))
     }
 
+    /// The same schema without `table` and what belongs to it (its indexes and triggers, its
+    /// counter): a migration tool's tracking table, which the tool writes by design.
+    pub fn leave_out(&mut self, table: &str) {
+        self.tables.remove(&key(table));
+        self.objects
+            .retain(|_, o| !o.table.eq_ignore_ascii_case(table));
+        self.sequence.remove(&key(table));
+        self.rows.retain(|r| !r.2.eq_ignore_ascii_case(table));
+    }
+
     /// Read the schema of a database.
     pub fn read(db: &dyn Db) -> Result<Schema, DbError> {
         Schema::read_with(&|sql, params| db.query(sql, params), true)

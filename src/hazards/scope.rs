@@ -199,6 +199,8 @@ pub struct Judged {
     /// Changes outside the declared scope (0 when nothing is declared).
     pub outside: u64,
     pub declared: bool,
+    /// What to give for a scope ("give --expect").
+    pub hint: String,
 }
 
 fn what_changed(td: &TableDiff, schema: bool) -> String {
@@ -216,8 +218,14 @@ fn what_changed(td: &TableDiff, schema: bool) -> String {
     )
 }
 
-/// Judge every change of a forward run against the declared scope (None: nothing declared).
-pub fn judge(diff: &DbDiff, objects: &[ObjectChange], expect: Option<&Expect>) -> Judged {
+/// Judge every change of a forward run against the declared scope (None: nothing declared;
+/// `hint`: what to give for one, "give --expect").
+pub fn judge(
+    diff: &DbDiff,
+    objects: &[ObjectChange],
+    expect: Option<&Expect>,
+    hint: &str,
+) -> Judged {
     let mut names: Vec<String> = diff.tables.iter().map(|t| t.table.clone()).collect();
     names.extend(objects.iter().map(|c| c.table.clone()));
     if let Some(e) = expect {
@@ -230,6 +238,7 @@ pub fn judge(diff: &DbDiff, objects: &[ObjectChange], expect: Option<&Expect>) -
         changed: 0,
         outside: 0,
         declared: expect.is_some(),
+        hint: hint.to_string(),
     };
     for name in &names {
         let td = diff
@@ -270,7 +279,7 @@ pub fn judge(diff: &DbDiff, objects: &[ObjectChange], expect: Option<&Expect>) -
         let r = match expect {
             None => {
                 let mut r = r.with_examples(ex);
-                r.expected = "no scope declared (give --expect)".into();
+                r.expected = format!("no scope declared ({hint})");
                 r.actual = format!("{actual}; not judged");
                 r.status = Status::Skip;
                 r
@@ -314,7 +323,10 @@ impl Judged {
                 super::plural(self.outside, "change")
             )
         } else {
-            format!("no scope declared (give --expect): {tables} changed, not judged")
+            format!(
+                "no scope declared ({}): {tables} changed, not judged",
+                self.hint
+            )
         };
         if hazards.is_empty() {
             text.push_str("; no hazard");

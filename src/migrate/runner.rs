@@ -443,6 +443,29 @@ pub trait Watch: Send {
     }
 }
 
+/// Several watches on one session: each sees every statement and every action; an action is
+/// allowed only when every watch allows it (the first answer other than Allow is SQLite's).
+pub struct Watches(pub Vec<Box<dyn Watch>>);
+
+impl Watch for Watches {
+    fn statement(&mut self, line: usize) {
+        for w in &mut self.0 {
+            w.statement(line);
+        }
+    }
+
+    fn authorize(&mut self, line: usize, action: &AuthContext<'_>) -> Authorization {
+        let mut answer = Authorization::Allow;
+        for w in &mut self.0 {
+            let a = w.authorize(line, action);
+            if matches!(answer, Authorization::Allow) {
+                answer = a;
+            }
+        }
+        answer
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What may run: refusals and notes before anything runs.
 

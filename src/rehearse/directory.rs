@@ -509,7 +509,6 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 no_undo: (format!("{tool} has no down migration for it"), false),
                 redeploy: true,
                 bookkeeping: Some(table.clone()),
-                cascades: true,
             },
         )?;
         if ended != Ended::Forwarded {

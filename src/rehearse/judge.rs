@@ -1,7 +1,7 @@
 //! How the rehearsal's stages judge what a run did: its failures, warnings and orphans as
 //! checks, its changes table by table, comparisons with a kept state (leaving a runner's own
-//! bookkeeping out), rows a `DROP TABLE` took from other tables, and the instant the clock is
-//! frozen at.
+//! bookkeeping out), and the instant the clock is frozen at. What a run did without saying so
+//! (cascades, triggers, lost objects) is `crate::hazards`' to judge.
 
 use std::path::Path;
 
@@ -9,150 +9,11 @@ use crate::checks::result;
 use crate::db::{self, Db, DbExt};
 use crate::error::Error;
 use crate::fingerprint::{self, Fingerprint, diff};
-use crate::migrate::expect::{Expect, TableScope, When, row_matches, shell_row};
+use crate::migrate::expect::{Expect, When, row_matches, shell_row};
 use crate::migrate::runner::{Conn, LocalSession, Run};
-use crate::migrate::script::{Kind, Script, ScriptError, tokens, unquote, without_comments};
+use crate::migrate::script::ScriptError;
 use crate::report::{Report, ScriptOutput, Status};
 use crate::table::count;
-
-/// Rows of one table that a `DROP TABLE` of its parent took with it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Loss {
-    /// The `DROP TABLE`'s line.
-    pub line: usize,
-    pub parent: String,
-    pub table: String,
-    pub deleted: u64,
-    pub updated: u64,
-}
-
-impl std::fmt::Display for Loss {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut what = Vec::new();
-        if self.deleted > 0 {
-            what.push(format!(
-                "deleted {} of {}",
-                plural(self.deleted, "row"),
-                self.table
-            ));
-        }
-        if self.updated > 0 {
-            what.push(format!(
-                "set the key of {} of {} to NULL or its default",
-                plural(self.updated, "row"),
-                self.table
-            ));
-        }
-        write!(
-            f,
-            "DROP TABLE {} {} (its ON DELETE action ran: foreign keys were on)",
-            self.parent,
-            what.join(" and ")
-        )
-    }
-}
-
-/// Rows a `DROP TABLE` took from other tables. With foreign keys on, SQLite empties a table
-/// before dropping it, and its children's `ON DELETE` actions run (CASCADE deletes, SET NULL and
-/// SET DEFAULT update): sqlite.org/foreignkeys.html, section 5, "CREATE, ALTER and DROP TABLE
-/// commands". A table rebuild that drops a parent with keys on empties its children; no tool
-/// says so. A child whose rows were deleted (or updated) while a parent it has such an action on
-/// was dropped, with keys on at that statement, lost them to it. A child the script deletes
-/// from or updates itself is left out (the rows cannot be told apart), and so is one that is gone
-/// afterwards (dropped with its parent on purpose).
-pub fn dropped_with(
-    reference: &dyn Db,
-    work: &dyn Db,
-    script: &Script,
-    run: &Run,
-    d: &diff::DbDiff,
-) -> Result<Vec<Loss>, Error> {
-    let truthy = |v: &str| matches!(v, "1" | "on" | "true" | "yes");
-    let mut keys = run.runner.foreign_keys == crate::migrate::runner::ForeignKeys::On;
-    // (line, dropped table, keys on)
-    let mut drops = Vec::new();
-    let mut written = std::collections::BTreeSet::new();
-    for (st, ran) in script.statements.iter().zip(&run.statements) {
-        let ran_ok = matches!(ran.outcome, crate::migrate::runner::Outcome::Ran { .. });
-        if let Kind::Pragma {
-            name,
-            value: Some(v),
-        } = &st.kind
-            && name == "foreign_keys"
-            && ran_ok
-            && !run.notes.iter().any(|n| n.warn && n.line == st.line)
-        {
-            keys = truthy(v);
-        }
-        let code = without_comments(&st.sql);
-        let toks = tokens(&code);
-        let up: Vec<String> = toks.iter().map(|t| t.to_ascii_uppercase()).collect();
-        let word = |i: usize| up.get(i).map(String::as_str).unwrap_or("");
-        let name_at = |mut i: usize| {
-            if toks.get(i + 1) == Some(&".") {
-                i += 2;
-            }
-            toks.get(i).map(|t| unquote(t).to_ascii_lowercase())
-        };
-        match (word(0), word(1)) {
-            ("DROP", "TABLE") if ran_ok => {
-                let at = if word(2) == "IF" && word(3) == "EXISTS" {
-                    4
-                } else {
-                    2
-                };
-                if let Some(t) = name_at(at) {
-                    drops.push((st.line, t, keys));
-                }
-            }
-            ("DELETE", "FROM") => written.extend(name_at(2)),
-            ("UPDATE", _) => {
-                let at = if word(1) == "OR" { 3 } else { 1 };
-                written.extend(name_at(at));
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    for t in &d.tables {
-        if t.deleted + t.updated == 0
-            || written.contains(&t.table.to_ascii_lowercase())
-            || !reference.table_exists(&t.table)?
-            || !work.table_exists(&t.table)?
-        {
-            continue;
-        }
-        let actions = reference.query(
-            "SELECT DISTINCT \"table\", upper(on_delete) FROM pragma_foreign_key_list(?1)",
-            &[db::Value::Text(t.table.clone())],
-        )?;
-        for a in actions {
-            let parent = crate::db::as_text(&a[0]).unwrap_or_default();
-            let action = crate::db::as_text(&a[1]).unwrap_or_default();
-            let (deleted, updated) = match action.as_str() {
-                "CASCADE" => (t.deleted, 0),
-                "SET NULL" | "SET DEFAULT" => (0, t.updated),
-                _ => continue,
-            };
-            if deleted + updated == 0 || parent.eq_ignore_ascii_case(&t.table) {
-                continue;
-            }
-            if let Some((line, _, _)) = drops
-                .iter()
-                .find(|(_, name, on)| *on && name.eq_ignore_ascii_case(&parent))
-            {
-                out.push(Loss {
-                    line: *line,
-                    parent: parent.clone(),
-                    table: t.table.clone(),
-                    deleted,
-                    updated,
-                });
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// What a comparison of the work copy with a reference state proves, for the report.
 pub struct Claim<'a> {
@@ -177,19 +38,31 @@ pub fn compare_dbs(
     let now = fingerprint::fingerprint(work)?;
     let mut d = diff::diff_databases(reference, work, fp, &now, 5)?;
     if let Some(t) = bookkeeping {
-        d.tables.retain(|x| x.table != t);
-        if d.tables.iter().any(|x| x.table == "sqlite_sequence") {
-            let q = "SELECT name, seq FROM sqlite_sequence WHERE name <> ?1 ORDER BY name";
-            let p = [db::Value::Text(t.to_string())];
-            let same = !reference.table_exists("sqlite_sequence")?
-                || !work.table_exists("sqlite_sequence")?
-                || reference.query(q, &p)? == work.query(q, &p)?;
-            if same {
-                d.tables.retain(|x| x.table != "sqlite_sequence");
-            }
-        }
+        leave_out(reference, work, &mut d, t)?;
     }
     Ok(d.summary(5))
+}
+
+/// A diff without the rows of a runner's bookkeeping table `t`, and without its line in
+/// `sqlite_sequence` (that table stays in when another line of it changed).
+pub fn leave_out(
+    reference: &dyn Db,
+    work: &dyn Db,
+    d: &mut diff::DbDiff,
+    t: &str,
+) -> Result<(), Error> {
+    d.tables.retain(|x| !x.table.eq_ignore_ascii_case(t));
+    if d.tables.iter().any(|x| x.table == "sqlite_sequence") {
+        let q = "SELECT name, seq FROM sqlite_sequence WHERE name <> ?1 ORDER BY name";
+        let p = [db::Value::Text(t.to_string())];
+        let same = !reference.table_exists("sqlite_sequence")?
+            || !work.table_exists("sqlite_sequence")?
+            || reference.query(q, &p)? == work.query(q, &p)?;
+        if same {
+            d.tables.retain(|x| x.table != "sqlite_sequence");
+        }
+    }
+    Ok(())
 }
 
 /// Record a comparison's claim as a check.
@@ -208,33 +81,6 @@ pub fn push_claim(report: &mut Report, claim: Claim, (n, ex): (u64, Vec<String>)
             .with_examples(ex),
     );
     n
-}
-
-/// Does a table's change stay within its declared scope? (violations, what was allowed)
-pub fn judge_scope(
-    d: &diff::TableDiff,
-    scope: Option<&TableScope>,
-    schema_changed: bool,
-) -> (u64, String) {
-    let allowed = scope.copied().unwrap_or_default();
-    let mut over = 0;
-    over += d.inserted.saturating_sub(allowed.inserted);
-    over += d.updated.saturating_sub(allowed.updated);
-    over += d.deleted.saturating_sub(allowed.deleted);
-    if schema_changed && !allowed.schema {
-        over += 1;
-    }
-    let text = match scope {
-        None => "no change (not in the declared scope)".to_string(),
-        Some(s) => format!(
-            "at most {} inserted, {} updated, {} deleted{}",
-            s.inserted,
-            s.updated,
-            s.deleted,
-            if s.schema { ", schema may change" } else { "" }
-        ),
-    };
-    (over, text)
 }
 
 /// Run one query on a session (the clock frozen as for the scripts): its rows, or SQLite's
@@ -416,7 +262,12 @@ pub fn table_changes(d: &diff::DbDiff) -> (u64, String) {
         if !t.columns_added.is_empty() || !t.columns_removed.is_empty() {
             what.push("columns changed".into());
         }
-        parts.push(format!("{} {}", t.table, what.join(", ")));
+        parts.push(format!(
+            "{} {}{}",
+            t.table,
+            what.join(", "),
+            t.spread_text()
+        ));
     }
     let mut text = parts.join("; ");
     if !d.schema.is_empty() {
@@ -500,98 +351,4 @@ pub fn plural(n: u64, word: &str) -> String {
         count(n as i64),
         if n == 1 { word.to_string() } else { many }
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::{Access, Target, open};
-    use crate::migrate::runner::{ForeignKeys, LocalSession, Runner};
-    use crate::migrate::script::parse;
-
-    const BLOG: &str = "
-        CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT);
-        CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id INTEGER REFERENCES posts(id) ON DELETE CASCADE, body TEXT);
-        CREATE TABLE likes (id INTEGER PRIMARY KEY, post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL);
-        INSERT INTO posts VALUES (1, 'a'), (2, 'b');
-        INSERT INTO comments VALUES (1, 1, 'x'), (2, 2, 'y');
-        INSERT INTO likes VALUES (1, 1), (2, 2), (3, 2);";
-
-    /// What `script` loses, run with foreign keys `keys` at start on a fresh blog.
-    fn losses(keys: ForeignKeys, script: &str) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        let before = dir.path().join("before.db");
-        rusqlite::Connection::open(&before)
-            .unwrap()
-            .execute_batch(BLOG)
-            .unwrap();
-        let after = dir.path().join("after.db");
-        std::fs::copy(&before, &after).unwrap();
-        let script = parse(std::path::Path::new("m.sql"), script).unwrap();
-        let runner = Runner::atomic().with(Some(keys), None, None);
-        let mut session = LocalSession::open(&after, None, true).unwrap();
-        let run = runner.execute(&script, &mut session).unwrap();
-        drop(session);
-        let (a, b) = (
-            open(&Target::Local(before), Access::ReadOnly).unwrap(),
-            open(&Target::Local(after), Access::ReadOnly).unwrap(),
-        );
-        let d = diff::diff(a.as_ref(), b.as_ref(), 5).unwrap();
-        dropped_with(a.as_ref(), b.as_ref(), &script, &run, &d)
-            .unwrap()
-            .iter()
-            .map(|l| format!("{}: {l}", l.line))
-            .collect()
-    }
-
-    const REBUILD: &str = "CREATE TABLE posts_new (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
-INSERT INTO posts_new SELECT * FROM posts;
-DROP TABLE posts;
-ALTER TABLE posts_new RENAME TO posts;
-";
-
-    #[test]
-    fn a_parent_dropped_with_keys_on_is_named_with_what_its_children_lost() {
-        assert_eq!(
-            losses(ForeignKeys::On, REBUILD),
-            vec![
-                "3: DROP TABLE posts deleted 2 rows of comments (its ON DELETE action ran: foreign keys were on)",
-                "3: DROP TABLE posts set the key of 3 rows of likes to NULL or its default (its ON DELETE action ran: foreign keys were on)",
-            ]
-        );
-        // keys off before the script: nothing lost, nothing said
-        assert!(losses(ForeignKeys::Off, REBUILD).is_empty());
-        // a leading pragma that takes effect counts as off
-        assert!(
-            losses(
-                ForeignKeys::On,
-                &format!("PRAGMA foreign_keys=OFF;\n{REBUILD}")
-            )
-            .is_empty()
-        );
-    }
-
-    #[test]
-    fn children_dropped_or_emptied_on_purpose_are_no_loss() {
-        // the whole feature goes: children first or after, they are gone on purpose
-        assert!(
-            losses(
-                ForeignKeys::On,
-                "DROP TABLE posts;\nDROP TABLE comments;\nDROP TABLE likes;\n"
-            )
-            .is_empty()
-        );
-        // the script empties the child itself: its rows cannot be told apart
-        assert_eq!(
-            losses(
-                ForeignKeys::On,
-                &format!(
-                    "DELETE FROM comments WHERE id = 1;\nUPDATE likes SET post_id = NULL;\n{REBUILD}"
-                )
-            ),
-            Vec::<String>::new()
-        );
-        // deleting parents is what ON DELETE CASCADE is for: not a DROP TABLE, not a loss
-        assert!(losses(ForeignKeys::On, "DELETE FROM posts WHERE id = 1;\n").is_empty());
-    }
 }

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use super::judge::{
-    Claim, Loss, check_queries, compare_dbs, dropped_with, failure_text, frozen_now, judge_scope,
-    plural, push_claim, record_run, refused, table_changes,
+    Claim, check_queries, compare_dbs, failure_text, frozen_now, plural, push_claim, record_run,
+    refused, table_changes,
 };
 use super::{OnStage, Timer, backup_source, extract_stage, fingerprint_changes, workdir};
 use crate::backup::Extracted;
@@ -31,10 +31,11 @@ use crate::checks::{self, result};
 use crate::db::{self, Access, Db, Target};
 use crate::error::Error;
 use crate::fingerprint::{self, Fingerprint, diff};
+use crate::hazards::{self, Recorder, Touches};
 use crate::migrate::expect::{Expect, When};
-use crate::migrate::runner::{FrozenClock, LocalSession, Run, Transactions, Watch};
+use crate::migrate::runner::{FrozenClock, LocalSession, Run, Transactions, Watch, Watches};
 use crate::migrate::script::{Script, ScriptError};
-use crate::report::{Report, SpecIdentity, Stage, Status};
+use crate::report::{CheckResult, Report, SpecIdentity, Stage, Status};
 use crate::spec::LoadedSpec;
 use crate::spec::validate::Scope;
 use crate::table::count;
@@ -114,12 +115,9 @@ pub struct Plan<'p> {
     pub no_undo: (String, bool),
     /// After the undo, run forward once more.
     pub redeploy: bool,
-    /// The runner's bookkeeping table (a tool's tracking table): left out of scopes and exact
-    /// comparisons, as the runner's own rule proves its rows.
+    /// The runner's bookkeeping table (a tool's tracking table): left out of scopes, hazards
+    /// and exact comparisons, as the runner's own rule proves its rows.
     pub bookkeeping: Option<String>,
-    /// Fail a forward run whose `DROP TABLE` took rows of other tables with it (see
-    /// [`dropped_with`]).
-    pub cascades: bool,
 }
 
 /// How a rehearsal of one migration ended.
@@ -166,6 +164,9 @@ pub struct Rehearsal<'a> {
     /// Makes the `Watch` each runner session gets: a check that sees every statement as SQLite
     /// prepares it (the expectations' queries included, at line 0).
     pub watch: Option<Box<dyn Fn() -> Box<dyn Watch> + 'a>>,
+    /// While a forward run is recorded: what each of its statements touches, as SQLite's
+    /// authorizer reports it (every session then gets it beside `watch`).
+    recording: Option<Recorder>,
     pub size_before: u64,
     pub size_after: Option<u64>,
     kept: usize,
@@ -213,6 +214,7 @@ impl<'a> Rehearsal<'a> {
             reference: None,
             clock: None,
             watch: None,
+            recording: None,
             size_after: None,
             kept: 0,
             dir,
@@ -262,8 +264,17 @@ impl<'a> Rehearsal<'a> {
     /// A connection of the runner's own to the work copy, under the frozen clock.
     pub fn session(&self) -> Result<LocalSession, Error> {
         let mut session = LocalSession::open(&self.path, self.clock.clone(), true)?;
+        let mut watches: Vec<Box<dyn Watch>> = Vec::new();
         if let Some(make) = &self.watch {
-            session.watch(make());
+            watches.push(make());
+        }
+        if let Some(recorder) = &self.recording {
+            watches.push(Box::new(recorder.clone()));
+        }
+        match watches.len() {
+            0 => {}
+            1 => session.watch(watches.remove(0)),
+            _ => session.watch(Box::new(Watches(watches))),
         }
         Ok(session)
     }
@@ -365,8 +376,7 @@ pub fn run(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<Ende
         }
         Checks::Expect { expect, declared } => {
             expectations(r, plan, expect)?;
-            self::scope(r, plan, expect, *declared, &fwd.diff)?;
-            hazards(r, m, plan, &fwd.diff)?;
+            self::scope(r, m, plan, expect, *declared, &fwd)?;
             r.size_after = Some(crate::fsutil::size(&r.path)?);
             // the state after forward, kept for the comparisons that follow
             Some(r.keep("after-forward")?)
@@ -457,6 +467,8 @@ pub struct Forwarded {
     pub ended: Ended,
     /// Every change from the state before (empty for the spec's engine, which its suite judges).
     pub diff: diff::DbDiff,
+    /// What each statement of a SQL migration touched, as SQLite's authorizer reported it.
+    pub touches: Touches,
 }
 
 /// `forward`: run it as production's runner runs it, record what the run says (failures with
@@ -465,8 +477,15 @@ pub struct Forwarded {
 pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<Forwarded, Error> {
     let stage = name(plan, forward_name(plan));
     r.stage(&stage, |r| {
-        let outcome = m.forward(r, false)?;
-        match outcome {
+        // a SQL migration's statements are recorded as SQLite prepares them
+        r.recording = m.script().map(|_| Recorder::new());
+        let outcome = m.forward(r, false);
+        let touches = r
+            .recording
+            .take()
+            .map(|rec| rec.touches())
+            .unwrap_or_default();
+        match outcome? {
             Outcome::Engine {
                 inserted,
                 present,
@@ -475,6 +494,7 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                 Forwarded {
                     ended: Ended::Forwarded,
                     diff: diff::DbDiff::default(),
+                    touches,
                 },
                 Status::Pass,
                 format!(
@@ -489,6 +509,7 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                     Forwarded {
                         ended: Ended::Refused,
                         diff: diff::DbDiff::default(),
+                        touches,
                     },
                     Status::Fail,
                     detail,
@@ -499,7 +520,16 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                 record_run(&mut r.report, &run, "sql.forward", true);
                 let (reference, before) = r.reference();
                 let now = fingerprint::fingerprint(r.work.as_ref())?;
-                let d = diff::diff_databases(reference, r.work.as_ref(), before, &now, 5)?;
+                // examples show the columns the statements filtered on beside each row's key
+                let options = diff::DiffOptions {
+                    limit: 5,
+                    context: m
+                        .script()
+                        .map(|s| hazards::rows::context_columns(&touches, s))
+                        .unwrap_or_default(),
+                };
+                let d =
+                    diff::diff_databases_with(reference, r.work.as_ref(), before, &now, &options)?;
                 let (rows, per_table) = table_changes(&d);
                 let notes: Vec<&str> = run
                     .notes
@@ -538,35 +568,7 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                 } else {
                     format!("{}{notes}", failure_text(&run))
                 };
-                let mut lost = Vec::new();
-                if plan.cascades
-                    && let Some(script) = m.script()
-                {
-                    lost = dropped_with(r.reference().0, r.work.as_ref(), script, &run, &d)?;
-                }
-                for l in &lost {
-                    r.report.checks.push(
-                        result("sql.cascade", format!("{}:{}", run.path, l.line))
-                            .judged(
-                                l.deleted + l.updated,
-                                "a DROP TABLE takes no row of another table with it",
-                                l.to_string(),
-                            )
-                            .with_examples(vec![format!("{}:{}: {l}", run.path, l.line)]),
-                    );
-                }
-                let detail = if lost.is_empty() {
-                    detail
-                } else {
-                    format!(
-                        "{detail}; {}",
-                        lost.iter()
-                            .map(|l| format!("line {}: {l}", l.line))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                };
-                let status = if ok && run.fk_violation_count == 0 && lost.is_empty() {
+                let status = if ok && run.fk_violation_count == 0 {
                     Status::Pass
                 } else {
                     Status::Fail
@@ -575,6 +577,7 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                     Forwarded {
                         ended: if ok { Ended::Forwarded } else { Ended::Failed },
                         diff: d,
+                        touches,
                     },
                     status,
                     detail,
@@ -701,126 +704,97 @@ pub fn expectations(r: &mut Rehearsal, plan: &Plan, expect: &Expect) -> Result<(
     })
 }
 
-/// `scope`: every table's change, row by row, within what the EXPECT file allows; without one,
-/// changes are shown (warnings), not judged.
+/// `scope`: every change forward made, row by row and schema object by object, within what the
+/// EXPECT file allows; without one, changes are shown, not judged, and the stage says so (it is
+/// no pass). The hazards of the run ([`hazards`]) are judged here too, with or without an EXPECT
+/// file. The runner's bookkeeping table is left out of both: the tool writes it by design.
 pub fn scope(
-    r: &mut Rehearsal,
-    plan: &Plan,
-    expect: &Expect,
-    declared: bool,
-    d: &diff::DbDiff,
-) -> Result<(), Error> {
-    r.stage(&name(plan, "scope"), |r| {
-        let mut names: Vec<String> = d.tables.iter().map(|x| x.table.clone()).collect();
-        names.extend(d.schema.iter().map(|c| c.table.clone()));
-        names.extend(expect.scope.keys().cloned());
-        names.retain(|n| Some(n) != plan.bookkeeping.as_ref());
-        names.sort();
-        names.dedup();
-        let mut over_total = 0;
-        let mut changed = 0;
-        for name in &names {
-            let td = d
-                .tables
-                .iter()
-                .find(|x| &x.table == name)
-                .cloned()
-                .unwrap_or_else(|| diff::TableDiff {
-                    table: name.clone(),
-                    ..Default::default()
-                });
-            let schema: Vec<String> = d
-                .schema
-                .iter()
-                .filter(|c| &c.table == name)
-                .map(|c| c.to_string())
-                .collect();
-            let schema_changed = !schema.is_empty()
-                || !td.columns_added.is_empty()
-                || !td.columns_removed.is_empty();
-            if td.changed() || schema_changed {
-                changed += 1;
-            }
-            let (over, allowed) = judge_scope(&td, expect.scope.get(name), schema_changed);
-            over_total += over;
-            let mut ex = schema.clone();
-            ex.extend(td.columns_added.iter().map(|c| format!("column {c} added")));
-            ex.extend(
-                td.columns_removed
-                    .iter()
-                    .map(|c| format!("column {c} removed")),
-            );
-            ex.extend(td.examples.iter().cloned());
-            ex.truncate(5);
-            let mut c = result("sql.scope", format!("table {name}"))
-                .judged(
-                    over,
-                    allowed,
-                    format!(
-                        "{} inserted, {} updated, {} deleted{}",
-                        td.inserted,
-                        td.updated,
-                        td.deleted,
-                        if schema_changed {
-                            ", schema changed"
-                        } else {
-                            ""
-                        }
-                    ),
-                )
-                .with_examples(ex);
-            if let Some(l) = &plan.label {
-                c.scope = format!("{l}: table {name}");
-            }
-            if !declared {
-                // without an EXPECT file nothing is declared: changes are shown, not judged
-                c.expected = format!("no scope declared ({})", plan.hint);
-                c.status = Status::Warn;
-                over_total -= over;
-            }
-            r.report.checks.push(c);
-        }
-        let detail = format!(
-            "{} changed, {} outside the declared scope",
-            plural(changed, "table"),
-            plural(over_total, "change")
-        );
-        Ok((
-            (),
-            if over_total == 0 {
-                Status::Pass
-            } else {
-                Status::Fail
-            },
-            detail,
-        ))
-    })
-}
-
-/// The hazard checks of a forward run: the one place where checks of what a migration's
-/// statements risk (a `DROP TABLE` of a parent whose children cascade, a rebuild that loses
-/// indexes or triggers, a key matched without its system) attach, for a SQL script and for every
-/// migration of a directory alike. They get:
-/// - `m.script()`: the forward SQL exactly as the runner ran it (statements with their file,
-///   line and kind; a directory migration's tracking rows at the end);
-/// - `r.reference()`: the state before this migration (its schema: parents, triggers, indexes),
-///   `r.work` after it, and `r.session()` for queries under the frozen clock;
-/// - `d`: every change forward made, row by row, with `plan.bookkeeping` the tool's own table;
-/// - `plan.label`: the migration's name when a directory has several (use it in check scopes).
-///
-/// A check adds its results to `r.report.checks` (a failed one fails the rehearsal) and may
-/// push a stage of its own with `r.stage(...)`, named with the label. A check that needs each
-/// statement as it runs sets `r.watch` (a `migrate::runner::Watch` for every session): both
-/// kinds of SQL migration open their runner's session through `Rehearsal::session`. None is registered yet, so this
-/// stage records nothing (the reports of today stay as they are).
-pub fn hazards(
     r: &mut Rehearsal,
     m: &dyn Migration,
     plan: &Plan,
-    d: &diff::DbDiff,
+    expect: &Expect,
+    declared: bool,
+    fwd: &Forwarded,
 ) -> Result<(), Error> {
-    let _ = (r, m, plan, d);
-    Ok(())
+    r.stage(&name(plan, "scope"), |r| {
+        let (reference, _) = r.reference();
+        let mut d = fwd.diff.clone();
+        let mut before = hazards::Schema::read(reference)?;
+        let mut after = hazards::Schema::read(r.work.as_ref())?;
+        if let Some(t) = &plan.bookkeeping {
+            super::judge::leave_out(reference, r.work.as_ref(), &mut d, t)?;
+            d.schema.retain(|c| !hazards::same(&c.table, t));
+            before.leave_out(t);
+            after.leave_out(t);
+        }
+        let objects = hazards::scope::changes(&before, &after);
+        let mut judged =
+            hazards::scope::judge(&d, &objects, declared.then_some(expect), &plan.hint);
+        let found = hazards(m, plan, expect, &before, &after, &d, &fwd.touches)?;
+        let mut failed: Vec<String> = found
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.check.clone())
+            .collect();
+        failed.dedup();
+        let (status, detail) = judged.stage(&failed);
+        if let Some(l) = &plan.label {
+            for c in &mut judged.results {
+                c.scope = format!("{l}: {}", c.scope);
+            }
+        }
+        r.report.checks.extend(judged.results);
+        r.report.checks.extend(found);
+        Ok(((), status, detail))
+    })
+}
+
+/// The hazard checks of a forward run (`crate::hazards`): what a migration's statements did
+/// without saying so (rows a cascade or a trigger changed in a table no statement names, an
+/// index, trigger or view gone, a foreign key re-pointed at a backup, a lowered AUTOINCREMENT
+/// counter, constraints or a column order lost in a rebuild, a key matched without its system),
+/// for a SQL script and for every migration of a directory alike. They read:
+/// - `m.script()`: the forward SQL exactly as the runner ran it (statements with their file,
+///   line and kind; a directory migration's tracking rows at the end);
+/// - `before` and `after`: the schema before this migration and after it;
+/// - `d`: every change forward made, row by row;
+/// - `touches`: what each statement read and wrote as SQLite's authorizer reported it while
+///   preparing it (recorded by [`forward`] on every session it opens);
+///
+/// each without the runner's bookkeeping table. A hazard fails unless the EXPECT file allows it
+/// by name; without one, every hazard found fails. A directory's migration names its results
+/// (`plan.label`), except those already named by the migration's file.
+pub fn hazards(
+    m: &dyn Migration,
+    plan: &Plan,
+    expect: &Expect,
+    before: &hazards::Schema,
+    after: &hazards::Schema,
+    d: &diff::DbDiff,
+    touches: &Touches,
+) -> Result<Vec<CheckResult>, Error> {
+    let Some(script) = m.script() else {
+        return Ok(Vec::new());
+    };
+    let mut found = hazards::assess(
+        &hazards::Evidence {
+            script,
+            before,
+            after,
+            diff: d,
+            touches,
+        },
+        expect,
+    )?;
+    if let Some(l) = &plan.label {
+        let file = script.name();
+        for c in &mut found {
+            if !c.scope.starts_with(&file) {
+                c.scope = format!("{l}: {}", c.scope);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// `again`: a second forward run. Where nothing stops one it runs and must change nothing; where
@@ -1158,6 +1132,9 @@ mod tests {
         fn undo(&mut self, _r: &Rehearsal) -> Option<Result<Outcome, Error>> {
             None
         }
+        fn script(&self) -> Option<&Script> {
+            Some(&self.0)
+        }
     }
 
     struct Lines(Arc<Mutex<Vec<usize>>>);
@@ -1225,7 +1202,6 @@ mod tests {
                 no_undo: ("no undo".into(), false),
                 redeploy: true,
                 bookkeeping: None,
-                cascades: true,
             },
         )
         .unwrap();
@@ -1243,7 +1219,8 @@ mod tests {
                 ("fingerprint", Status::Pass),
                 ("forward m", Status::Pass),
                 ("expectations m", Status::Pass),
-                ("scope m", Status::Pass),
+                // nothing declared: shown, not judged, and no pass
+                ("scope m", Status::Warn),
                 // a second run of this script inserts row 2 again: the key refuses it
                 ("forward again m", Status::Fail),
                 ("down m", Status::Skip),
@@ -1252,5 +1229,30 @@ mod tests {
         );
         let lines = seen.lock().unwrap().clone();
         assert!(lines.contains(&1) && lines.contains(&2), "{lines:?}");
+        // beside the watch, the hazards saw what each statement touched: every one judged, none
+        // found
+        let judged: Vec<(&str, Status)> = report
+            .checks
+            .iter()
+            .filter(|c| crate::hazards::HAZARDS.iter().any(|h| h.0 == c.check))
+            .map(|c| (c.scope.as_str(), c.status))
+            .collect();
+        assert_eq!(
+            judged,
+            vec![("m.sql", Status::Pass); crate::hazards::HAZARDS.len()]
+        );
+        let t = report
+            .checks
+            .iter()
+            .find(|c| c.check == "sql.scope")
+            .unwrap();
+        assert_eq!(
+            (t.scope.as_str(), t.status, t.actual.as_str()),
+            (
+                "m: table t",
+                Status::Skip,
+                "1 inserted, 1 updated, 0 deleted; not judged"
+            )
+        );
     }
 }

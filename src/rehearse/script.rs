@@ -86,6 +86,10 @@ impl Migration for Scripts<'_> {
         self.rollback.map(Script::name)
     }
 
+    fn script(&self) -> Option<&Script> {
+        Some(self.forward)
+    }
+
     fn forward(&mut self, r: &Rehearsal, _again: bool) -> Result<Outcome, Error> {
         if let Some(e) = self.forward_refused.take() {
             return Ok(Outcome::Refused(e));
@@ -154,7 +158,6 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             no_undo: ("no --rollback given".into(), true),
             redeploy: true,
             bookkeeping: None,
-            cascades: false,
         },
     )?;
     Ok(r.finish())

@@ -81,7 +81,6 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             no_undo: (String::new(), false),
             redeploy: false,
             bookkeeping: None,
-            cascades: false,
         },
     )?;
     Ok(r.finish())

@@ -361,20 +361,29 @@ fn a_parent_rebuild_that_cascades_under_better_sqlite3_fails_with_its_line() {
     let r = rehearse_dir(&backup, &dir, Some(Tool::DrizzleBetterSqlite3), None, None);
     assert_eq!(r.status, Status::Fail);
     let file = dir.join("0004_posts_title_check.sql");
-    let cascade = checks(&r, "sql.cascade");
-    assert_eq!(cascade.len(), 1, "{}", render(&r, Format::Table));
-    assert_eq!(cascade[0].scope, format!("{}:{drop_line}", file.display()));
-    assert_eq!(cascade[0].violations, 3);
-    assert!(
-        cascade[0]
-            .actual
-            .starts_with("DROP TABLE posts deleted 3 rows of comments"),
-        "{}",
-        cascade[0].actual
+    let lost: Vec<_> = checks(&r, "sql.collateral")
+        .into_iter()
+        .filter(|c| c.status == Status::Fail)
+        .collect();
+    assert_eq!(lost.len(), 1, "{}", render(&r, Format::Table));
+    assert_eq!(lost[0].scope, "0004_posts_title_check: table comments");
+    assert_eq!(lost[0].violations, 3);
+    assert_eq!(
+        lost[0].actual,
+        format!(
+            "comments: 3 deleted; no statement names comments: line {drop_line} (DROP TABLE posts) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE (foreign keys were on: DROP TABLE deletes every row of posts first)"
+        )
     );
+    // forward ran as the tool runs it; the scope stage, with no EXPECT file, fails on the hazard
     let fwd = stage(&r, "forward 0004_posts_title_check");
-    assert_eq!(fwd.status, Status::Fail);
     assert!(fwd.detail.contains("comments 3 deleted"), "{}", fwd.detail);
+    let scope = stage(&r, "scope 0004_posts_title_check");
+    assert_eq!(scope.status, Status::Fail);
+    assert!(
+        scope.detail.ends_with("; 1 hazard: sql.collateral"),
+        "{}",
+        scope.detail
+    );
     // the runner says why: the pragma ran inside the migrator's transaction
     assert!(
         checks(&r, "sql.runner")
@@ -389,7 +398,11 @@ fn a_parent_rebuild_that_cascades_under_better_sqlite3_fails_with_its_line() {
     // before the transaction, the rebuild keeps every comment
     let r = rehearse_dir(&backup, &dir, None, None, None);
     assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
-    assert!(checks(&r, "sql.cascade").is_empty());
+    assert!(
+        checks(&r, "sql.collateral")
+            .iter()
+            .all(|c| c.status == Status::Pass)
+    );
 }
 
 #[test]
@@ -578,9 +591,13 @@ fn a_liveone_backup_with_liveones_own_directory() {
         .into_iter()
         .find(|c| c.scope == "0012_solar_display_name: table point_info")
         .unwrap();
+    // counted by the key's leading column: the two systems whose points it renamed
     assert_eq!(
         (scope.status, scope.actual.as_str()),
-        (Status::Pass, "0 inserted, 2 updated, 0 deleted")
+        (
+            Status::Pass,
+            "0 inserted, 2 updated, 0 deleted; in systems 1, 2"
+        )
     );
     assert_eq!(
         stage(&r, "forward again 0012_solar_display_name").detail,
@@ -611,11 +628,24 @@ fn a_liveone_rebuild_whose_pragma_sits_inside_its_transaction_loses_every_readin
         .count();
     let r = rehearse_dir(&small_fixture_gz(), &dir, None, None, None);
     assert_eq!(r.status, Status::Fail);
-    let lost: Vec<(String, u64)> = checks(&r, "sql.cascade")
+    let lost: Vec<(String, u64)> = checks(&r, "sql.collateral")
         .iter()
+        .filter(|c| c.status == Status::Fail)
         .map(|c| (c.scope.clone(), c.violations))
         .collect();
-    let at = format!("{}:{drop_line}", file.display());
+    // each child named with the DROP TABLE's line and the key that took its rows
+    for c in checks(&r, "sql.collateral")
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+    {
+        assert!(
+            c.actual.contains(&format!(
+                "line {drop_line} (DROP TABLE point_info) deletes from "
+            )) && c.actual.contains("ON DELETE CASCADE (foreign keys were on"),
+            "{}",
+            c.actual
+        );
+    }
     let gz = small_fixture_gz();
     let conn = rusqlite::Connection::open({
         let db = t.path().join("l.db");
@@ -625,7 +655,19 @@ fn a_liveone_rebuild_whose_pragma_sits_inside_its_transaction_loses_every_readin
     .unwrap();
     let readings = scalar(&conn, "SELECT count(*) FROM point_readings") as u64;
     let agg = scalar(&conn, "SELECT count(*) FROM point_readings_agg_5m") as u64;
-    assert_eq!(lost, vec![(at.clone(), readings), (at, agg)]);
+    assert_eq!(
+        lost,
+        vec![
+            (
+                "0011_point_info_unit_check: table point_readings".to_string(),
+                readings
+            ),
+            (
+                "0011_point_info_unit_check: table point_readings_agg_5m".to_string(),
+                agg
+            )
+        ]
+    );
 }
 
 #[test]
@@ -701,3 +743,4 @@ fn the_ci_command_writes_junit_and_exits_by_the_verdict() {
     let r = run(&["rehearse", "--expect-dir", s(&strict)]);
     assert_eq!(r.code, 2, "{r:?}");
 }
+
