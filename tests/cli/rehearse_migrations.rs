@@ -744,3 +744,310 @@ fn the_ci_command_writes_junit_and_exits_by_the_verdict() {
     assert_eq!(r.code, 2, "{r:?}");
 }
 
+/// (check, scope) of every SQLite hazard that failed (`preflight::hazards::HAZARDS`).
+fn hazards_failed(r: &Report) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = r
+        .checks
+        .iter()
+        .filter(|c| {
+            c.status == Status::Fail && preflight::hazards::HAZARDS.iter().any(|h| h.0 == c.check)
+        })
+        .map(|c| (c.check.clone(), c.scope.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// dbmate's blog with all four migrations applied and its rows, and a fifth migration
+/// `20260301000000_<name>.sql` (`text`) written into a copy of the directory.
+fn dbmate_with(t: &Path, name: &str, text: &str) -> (PathBuf, PathBuf) {
+    let dir = t.join("migrations");
+    copy_dir(&fixture_dir("dbmate"), &dir);
+    std::fs::write(dir.join(format!("20260301000000_{name}.sql")), text).unwrap();
+    let source = behind("dbmate", &fixture_dir("dbmate"), 4, &t.join("blog.db"));
+    (dir, gz(&source))
+}
+
+#[test]
+fn a_rename_to_backup_fails_a_dbmate_migration_with_no_expect_file() {
+    let t = tempfile::tempdir().unwrap();
+    // the LiveOne pattern: keep the old table under a backup name, make a new one, copy back;
+    // SQLite re-points posts' and comments' foreign keys at the backup, and the backup takes
+    // the unique index along
+    let (dir, backup) = dbmate_with(
+        t.path(),
+        "users_backup",
+        "-- migrate:up\n\
+         alter table users rename to users_backup_20260301;\n\
+         create table users (id integer primary key, email text not null, name text not null,\n\
+           created_at integer not null default (unixepoch()));\n\
+         insert into users select * from users_backup_20260301;\n\
+         -- migrate:down\n\
+         drop table users;\n\
+         alter table users_backup_20260301 rename to users;\n",
+    );
+    let r = rehearse_dir(&backup, &dir, None, None, None);
+    assert_eq!(r.status, Status::Fail, "{}", render(&r, Format::Table));
+    let m = "20260301000000_users_backup";
+    assert_eq!(
+        hazards_failed(&r),
+        vec![
+            ("sql.references".to_string(), format!("{m}: table comments")),
+            ("sql.references".to_string(), format!("{m}: table posts")),
+            (
+                "sql.vanished".to_string(),
+                format!("{m}: index users_email_unique")
+            ),
+        ]
+    );
+    let posts = checks(&r, "sql.references")
+        .into_iter()
+        .find(|c| c.scope == format!("{m}: table posts"))
+        .unwrap();
+    assert!(
+        posts.actual.starts_with(
+            "posts(author_id) → users_backup_20260301: it referenced users before the script, and users exists again"
+        ),
+        "{}",
+        posts.actual
+    );
+    let scope = stage(&r, &format!("scope {m}"));
+    assert_eq!(scope.status, Status::Fail);
+    assert!(
+        scope.detail.starts_with(&format!(
+            "no scope declared (give --expect-dir with {m}.toml): "
+        )) && scope
+            .detail
+            .ends_with("2 hazards: sql.vanished, sql.references"),
+        "{}",
+        scope.detail
+    );
+    // the tool's tracking row is the tool's: no hazard, no scope entry names schema_migrations
+    assert!(
+        r.checks
+            .iter()
+            .filter(|c| c.check == "sql.scope"
+                || preflight::hazards::HAZARDS.iter().any(|h| h.0 == c.check))
+            .all(|c| !c.scope.contains("schema_migrations")),
+        "{}",
+        render(&r, Format::Table)
+    );
+
+    // meant: the migration's EXPECT file allows each by name, and the migration passes
+    let expect = t.path().join("expect");
+    std::fs::create_dir(&expect).unwrap();
+    std::fs::write(
+        expect.join(format!("{m}.toml")),
+        "[scope.users_backup_20260301]\ninserted = 2\nschema = true\n\
+         [allow]\nreferences = [\"posts\", \"comments\"]\n\
+         [schema]\ncolumns.changed = [\"posts.author_id\", \"comments.author_id\"]\n\
+         indexes.dropped = [\"users_email_unique\"]\n",
+    )
+    .unwrap();
+    let r = rehearse_dir(&backup, &dir, None, Some(&expect), None);
+    assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
+    assert_eq!(stage(&r, &format!("scope {m}")).status, Status::Pass);
+}
+
+#[test]
+fn a_cascade_through_a_key_fails_a_dbmate_migration_that_turns_keys_on() {
+    let t = tempfile::tempdir().unwrap();
+    // outside dbmate's transaction the pragma takes effect: deleting Bob deletes his post and
+    // its comment (ON DELETE CASCADE) and keeps his comment on Ada's post without its author
+    // (ON DELETE SET NULL), in tables the migration never names
+    let (dir, backup) = dbmate_with(
+        t.path(),
+        "remove_bob",
+        "-- migrate:up transaction:false\npragma foreign_keys = on;\ndelete from users where id = 2;\n\
+         -- migrate:down\n",
+    );
+    let r = rehearse_dir(&backup, &dir, None, None, None);
+    let m = "20260301000000_remove_bob";
+    assert_eq!(
+        hazards_failed(&r),
+        vec![
+            ("sql.collateral".to_string(), format!("{m}: table comments")),
+            ("sql.collateral".to_string(), format!("{m}: table posts")),
+        ],
+        "{}",
+        render(&r, Format::Table)
+    );
+    let posts = checks(&r, "sql.collateral")
+        .into_iter()
+        .find(|c| c.scope == format!("{m}: table posts"))
+        .unwrap();
+    assert_eq!(
+        posts.actual,
+        "posts: 1 deleted; no statement names posts: line 3 (DELETE FROM users) deletes from posts through the foreign key posts(author_id) → users ON DELETE CASCADE"
+    );
+    let comments = checks(&r, "sql.collateral")
+        .into_iter()
+        .find(|c| c.scope == format!("{m}: table comments"))
+        .unwrap();
+    assert_eq!(comments.violations, 2, "{}", comments.actual);
+    assert!(
+        comments
+            .actual
+            .starts_with("comments: 1 deleted, 1 updated"),
+        "{}",
+        comments.actual
+    );
+}
+
+/// LiveOne's directory with a thirteenth migration written from `body` (recording itself as
+/// LiveOne's files do), rehearsed on the bundled backup: 0011, 0012 and 0013 pending.
+fn liveone_with(t: &Path, name: &str, body: &str) -> Report {
+    let dir = t.join(name);
+    copy_dir(&repo(&format!("{LIVEONE_APP}/migrations")), &dir);
+    std::fs::write(
+        dir.join(format!("{name}.sql")),
+        format!("{body}\nINSERT INTO migrations (id) VALUES ('{name}');\n"),
+    )
+    .unwrap();
+    rehearse_dir(&small_fixture_gz(), &dir, None, None, None)
+}
+
+/// LiveOne's incidents written as the thirteenth file of its own directory: each fails the
+/// rehearsal by name with no EXPECT file, for that migration only; the corrected composite-key
+/// fix passes. The script hazards' texts are those of `rehearse --sql` (tests/cli/hazards.rs).
+#[test]
+fn liveone_incidents_fail_their_migration_by_name_and_the_corrected_fix_passes() {
+    let t = tempfile::tempdir().unwrap();
+    let h = |f: &str| std::fs::read_to_string(repo(&format!("fixtures/sql/hazards/{f}"))).unwrap();
+    let labelled = |m: &str, v: &[(&str, &str)]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = v
+            .iter()
+            .map(|(c, s)| (c.to_string(), format!("{m}: {s}")))
+            .collect();
+        v.sort();
+        v
+    };
+
+    // the rename to a backup (November 2025): the readings' keys follow point_info to the
+    // backup, and its indexes go along
+    let m = "0013_point_info_precision";
+    let r = liveone_with(t.path(), m, &h("liveone-rename-to-backup.sql"));
+    let mut want = vec![
+        ("sql.references", "table point_readings"),
+        ("sql.references", "table point_readings_agg_5m"),
+    ];
+    let indexes = [
+        "index pi_metric_type_idx",
+        "index pi_subsystem_idx",
+        "index pi_system_idx",
+        "index pi_system_point_unique",
+        "index pi_system_short_name_unique",
+    ];
+    want.extend(indexes.iter().map(|i| ("sql.vanished", *i)));
+    // and the CHECK 0011 added to point_info is not in the new table
+    want.push(("sql.constraints", "column point_info.metric_unit"));
+    assert_eq!(
+        hazards_failed(&r),
+        labelled(m, &want),
+        "{}",
+        render(&r, Format::Table)
+    );
+    for earlier in ["0011_point_info_unit_check", "0012_solar_display_name"] {
+        assert_ne!(stage(&r, &format!("scope {earlier}")).status, Status::Fail);
+    }
+
+    // a parent deleted: its children go through ON DELETE CASCADE, no statement names them
+    let m = "0013_remove_system";
+    let r = liveone_with(t.path(), m, &h("liveone-remove-system.sql"));
+    assert_eq!(
+        hazards_failed(&r),
+        labelled(
+            m,
+            &[
+                ("sql.collateral", "table point_info"),
+                ("sql.collateral", "table polling_status"),
+                ("sql.collateral", "table user_systems"),
+            ]
+        ),
+        "{}",
+        render(&r, Format::Table)
+    );
+
+    // the aggregate incident: the lint names the line and the key, the rows name the systems
+    let m = "0013_agg_energy";
+    let r = liveone_with(t.path(), m, &h("liveone-agg-energy.sql"));
+    let file = t.path().join(m).join(format!("{m}.sql"));
+    let mut want = vec![
+        (
+            "sql.composite_key".to_string(),
+            format!("{}:7", file.display()),
+        ),
+        (
+            "sql.key_spread".to_string(),
+            format!("{m}: table point_readings_agg_5m"),
+        ),
+    ];
+    want.sort();
+    assert_eq!(hazards_failed(&r), want, "{}", render(&r, Format::Table));
+    let spread = checks(&r, "sql.key_spread")
+        .into_iter()
+        .find(|c| c.status == Status::Fail)
+        .unwrap();
+    assert_eq!(
+        spread.actual,
+        "544 rows changed in systems 1, 2, 5; the statement at line 5 names system_id 1 only"
+    );
+    let r = liveone_with(
+        t.path(),
+        "0013_agg_energy_fixed",
+        &h("liveone-agg-energy-fixed.sql"),
+    );
+    assert_eq!(hazards_failed(&r), vec![]);
+    assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
+}
+
+/// The harmless migrations of every tool's fixture project, rehearsed from an empty database
+/// (all four pending) and two behind with the blog's rows, and LiveOne's own directory on the
+/// bundled backup: every hazard judged for every migration, none found.
+#[rstest]
+#[case::liveone("liveone")]
+#[case::drizzle("drizzle")]
+#[case::sqlx("sqlx")]
+#[case::golang_migrate("golang-migrate")]
+#[case::dbmate("dbmate")]
+#[case::goose("goose")]
+#[case::prisma("prisma")]
+#[case::refinery("refinery")]
+fn the_harmless_migrations_of_every_tool_raise_no_hazard(#[case] tool: &str) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = fixture_dir(tool);
+    let empty = t.path().join("empty.db");
+    rusqlite::Connection::open(&empty)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 1")
+        .unwrap();
+    let two_behind = behind(tool, &dir, 2, &t.path().join("blog.db"));
+    for (source, pending) in [(empty, 4), (two_behind, 2)] {
+        // an empty database has no tracking table to tell sqlx from golang-migrate: named
+        let r = rehearse_dir(&gz(&source), &dir, Some(parse_tool(tool)), None, None);
+        assert_eq!(hazards_failed(&r), vec![], "{}", render(&r, Format::Table));
+        let judged = r
+            .checks
+            .iter()
+            .filter(|c| preflight::hazards::HAZARDS.iter().any(|h| h.0 == c.check))
+            .count();
+        assert_eq!(
+            judged,
+            pending * preflight::hazards::HAZARDS.len(),
+            "{}",
+            render(&r, Format::Table)
+        );
+        assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
+    }
+    if tool == "liveone" {
+        let r = rehearse_dir(
+            &small_fixture_gz(),
+            &repo(&format!("{LIVEONE_APP}/migrations")),
+            None,
+            None,
+            None,
+        );
+        assert_eq!(hazards_failed(&r), vec![], "{}", render(&r, Format::Table));
+        assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
+    }
+}
