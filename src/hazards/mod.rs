@@ -518,4 +518,35 @@ ALTER TABLE posts_new RENAME TO posts;
             ]
         );
     }
+
+    /// A cascade reaches a grandchild through the child it deleted: the cause names the key
+    /// that did it, not another key of the grandchild to the statement's own table.
+    #[test]
+    fn a_cascade_through_a_child_names_the_key_that_took_the_rows() {
+        let setup = "CREATE TABLE users (id INTEGER PRIMARY KEY);
+            CREATE TABLE posts (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES users(id) ON DELETE CASCADE);
+            CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id INTEGER REFERENCES posts(id) ON DELETE CASCADE,
+                                   author_id INTEGER REFERENCES users(id) ON DELETE SET NULL);
+            INSERT INTO users VALUES (1), (2);
+            INSERT INTO posts VALUES (1, 1), (2, 2);
+            INSERT INTO comments VALUES (1, 1, 2), (2, 2, 1);";
+        let (failed, results) = judge(setup, "DELETE FROM users WHERE id = 2;");
+        assert_eq!(
+            failed,
+            vec![
+                ("sql.collateral".into(), "table comments".into()),
+                ("sql.collateral".into(), "table posts".into()),
+            ]
+        );
+        assert_eq!(
+            results[0].actual,
+            "comments: 1 deleted, 1 updated; no statement names comments: \
+             line 1 (DELETE FROM users) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE; \
+             line 1 (DELETE FROM users) updates comments through the foreign key comments(author_id) → users ON DELETE SET NULL"
+        );
+        assert_eq!(
+            results[1].actual,
+            "posts: 1 deleted; no statement names posts: line 1 (DELETE FROM users) deletes from posts through the foreign key posts(author_id) → users ON DELETE CASCADE"
+        );
+    }
 }

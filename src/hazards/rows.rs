@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::shape::Shape;
-use super::touches::{Op, Own, Touches, Via};
+use super::touches::{Op, Own, StatementTouches, Touches, Via};
 use super::{Evidence, Finding, plural, same};
 use crate::migrate::script::{Kind, Script};
 
@@ -32,9 +32,9 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
                 // ("CREATE, ALTER and DROP TABLE commands")
                 (_, Some(Own::DropTable(parent))) => format!(
                     "{} (foreign keys were on: DROP TABLE deletes every row of {parent} first)",
-                    foreign_key(e, &t.table, s.own.as_ref())
+                    foreign_key(e, &t.table, s, w.op)
                 ),
-                _ => foreign_key(e, &t.table, s.own.as_ref()),
+                _ => foreign_key(e, &t.table, s, w.op),
             };
             let own = s
                 .own
@@ -84,30 +84,54 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
     out
 }
 
-/// "the foreign key comments(post_id) → posts ON DELETE CASCADE" for a child table and the
-/// statement that wrote its parent: ON DELETE for a DELETE or DROP TABLE of the parent, ON
-/// UPDATE for an UPDATE.
-fn foreign_key(e: &Evidence, child: &str, own: Option<&Own>) -> String {
-    let parent = own.and_then(Own::table);
-    let fk = e.before.table(child).and_then(|t| {
-        t.foreign_keys
-            .iter()
-            .find(|f| parent.is_none_or(|p| same(&f.parent, p)))
-    });
-    match fk {
-        Some(f) => {
-            let (event, action) = match own {
-                Some(Own::Update(_)) => ("UPDATE", &f.on_update),
-                _ => ("DELETE", &f.on_delete),
-            };
-            format!(
-                "the foreign key {child}({}) → {} ON {event} {action}",
-                f.columns.join(", "),
-                f.parent
-            )
-        }
-        None => "a foreign key action".into(),
+/// "the foreign key comments(post_id) → posts ON DELETE CASCADE": the key of `child` whose
+/// action wrote it (`op`) when statement `s` ran. Its parent is the table the statement writes
+/// itself (a DELETE or DROP TABLE: ON DELETE; an UPDATE: ON UPDATE), or one whose rows its
+/// actions deleted or updated in turn (a cascade through posts to comments); the action must be
+/// one that makes `op` (a delete: CASCADE; an update: SET NULL or SET DEFAULT on delete, any
+/// action on update).
+fn foreign_key(e: &Evidence, child: &str, s: &StatementTouches, op: Op) -> String {
+    let Some(table) = e.before.table(child) else {
+        return "a foreign key action".into();
+    };
+    // the tables this statement deleted from or updated, its own target first
+    let mut parents: Vec<(&str, Op)> = Vec::new();
+    match &s.own {
+        Some(Own::Delete(t)) | Some(Own::DropTable(t)) => parents.push((t, Op::Delete)),
+        Some(Own::Update(t)) => parents.push((t, Op::Update)),
+        _ => {}
     }
+    for w in &s.writes {
+        if w.via != Via::Statement && w.op != Op::Insert && !same(&w.table, child) {
+            parents.push((&w.table, w.op));
+        }
+    }
+    for (parent, by) in parents {
+        for f in table
+            .foreign_keys
+            .iter()
+            .filter(|f| same(&f.parent, parent))
+        {
+            let (event, action) = match by {
+                Op::Update => ("UPDATE", f.on_update.as_str()),
+                _ => ("DELETE", f.on_delete.as_str()),
+            };
+            let sets = matches!(action, "SET NULL" | "SET DEFAULT");
+            let fits = match op {
+                Op::Delete => event == "DELETE" && action == "CASCADE",
+                Op::Update => sets || (event == "UPDATE" && action == "CASCADE"),
+                Op::Insert => false,
+            };
+            if fits {
+                return format!(
+                    "the foreign key {child}({}) → {} ON {event} {action}",
+                    f.columns.join(", "),
+                    f.parent
+                );
+            }
+        }
+    }
+    "a foreign key action".into()
 }
 
 /// The statements of a script that write rows, by line (the first, when a line holds several).
