@@ -2,6 +2,7 @@
 //! comparing database content.
 #![allow(dead_code)]
 
+pub mod altgen;
 pub mod reference;
 pub mod sqld;
 
