@@ -391,8 +391,8 @@ pub struct ReportArgs {
 /// How the verification suite runs.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct SuiteArgs {
-    /// How many random rows the spot check shows.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// How many random rows the spot check shows (at most 100000).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub sample: u64,
     /// Seed of the spot check's random choice (same seed, same rows).
     #[arg(long, default_value_t = 0, value_name = "S")]

@@ -1,11 +1,11 @@
-//! Date coverage per system: the first and last time the spec carries are in the target, source
-//! gaps are listed, and the target has no gap the source does not have.
+//! Date coverage per system: the first and last time the spec carries are in the target, every
+//! carried instant (a roll-up: every bucket with a sample) has a target row, and the source's
+//! gaps (over the spec's threshold) are listed.
 
-use super::expect::makes_row;
-use super::rows::systems;
-use super::{Ctx, Task, count, examples, result, scope, show_time};
+use super::expect::{bucket_of, makes_row};
+use super::rows::{makes_carried_row, systems};
+use super::{Ctx, Task, count, examples, result, scope, show_time, skipped};
 use crate::db::{Db, Value, as_i64};
-use crate::spec::Kind;
 use crate::sql::ident as q;
 
 pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
@@ -14,24 +14,45 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             Box::new(move |db: &dyn Db| {
                 let m = &mp.migration;
                 let (sys, ts, tt, mult) = (q(&m.system), q(&m.time.source), q(&m.time.target), m.time.multiply);
-                let any: Vec<String> = sp.points.iter().map(|p| makes_row(mp, p, "s")).collect();
+                let any: Vec<String> = sp
+                    .points
+                    .iter()
+                    .map(|p| match &m.bucket {
+                        Some(_) => makes_row(mp, p, "s"),
+                        None => makes_carried_row(mp, p, "s"),
+                    })
+                    .collect();
                 let carried = format!("({})", any.join(" OR "));
+                // the target time a carried source row is expected at
+                let at = match &m.bucket {
+                    Some(b) => format!("{} * {mult}", bucket_of(b, &format!("s.{ts}"))),
+                    None => format!("s.{ts} * {mult}"),
+                };
                 let p = [Value::Integer(sp.system_id)];
                 let src = db.query(
-                    &format!("SELECT min(s.{ts}), max(s.{ts}) FROM {} AS s WHERE s.{sys} = ?1 AND {carried}", q(&m.source)),
+                    &format!("SELECT min({at}), max({at}) FROM {} AS s WHERE s.{sys} = ?1 AND {carried}", q(&m.source)),
                     &p,
                 )?;
+                let (s_first, s_last) = (as_i64(&src[0][0]), as_i64(&src[0][1]));
+                let (Some(first), Some(last)) = (s_first, s_last) else {
+                    return Ok(vec![skipped(
+                        "coverage",
+                        scope(mp, sp, None),
+                        "the spec carries no source row of this system",
+                    )]);
+                };
                 let ids: Vec<String> = sp.points.iter().map(|p| p.point_id.to_string()).collect();
+                // target rows of the mapped points at times this migration answers for
                 let tgt = db.query(
                     &format!(
-                        "SELECT min(t.{tt}), max(t.{tt}) FROM {} AS t WHERE t.{sys} = ?1 AND t.{} IN ({})",
+                        "SELECT min(t.{tt}), max(t.{tt}) FROM {} AS t WHERE t.{sys} = ?1 AND t.{} IN ({}) AND t.{tt} BETWEEN ?2 AND ?3 AND {}",
                         q(&m.target),
                         q(&m.point_column),
-                        ids.join(", ")
+                        ids.join(", "),
+                        ctx.owned_sql(mp, "t")
                     ),
-                    &p,
+                    &[p[0].clone(), Value::Integer(first), Value::Integer(last)],
                 )?;
-                let (s_first, s_last) = (as_i64(&src[0][0]).map(|t| t * mult), as_i64(&src[0][1]).map(|t| t * mult));
                 let (t_first, t_last) = (as_i64(&tgt[0][0]), as_i64(&tgt[0][1]));
                 let mut violations = 0;
                 let mut ex = Vec::new();
@@ -44,44 +65,67 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     ex.push(format!("last: source {}, target {}", opt_time(s_last, mult), opt_time(t_last, mult)));
                 }
                 let missing_from = format!(
-                    "FROM {src} AS s WHERE s.{sys} = ?1 AND {carried} AND NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{tt} = s.{ts} * {mult})",
+                    "FROM {src} AS s WHERE s.{sys} = ?1 AND {carried} AND NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{tt} = {at})",
                     src = q(&m.source),
                     tgt = q(&m.target)
                 );
-                let missing = count(db, &format!("SELECT count(*) {missing_from}"), &p)?;
+                let missing = count(db, &format!("SELECT count(DISTINCT {at}) {missing_from}"), &p)?;
                 violations += missing;
                 if missing > 0 {
-                    ex.extend(examples(db, &format!("SELECT s.{ts} {missing_from} ORDER BY s.{ts}"), &p, |r| {
-                        format!("target has nothing at {} (the source has a row)", show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult))
-                    })?);
-                }
-                // gaps in the source itself, listed for the record
-                let threshold = match m.kind {
-                    Kind::Raw => 600,
-                    Kind::Agg5m => 900,
-                };
-                let gaps_sql = format!(
-                    "FROM (SELECT s.{ts} AS at, lead(s.{ts}) OVER (ORDER BY s.{ts}) - s.{ts} AS gap FROM {} AS s WHERE s.{sys} = ?1) WHERE gap > {threshold}",
-                    q(&m.source)
-                );
-                let gaps = count(db, &format!("SELECT count(*) {gaps_sql}"), &p)?;
-                if ex.len() < 5 && gaps > 0 {
-                    ex.extend(examples(db, &format!("SELECT at, gap {gaps_sql} ORDER BY gap DESC, at"), &p, |r| {
-                        let gap = as_i64(&r[1]).unwrap_or(0);
-                        format!("source gap of {}h{:02}m after {} (also in the target)", gap / 3600, gap % 3600 / 60, show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult))
+                    ex.extend(examples(db, &format!("SELECT DISTINCT {at} AS x {missing_from} ORDER BY x"), &p, |r| {
+                        format!("target has nothing at {} (the source has a row)", show_time(as_i64(&r[0]).unwrap_or(0), mult))
                     })?);
                     ex.truncate(5);
                 }
+                // gaps in the source itself, listed for the record
+                let seconds = ctx.column_info(mp, &m.time.source).and_then(|c| c.unit.as_deref()) == Some("s");
+                let gap_note = match &m.coverage {
+                    Some(c) => {
+                        let gaps_sql = format!(
+                            "FROM (SELECT s.{ts} AS at, lead(s.{ts}) OVER (ORDER BY s.{ts}) - s.{ts} AS gap FROM {} AS s WHERE s.{sys} = ?1) WHERE gap > {}",
+                            q(&m.source),
+                            c.gap
+                        );
+                        let gaps = count(db, &format!("SELECT count(*) {gaps_sql}"), &p)?;
+                        if ex.len() < 5 && gaps > 0 {
+                            ex.extend(examples(db, &format!("SELECT at, gap {gaps_sql} ORDER BY gap DESC, at"), &p, |r| {
+                                let gap = as_i64(&r[1]).unwrap_or(0);
+                                format!(
+                                    "source gap of {} after {} (a row is expected every {}; also a gap in the target)",
+                                    span(gap, seconds),
+                                    show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult),
+                                    span(c.cadence, seconds)
+                                )
+                            })?);
+                            ex.truncate(5);
+                        }
+                        format!(", {gaps} source gaps > {}", span(c.gap, seconds))
+                    }
+                    None => String::new(),
+                };
                 Ok(vec![result("coverage", scope(mp, sp, None))
                     .judged(
                         violations,
-                        format!("{} → {}", opt_time(s_first, mult), opt_time(s_last, mult)),
-                        format!("{} → {}, {missing} instants missing, {gaps} source gaps > {} min", opt_time(t_first, mult), opt_time(t_last, mult), threshold / 60),
+                        format!("{} → {}", show_time(first, mult), show_time(last, mult)),
+                        format!("{} → {}, {missing} instants missing{gap_note}", opt_time(t_first, mult), opt_time(t_last, mult)),
                     )
                     .with_examples(ex)])
             })
         })
         .collect()
+}
+
+/// A duration in source time units, as hours and minutes when they are seconds.
+fn span(units: i64, seconds: bool) -> String {
+    if !seconds {
+        format!("{units} time units")
+    } else if units >= 3600 {
+        format!("{}h{:02}m", units / 3600, units % 3600 / 60)
+    } else if units % 60 == 0 {
+        format!("{} min", units / 60)
+    } else {
+        format!("{units} s")
+    }
 }
 
 fn opt_time(t: Option<i64>, mult: i64) -> String {

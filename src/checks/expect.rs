@@ -1,8 +1,8 @@
 //! What the spec says a target field holds, derived here on its own from the spec's meaning (not
 //! through the engine's statement builder), so that a mistake in one is not repeated in the other.
 
-use crate::spec::validate::{MigrationPlan, ResolvedPoint};
-use crate::spec::{Scalar, Transform};
+use crate::spec::validate::{MigrationPlan, Plan, ResolvedPoint, SystemPlan};
+use crate::spec::{Aggregate, Bucket, Closed, Column, Scalar, Transform};
 use crate::sql::{ident as q, literal};
 
 fn lit(s: &Scalar) -> String {
@@ -60,6 +60,239 @@ pub fn makes_row(mp: &MigrationPlan, p: &ResolvedPoint, src: &str) -> String {
     format!("({})", any.join(" OR "))
 }
 
+/// SQL: the name of the bucket time `t` falls in (integer times; `/` truncates toward zero).
+pub fn bucket_of(b: &Bucket, t: &str) -> String {
+    let w = b.width;
+    match b.closed {
+        Closed::End => format!("((({t}) / {w} + (({t}) % {w} > 0)) * {w})"),
+        Closed::Start => format!("((({t}) / {w} - (({t}) % {w} < 0)) * {w})"),
+    }
+}
+
+/// SQL: source time `t` lies in the bucket named `name`.
+pub fn in_bucket(b: &Bucket, t: &str, name: &str) -> String {
+    let w = b.width;
+    match b.closed {
+        Closed::End => format!("({t} > {name} - {w} AND {t} <= {name})"),
+        Closed::Start => format!("({t} >= {name} AND {t} < {name} + {w})"),
+    }
+}
+
+/// SQL: no row of the superseding roll-up's source lies within the interval a row of `mp` at
+/// source time `time` of system `system` summarises, both bounds included ("1" without one).
+pub fn nothing_finer(mp: &MigrationPlan, system: &str, time: &str) -> String {
+    let Some(f) = &mp.finer else {
+        return "1".into();
+    };
+    let (src, fs, ft, w) = (q(&f.source), q(&f.system), q(&f.time), f.width);
+    match f.closed {
+        Closed::End => format!(
+            "(coalesce((SELECT max(f.{ft}) FROM {src} AS f WHERE f.{fs} = {system} AND f.{ft} <= {time}), {time} - {w} - 1) < {time} - {w})"
+        ),
+        Closed::Start => format!(
+            "(coalesce((SELECT min(f.{ft}) FROM {src} AS f WHERE f.{fs} = {system} AND f.{ft} >= {time}), {time} + {w} + 1) > {time} + {w})"
+        ),
+    }
+}
+
+/// SQL: the source row `src` is carried (not superseded by finer data).
+pub fn carried(mp: &MigrationPlan, src: &str) -> String {
+    nothing_finer(
+        mp,
+        &format!("{src}.{}", q(&mp.migration.system)),
+        &format!("{src}.{}", q(&mp.migration.time.source)),
+    )
+}
+
+/// SQL on target alias `t`, when the target is shared: the row's time is one this migration
+/// answers for (a superseded migration where nothing finer exists, its roll-up elsewhere).
+pub fn owned(plan: &Plan, mp: &MigrationPlan, t: &str) -> Option<String> {
+    let m = &mp.migration;
+    let at = |x: &MigrationPlan| {
+        (
+            format!("{t}.{}", q(&m.system)),
+            format!(
+                "({t}.{} / {})",
+                q(&m.time.target),
+                x.migration.time.multiply
+            ),
+        )
+    };
+    if mp.finer.is_some() {
+        let (s, time) = at(mp);
+        return Some(nothing_finer(mp, &s, &time));
+    }
+    let superseded: Vec<String> = plan
+        .migrations
+        .iter()
+        .filter(|x| x.finer.as_ref().is_some_and(|f| f.migration == m.name))
+        .map(|x| {
+            let (s, time) = at(x);
+            format!("NOT {}", nothing_finer(x, &s, &time))
+        })
+        .collect();
+    (!superseded.is_empty()).then(|| format!("({})", superseded.join(" AND ")))
+}
+
+/// The rows a roll-up makes of one system's source rows (`?1`) with `range` (a condition on
+/// `s`, or "1"): the point (`pid`), the target time (`tt`), then every aggregate and column in
+/// `rollup_columns` order as `e0`, `e1`, …. Computed here once per bucket for all points (a
+/// materialized summary), then one SELECT per point, joined with UNION ALL; the first and last
+/// value are looked up by time.
+pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> String {
+    let m = &mp.migration;
+    let b = m.bucket.as_ref().expect("a roll-up");
+    let (sys, ts, src) = (q(&m.system), q(&m.time.source), q(&m.source));
+    let cols = rollup_columns(mp);
+    let mut summary = vec![format!("{} AS b", bucket_of(b, &format!("s.{ts}")))];
+    let mut per_point = Vec::new();
+    for (i, p) in sp.points.iter().enumerate() {
+        let v = field(mp, p, &b.value, "s");
+        let sample = makes_row(mp, p, "s");
+        summary.push(format!("sum({sample}) AS samples_{i}"));
+        summary.push(format!("count({v}) AS valued_{i}"));
+        summary.push(format!(
+            "max(CASE WHEN {v} IS NOT NULL THEN s.{ts} END) AS t_last_{i}"
+        ));
+        summary.push(format!(
+            "min(CASE WHEN {v} IS NOT NULL THEN s.{ts} END) AS t_first_{i}"
+        ));
+        summary.push(format!(
+            "max(CASE WHEN {sample} THEN s.{ts} END) AS t_max_{i}"
+        ));
+        summary.push(format!(
+            "min(CASE WHEN {sample} THEN s.{ts} END) AS t_min_{i}"
+        ));
+        let at = |time: &str, what: &str| {
+            format!("(SELECT {what} FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = g.{time}_{i})")
+        };
+        let mut select = vec![
+            format!("{} AS pid", p.point_id),
+            format!("g.b * {} AS tt", m.time.multiply),
+        ];
+        for (k, (_, how)) in cols.iter().enumerate() {
+            let e = match how {
+                Source::Aggregate(a) => match a {
+                    Aggregate::Avg => {
+                        summary.push(format!("avg({v}) AS x{k}_{i}"));
+                        format!("g.x{k}_{i}")
+                    }
+                    Aggregate::Min => {
+                        summary.push(format!("min({v}) AS x{k}_{i}"));
+                        format!("g.x{k}_{i}")
+                    }
+                    Aggregate::Max => {
+                        summary.push(format!("max({v}) AS x{k}_{i}"));
+                        format!("g.x{k}_{i}")
+                    }
+                    Aggregate::Sum => {
+                        summary.push(format!("sum({v}) AS x{k}_{i}"));
+                        format!("g.x{k}_{i}")
+                    }
+                    Aggregate::Count => format!("g.valued_{i}"),
+                    Aggregate::CountNull => format!("(g.samples_{i} - g.valued_{i})"),
+                    Aggregate::Last => at("t_last", &field(mp, p, &b.value, "s")),
+                    Aggregate::First => at("t_first", &field(mp, p, &b.value, "s")),
+                },
+                Source::Column {
+                    column,
+                    aggregate,
+                    multiply,
+                } => {
+                    let x = format!("(CASE WHEN {sample} THEN s.{} END)", q(column));
+                    let e = match aggregate {
+                        Aggregate::Last => at("t_max", &format!("s.{}", q(column))),
+                        Aggregate::First => at("t_min", &format!("s.{}", q(column))),
+                        a => {
+                            let f = match a {
+                                Aggregate::Avg => format!("avg({x})"),
+                                Aggregate::Min => format!("min({x})"),
+                                Aggregate::Max => format!("max({x})"),
+                                Aggregate::Sum => format!("sum({x})"),
+                                Aggregate::Count => format!("count({x})"),
+                                _ => format!("(sum({sample}) - count({x}))"),
+                            };
+                            summary.push(format!("{f} AS x{k}_{i}"));
+                            format!("g.x{k}_{i}")
+                        }
+                    };
+                    match multiply {
+                        Some(f) => format!("({e} * {f})"),
+                        None => e,
+                    }
+                }
+                Source::Constant(v) => lit(v),
+            };
+            select.push(format!("{e} AS e{k}"));
+        }
+        per_point.push(format!(
+            "SELECT {} FROM g WHERE g.samples_{i} > 0",
+            select.join(", ")
+        ));
+    }
+    format!(
+        "WITH g AS MATERIALIZED (SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND {range} GROUP BY b)
+         {}",
+        summary.join(", "),
+        per_point.join(" UNION ALL ")
+    )
+}
+
+/// Where a roll-up's target column comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Aggregate(Aggregate),
+    Column {
+        column: String,
+        aggregate: Aggregate,
+        multiply: Option<i64>,
+    },
+    Constant(Scalar),
+}
+
+/// A roll-up's target columns with their source: the aggregates, then the other columns.
+pub fn rollup_columns(mp: &MigrationPlan) -> Vec<(String, Source)> {
+    let m = &mp.migration;
+    let mut out: Vec<(String, Source)> = m
+        .aggregate
+        .iter()
+        .map(|(c, a)| (c.clone(), Source::Aggregate(*a)))
+        .collect();
+    for (c, col) in &m.columns {
+        out.push((
+            c.clone(),
+            match col {
+                Column::Source {
+                    source,
+                    multiply,
+                    aggregate,
+                } => Source::Column {
+                    column: source.clone(),
+                    aggregate: aggregate.unwrap_or(Aggregate::Last),
+                    multiply: *multiply,
+                },
+                Column::Value { value } => Source::Constant(value.clone()),
+            },
+        ));
+    }
+    out
+}
+
+/// The same comparison as `same_value`, on values already read (for showing what differs).
+pub fn same_read_value(a: &rusqlite::types::Value, b: &rusqlite::types::Value) -> bool {
+    use rusqlite::types::Value as V;
+    let num = |v: &V| match v {
+        V::Integer(i) => Some(*i as f64),
+        V::Real(r) => Some(*r),
+        _ => None,
+    };
+    a == b
+        || match (num(a), num(b)) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+            _ => false,
+        }
+}
+
 /// SQL: `a` (a stored target value) equals `b` (an expected value): both NULL, integers and text
 /// exactly, reals to a relative 1e-9. The exact comparison comes first; it settles nearly every row.
 pub fn same_value(a: &str, b: &str) -> String {
@@ -78,6 +311,33 @@ mod tests {
             .unwrap()
             .query_row(&format!("SELECT {sql}"), [], |r| r.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn buckets_in_sql_are_the_spec_buckets() {
+        use crate::spec::{Bucket, Closed};
+        for closed in [Closed::End, Closed::Start] {
+            for width in [1, 7, 300] {
+                let b = Bucket {
+                    width,
+                    closed,
+                    value: "value".into(),
+                };
+                for t in (-905..905).chain([1_762_408_379, 1_762_408_500, 1_762_408_501]) {
+                    let name = eval(&bucket_of(&b, &t.to_string()));
+                    assert_eq!(name, b.of(t), "{closed:?} {width} {t}");
+                    assert_eq!(eval(&in_bucket(&b, &t.to_string(), &name.to_string())), 1);
+                    assert!(b.last_time(name) >= t && b.last_time(name) - width < t);
+                }
+            }
+        }
+        // (end - 300, end]: a sample on a boundary closes the interval it ends
+        let b = Bucket {
+            width: 300,
+            closed: Closed::End,
+            value: "v".into(),
+        };
+        assert_eq!((b.of(300), b.of(301), b.of(0), b.of(-1)), (300, 600, 0, 0));
     }
 
     #[test]

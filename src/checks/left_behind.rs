@@ -1,8 +1,11 @@
 //! Nothing left behind: every source column that holds data, for each vendor's systems, is carried
-//! by the spec or explicitly ignored; and no vendor with source rows is left without a mapping.
+//! by the spec or explicitly ignored (for the migration or the vendor); a column ignored because
+//! it repeats a carried one really does, row by row; and no vendor with source rows is left
+//! without a mapping.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::expect::{expected, same_value};
 use super::{Ctx, Task, per_migration, result};
 use crate::db::{Db, DbExt, as_i64};
 use crate::spec::Column;
@@ -90,6 +93,8 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         && !carried.contains(c.as_str())
                         && !structural.contains(c.as_str())
                         && !m.ignore.contains_key(*c)
+                        && !vm.ignore.contains_key(*c)
+                        && !vm.duplicates.contains_key(*c)
                 })
                 .map(|(c, n)| {
                     format!(
@@ -103,14 +108,65 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 .iter()
                 .filter(|n| as_i64(n).unwrap_or(0) > 0)
                 .count();
+            // a duplicate must equal the transform of the column it repeats wherever it holds data
+            let mut unequal: Vec<String> = Vec::new();
+            let mut unequal_rows = 0u64;
+            for (c, t) in &vm.duplicates {
+                if !columns.contains(c) {
+                    continue;
+                }
+                let want = expected(mp, t, "s");
+                let from = format!(
+                    "FROM {} AS s WHERE s.{} IN ({}) AND s.{col} IS NOT NULL AND NOT {}",
+                    q(&m.source),
+                    q(&m.system),
+                    ids.join(", "),
+                    same_value(&format!("s.{}", q(c)), &want),
+                    col = q(c),
+                );
+                let n = crate::checks::count(db, &format!("SELECT count(*) {from}"), &[])?;
+                if n > 0 {
+                    unequal_rows += n;
+                    unequal.extend(crate::checks::examples(
+                        db,
+                        &format!(
+                            "SELECT s.{}, s.{}, {want} {from} ORDER BY s.{}",
+                            q(&m.time.source),
+                            q(c),
+                            q(&m.time.source)
+                        ),
+                        &[],
+                        |r| {
+                            format!(
+                                "{}.{c} at {}: {}, but it repeats {} → {}",
+                                m.source,
+                                crate::db::show(&r[0]),
+                                crate::db::show(&r[1]),
+                                t.source,
+                                crate::db::show(&r[2])
+                            )
+                        },
+                    )?);
+                }
+            }
+            let violations = left.len() as u64 + unequal_rows;
+            let duplicates = if vm.duplicates.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} duplicate columns checked ({} rows differ)",
+                    vm.duplicates.len(),
+                    thousands(unequal_rows as i64)
+                )
+            };
             out.push(
                 result("left_behind", scope)
                     .judged(
-                        left.len() as u64,
+                        violations,
                         format!("{with_data} columns with data, all accounted for"),
-                        format!("{} left behind", left.len()),
+                        format!("{} left behind{duplicates}", left.len()),
                     )
-                    .with_examples(left.into_iter().take(5).collect()),
+                    .with_examples(left.into_iter().chain(unequal).take(5).collect()),
             );
         }
         Ok(out)

@@ -34,8 +34,9 @@ pub use timeline::timelines;
 /// Which target rows the live app wrote, as opposed to the migration.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveRows {
-    /// Rowid ranges (lo, hi] preflight's journal says it inserted; everything else is live.
-    Journal(Vec<(i64, i64)>),
+    /// Rowid ranges (lo, hi] preflight's journal says it inserted; everything else is live
+    /// (and, when the spec names a live marker, has it set: a row with neither is unexplained).
+    Journal(Vec<(i64, i64)>, Option<String>),
     /// Rows where this column is set (the spec's live marker), when there is no journal.
     Marker(String),
     /// No way to tell: live parity is skipped, every row counts as migrated.
@@ -47,11 +48,17 @@ impl LiveRows {
     /// unary `+`, so queries keep using the (system, point, time) key rather than rowid ranges.
     pub fn live_sql(&self, t: &str) -> Option<String> {
         match self {
-            LiveRows::Journal(ranges) => Some(if ranges.is_empty() {
-                "1".into()
-            } else {
-                format!("NOT ({})", ranges_sql(t, ranges, "+"))
-            }),
+            LiveRows::Journal(ranges, marker) => {
+                let not_migrated = if ranges.is_empty() {
+                    "1".into()
+                } else {
+                    format!("NOT ({})", ranges_sql(t, ranges, "+"))
+                };
+                Some(match marker {
+                    Some(c) => format!("({not_migrated} AND {t}.{} IS NOT NULL)", q(c)),
+                    None => not_migrated,
+                })
+            }
             LiveRows::Marker(c) => Some(format!("{t}.{} IS NOT NULL", q(c))),
             LiveRows::Unknown => None,
         }
@@ -60,7 +67,7 @@ impl LiveRows {
     /// The same, as plain rowid ranges, for queries that should scan live rows by rowid.
     pub fn live_rowid_sql(&self, t: &str) -> Option<String> {
         match self {
-            LiveRows::Journal(ranges) => {
+            LiveRows::Journal(ranges, marker) => {
                 let mut live = Vec::new();
                 let mut from = 0i64;
                 for (lo, hi) in ranges {
@@ -70,7 +77,14 @@ impl LiveRows {
                     from = *hi;
                 }
                 live.push((from, i64::MAX - 1));
-                Some(format!("({})", ranges_sql(t, &live, "")))
+                Some(match marker {
+                    Some(c) => format!(
+                        "(({}) AND {t}.{} IS NOT NULL)",
+                        ranges_sql(t, &live, ""),
+                        q(c)
+                    ),
+                    None => format!("({})", ranges_sql(t, &live, "")),
+                })
             }
             other => other.live_sql(t),
         }
@@ -79,8 +93,8 @@ impl LiveRows {
     /// SQL condition on alias `t`: the row was written by the migration.
     pub fn migrated_sql(&self, t: &str) -> String {
         match self {
-            LiveRows::Journal(ranges) if ranges.is_empty() => "0".into(),
-            LiveRows::Journal(ranges) => format!("({})", ranges_sql(t, ranges, "+")),
+            LiveRows::Journal(ranges, _) if ranges.is_empty() => "0".into(),
+            LiveRows::Journal(ranges, _) => format!("({})", ranges_sql(t, ranges, "+")),
             LiveRows::Marker(c) => format!("{t}.{} IS NULL", q(c)),
             LiveRows::Unknown => "1".into(),
         }
@@ -135,7 +149,7 @@ pub struct Ctx<'a> {
     pub plan: &'a Plan,
     /// Per target table.
     pub live: BTreeMap<String, LiveRows>,
-    /// Rowid ranges the journal says the migration inserted, per (target table, system).
+    /// Rowid ranges the journal says a migration inserted, per (migration, system).
     pub migrated_ranges: BTreeMap<(String, i64), Vec<(i64, i64)>>,
     /// Per (migration, system), when the system has source rows.
     pub sources: BTreeMap<(String, i64), SourceRange>,
@@ -172,11 +186,13 @@ impl<'a> Ctx<'a> {
         let mut sources = BTreeMap::new();
         let entries = journal::entries(db, None)?;
         let mut migrated_ranges: BTreeMap<(String, i64), Vec<(i64, i64)>> = BTreeMap::new();
-        for e in &entries {
-            migrated_ranges
-                .entry((e.target_table.clone(), e.system_id))
-                .or_default()
-                .push((e.rowid_lo, e.rowid_hi));
+        for mp in &plan.migrations {
+            for e in journal::entries(db, Some(&mp.migration.name))? {
+                migrated_ranges
+                    .entry((mp.migration.name.clone(), e.system_id))
+                    .or_default()
+                    .push((e.rowid_lo, e.rowid_hi));
+            }
         }
         let migrated_ranges = migrated_ranges
             .into_iter()
@@ -184,13 +200,17 @@ impl<'a> Ctx<'a> {
             .collect();
         for mp in &plan.migrations {
             let m = &mp.migration;
+            // every migration's rows into this target: what is left is live
             let ranges: Vec<(i64, i64)> = entries
                 .iter()
                 .filter(|e| e.target_table == m.target)
                 .map(|e| (e.rowid_lo, e.rowid_hi))
                 .collect();
             let how = if !ranges.is_empty() {
-                LiveRows::Journal(merge_ranges(ranges))
+                LiveRows::Journal(
+                    merge_ranges(ranges),
+                    m.live.as_ref().map(|l| l.column.clone()),
+                )
             } else if let Some(marker) = &m.live {
                 LiveRows::Marker(marker.column.clone())
             } else {
@@ -260,6 +280,53 @@ impl<'a> Ctx<'a> {
         self.sources
             .get(&(mp.migration.name.clone(), sp.system_id))
             .copied()
+    }
+
+    /// The rowid ranges this migration's journal holds for a system (None without a journal).
+    pub fn ranges(&self, mp: &MigrationPlan, system_id: i64) -> Option<&Vec<(i64, i64)>> {
+        self.migrated_ranges
+            .get(&(mp.migration.name.clone(), system_id))
+    }
+
+    /// SQL on target alias `t`: a row this migration wrote. From its journal when the target has
+    /// one; otherwise a row that is not live (by the spec's marker, or every row when live rows
+    /// cannot be told apart) at a time this migration answers for.
+    pub fn mine_sql(&self, mp: &MigrationPlan, t: &str) -> String {
+        if let LiveRows::Journal(..) = self.live_rows(mp) {
+            let ranges: Vec<(i64, i64)> = self
+                .migrated_ranges
+                .iter()
+                .filter(|((m, _), _)| m == &mp.migration.name)
+                .flat_map(|(_, r)| r.iter().copied())
+                .collect();
+            if ranges.is_empty() {
+                return "0".into();
+            }
+            return format!("({})", ranges_sql(t, &merge_ranges(ranges), "+"));
+        }
+        let migrated = self.live_rows(mp).migrated_sql(t);
+        match expect::owned(self.plan, mp, t) {
+            Some(o) => format!("({migrated} AND {o})"),
+            None => migrated,
+        }
+    }
+
+    /// SQL on target alias `t`: a row at a time this migration answers for ("1" when it has the
+    /// target to itself).
+    pub fn owned_sql(&self, mp: &MigrationPlan, t: &str) -> String {
+        expect::owned(self.plan, mp, t).unwrap_or_else(|| "1".into())
+    }
+
+    /// What the spec says a source column holds.
+    pub fn column_info(
+        &self,
+        mp: &MigrationPlan,
+        column: &str,
+    ) -> Option<&crate::spec::ColumnInfo> {
+        self.plan
+            .spec
+            .spec
+            .column_info(&mp.migration.source, column)
     }
 }
 
@@ -361,7 +428,7 @@ pub const REGISTRY: &[(&str, &str)] = &[
     ),
     (
         "live_parity",
-        "live rows equal what the spec makes of the legacy row",
+        "live rows equal what the spec makes of their source rows",
     ),
     ("keys", "point rows reference their own system's points"),
     (
@@ -557,10 +624,10 @@ mod tests {
             merge_ranges(vec![(10, 20), (0, 10), (25, 30), (30, 30)]),
             vec![(0, 20), (25, 30)]
         );
-        let l = LiveRows::Journal(vec![(0, 20)]);
+        let l = LiveRows::Journal(vec![(0, 20)], None);
         assert_eq!(l.migrated_sql("t"), "(+t.rowid BETWEEN 1 AND 20)");
         assert_eq!(l.live_sql("t").unwrap(), "NOT (+t.rowid BETWEEN 1 AND 20)");
-        let l = LiveRows::Journal(vec![(5, 20), (25, 30)]);
+        let l = LiveRows::Journal(vec![(5, 20), (25, 30)], None);
         assert_eq!(
             l.live_rowid_sql("t").unwrap(),
             format!(

@@ -1,100 +1,159 @@
 //! No empty points: a migrated point that is all NULL while its source column or its live rows
-//! hold data (the renamed-column trap: half a million rows of NULL labelled 'good').
+//! hold data (the renamed-column trap: half a million rows of NULL labelled 'good'), or a point
+//! the spec makes nothing of while the live app writes values for it. No migrated row at all is
+//! not "all NULL": it is reported as nothing to judge, with what the spec would have made.
 
-use super::rows::systems;
-use super::{Ctx, Task, result, scope};
+use super::expect::bucket_of;
+use super::rows::{makes_carried_row, systems};
+use super::{Ctx, Task, result, scope, skipped};
 use crate::db::{Db, Value, as_i64};
+use crate::spec::Aggregate;
+use crate::spec::validate::{MigrationPlan, ResolvedPoint};
 use crate::sql::ident as q;
 use crate::table::count as thousands;
+
+/// SQL on alias `t`: the stored row of point `p` holds something (a roll-up: a value, or a
+/// sample counted, with or without a value).
+fn holds_something(mp: &MigrationPlan, p: &ResolvedPoint) -> String {
+    let m = &mp.migration;
+    let mut terms: Vec<String> = Vec::new();
+    match &m.bucket {
+        Some(b) => {
+            for (c, a) in &m.aggregate {
+                match a {
+                    Aggregate::Count | Aggregate::CountNull => {
+                        terms.push(format!("t.{} > 0", q(c)))
+                    }
+                    _ if p.fields.contains_key(&b.value) => {
+                        terms.push(format!("t.{} IS NOT NULL", q(c)))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None => {
+            for f in m.fields.iter().filter(|f| p.fields.contains_key(*f)) {
+                terms.push(format!("t.{} IS NOT NULL", q(f)));
+            }
+        }
+    }
+    if terms.is_empty() {
+        "0".into()
+    } else {
+        format!("({})", terms.join(" OR "))
+    }
+}
 
 pub fn empty_points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     systems(ctx)
         .map(|(mp, sp, _)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
                 let m = &mp.migration;
-                let any_field = format!(
-                    "coalesce({})",
-                    m.fields.iter().map(|f| format!("t.{}", q(f))).chain(["NULL".to_string()]).collect::<Vec<_>>().join(", ")
-                );
-                // whether any row holds a value: the first one found ends the search
-                let has_value = |cond: &str, point: i64| -> Result<bool, crate::db::DbError> {
+                let (tgt, sys, pc) = (q(&m.target), q(&m.system), q(&m.point_column));
+                let params = |p: &ResolvedPoint| [Value::Integer(sp.system_id), Value::Integer(p.point_id)];
+                let exists = |cond: &str, p: &ResolvedPoint| -> Result<bool, crate::db::DbError> {
                     Ok(crate::db::DbExt::scalar_i64(
                         db,
-                        &format!(
-                            "SELECT EXISTS (SELECT 1 FROM {} AS t WHERE t.{} = ?1 AND t.{} = ?2 AND {cond} AND {any_field} IS NOT NULL)",
-                            q(&m.target),
-                            q(&m.system),
-                            q(&m.point_column)
-                        ),
-                        &[Value::Integer(sp.system_id), Value::Integer(point)],
+                        &format!("SELECT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND {cond})"),
+                        &params(p),
                     )? == Some(1))
                 };
-                let migrated_sql = ctx.live_rows(mp).migrated_sql("t");
-                let live_sql = ctx.live_rows(mp).live_sql("t");
-                // how much data each point's source columns hold
-                let sources: Vec<String> = sp
-                    .points
-                    .iter()
-                    .map(|p| {
-                        let cols: Vec<String> = p
-                            .fields
-                            .values()
-                            .filter(|t| mp.has_column(&t.source))
-                            .map(|t| format!("s.{}", q(&t.source)))
-                            .collect();
-                        if cols.is_empty() {
-                            "0".to_string()
-                        } else {
-                            format!("count(coalesce({}, NULL))", cols.join(", "))
-                        }
-                    })
-                    .collect();
+                let mine = ctx.mine_sql(mp, "t");
+                let owned = ctx.owned_sql(mp, "t");
+                let live_sql = ctx.live_rows(mp).live_sql("t").map(|l| format!("{l} AND {owned}"));
+                // per point: source rows whose mapped columns hold data, and rows the spec makes
+                let mut terms: Vec<String> = Vec::new();
+                for p in &sp.points {
+                    let cols: Vec<String> = p
+                        .fields
+                        .values()
+                        .filter(|t| mp.has_column(&t.source))
+                        .map(|t| format!("s.{}", q(&t.source)))
+                        .collect();
+                    terms.push(if cols.is_empty() {
+                        "0".to_string()
+                    } else {
+                        format!("count(coalesce({}, NULL))", cols.join(", "))
+                    });
+                    terms.push(match &m.bucket {
+                        Some(b) => format!(
+                            "count(DISTINCT CASE WHEN {} THEN {} END)",
+                            makes_carried_row(mp, p, "s"),
+                            bucket_of(b, &format!("s.{}", q(&m.time.source)))
+                        ),
+                        None => format!("count(CASE WHEN {} THEN 1 END)", makes_carried_row(mp, p, "s")),
+                    });
+                }
                 let src = db.query(
-                    &format!("SELECT {} FROM {} AS s WHERE s.{} = ?1", sources.join(", "), q(&m.source), q(&m.system)),
+                    &format!("SELECT {} FROM {} AS s WHERE s.{sys} = ?1", terms.join(", "), q(&m.source)),
                     &[Value::Integer(sp.system_id)],
                 )?;
                 let mut out = Vec::new();
+                let mut nothing_carried = 0;
                 for (k, p) in sp.points.iter().enumerate() {
-                    let values = has_value(&migrated_sql, p.point_id)?;
-                    let source_values = as_i64(&src[0][k]).unwrap_or(0);
+                    let source_values = as_i64(&src[0][2 * k]).unwrap_or(0);
+                    let spec_rows = as_i64(&src[0][2 * k + 1]).unwrap_or(0);
+                    let something = holds_something(mp, p);
+                    let migrated = crate::checks::count(
+                        db,
+                        &format!("SELECT count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND {mine}"),
+                        &params(p),
+                    )?;
+                    let values = migrated > 0 && exists(&format!("{mine} AND {something}"), p)?;
                     let live_values = match &live_sql {
-                        Some(cond) if !values => has_value(cond, p.point_id)?,
+                        Some(cond) if !values => exists(&format!("{cond} AND {something}"), p)?,
                         _ => false,
                     };
-                    let empty = !values && (source_values > 0 || live_values);
-                    let mut ex = Vec::new();
-                    let actual = if values {
-                        "values present".to_string()
-                    } else {
-                        let rows = crate::checks::count(
-                            db,
-                            &format!(
-                                "SELECT count(*) FROM {} AS t WHERE t.{} = ?1 AND t.{} = ?2 AND {migrated_sql}",
-                                q(&m.target),
-                                q(&m.system),
-                                q(&m.point_column)
-                            ),
-                            &[Value::Integer(sp.system_id), Value::Integer(p.point_id)],
-                        )?;
-                        format!("{} migrated rows, all NULL", thousands(rows as i64))
-                    };
-                    if empty {
-                        ex.push(format!(
-                            "{actual}; the source holds {} values{} for {}",
-                            thousands(source_values),
-                            if live_values { ", and the live app wrote values" } else { "" },
-                            p.point
-                        ));
-                        let missing: Vec<&str> = p.fields.values().filter(|t| !mp.has_column(&t.source)).map(|t| t.source.as_str()).collect();
-                        if !missing.is_empty() {
-                            ex.push(format!("the spec reads {}.{}, which does not exist", m.source, missing.join(", ")));
+                    let missing: Vec<&str> = p.fields.values().filter(|t| !mp.has_column(&t.source)).map(|t| t.source.as_str()).collect();
+                    let missing_note = (!missing.is_empty())
+                        .then(|| format!("the spec reads {}.{}, which does not exist", m.source, missing.join(", ")));
+                    let r = result("empty_points", scope(mp, sp, Some(p)));
+                    let expected = "values where the source or the live app has data";
+                    if values {
+                        out.push(r.judged(0, expected, format!("{} migrated rows with values", thousands(migrated as i64))));
+                    } else if migrated > 0 {
+                        // every migrated row is empty: wrong only where there was data to carry
+                        let empty = source_values > 0 || live_values;
+                        let actual = format!("{} migrated rows, all NULL", thousands(migrated as i64));
+                        let mut ex = Vec::new();
+                        if empty {
+                            ex.push(format!(
+                                "{actual}; the source holds {} values{} for {}",
+                                thousands(source_values),
+                                if live_values { ", and the live app wrote values" } else { "" },
+                                p.point
+                            ));
+                            ex.extend(missing_note);
                         }
+                        out.push(r.judged(u64::from(empty), expected, actual).with_examples(ex));
+                    } else if spec_rows == 0 && live_values {
+                        let mut ex = vec![format!("the spec makes no row of {} while the live app wrote values for it", p.point)];
+                        ex.extend(missing_note);
+                        out.push(r.judged(1, expected, "no migrated row; the spec makes none").with_examples(ex));
+                    } else if spec_rows > 0 {
+                        out.push(skipped(
+                            "empty_points",
+                            scope(mp, sp, Some(p)),
+                            format!(
+                                "no migrated row: the {} rows the spec makes were already present (written live)",
+                                thousands(spec_rows)
+                            ),
+                        ));
+                    } else {
+                        out.push(skipped(
+                            "empty_points",
+                            scope(mp, sp, Some(p)),
+                            format!("no migrated row: the source holds no value the spec carries for {}", p.point),
+                        ));
+                        nothing_carried += 1;
                     }
-                    out.push(
-                        result("empty_points", scope(mp, sp, Some(p)))
-                            .judged(u64::from(empty), "values where the source or the live app has data", actual)
-                            .with_examples(ex),
-                    );
+                }
+                if nothing_carried == sp.points.len() {
+                    return Ok(vec![skipped(
+                        "empty_points",
+                        scope(mp, sp, None),
+                        "no migrated row: the spec carries no source value of this system (finer data replaces it, or there is none)",
+                    )]);
                 }
                 Ok(out)
             })

@@ -5,7 +5,7 @@ use super::rows::systems;
 use super::{Ctx, Task, result, scope, skipped};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
 use crate::fingerprint::{self, diff};
-use crate::migrate::journal::{OWN_TABLES, PROGRESS};
+use crate::migrate::journal::OWN_TABLES;
 use crate::table::count as thousands;
 
 pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
@@ -13,20 +13,26 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
         .map(|(mp, sp, range)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
                 let r = result("progress", scope(mp, sp, None));
-                let expected = format!("last {}, {} rows", range.max, thousands(range.rows));
-                if !db.table_exists(PROGRESS)? {
-                    return Ok(vec![r.judged(1, expected, format!("no {PROGRESS} table"))]);
+                let table = &ctx.plan.spec.spec.progress_table;
+                // a roll-up records the end of the last bucket it covered
+                let last = match &mp.migration.bucket {
+                    Some(b) => b.last_time(b.of(range.max)),
+                    None => range.max,
+                };
+                let expected = format!("last {last}, {} rows", thousands(range.rows));
+                if !db.table_exists(table)? {
+                    return Ok(vec![r.judged(1, expected, format!("no {table} table"))]);
                 }
                 let row = db.query(
-                    &format!("SELECT last_migrated_timestamp, rows_migrated FROM {PROGRESS} WHERE migration_name = ?1 AND system_id = ?2"),
+                    &format!("SELECT last_migrated_timestamp, rows_migrated FROM {} WHERE migration_name = ?1 AND system_id = ?2", crate::sql::ident(table)),
                     &[Value::Text(mp.migration.name.clone()), Value::Integer(sp.system_id)],
                 )?;
                 Ok(vec![match row.first() {
                     None => r.judged(1, expected, "no row"),
                     Some(x) => {
-                        let (last, rows) = (as_i64(&x[0]), as_i64(&x[1]));
+                        let (last_recorded, rows) = (as_i64(&x[0]), as_i64(&x[1]));
                         let mut bad = 0;
-                        if last != Some(range.max) {
+                        if last_recorded != Some(last) {
                             bad += 1;
                         }
                         if rows != Some(range.rows) {
@@ -35,7 +41,7 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         r.judged(
                             bad,
                             expected,
-                            format!("last {}, {} rows", last.map_or("NULL".into(), |v| v.to_string()), rows.map_or("NULL".into(), thousands)),
+                            format!("last {}, {} rows", last_recorded.map_or("NULL".into(), |v| v.to_string()), rows.map_or("NULL".into(), thousands)),
                         )
                     }
                 }])
@@ -46,7 +52,7 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
 
 /// Tables the migration is allowed to change.
 fn own(ctx: &Ctx, table: &str) -> bool {
-    table == PROGRESS
+    table == ctx.plan.spec.spec.progress_table
         || OWN_TABLES.contains(&table)
         || ctx
             .plan

@@ -1,7 +1,10 @@
 //! Row counts per system and point, every migrated value, and timestamps.
 
-use super::expect::{field, makes_row, same_value};
-use super::{Ctx, Task, count, examples, result, scope, show_time};
+use super::expect::{
+    bucket_of, carried, field, in_bucket, makes_row, rollup_columns, rollup_expected,
+    same_read_value, same_value,
+};
+use super::{Ctx, Task, count, examples, result, scope, show_time, skipped};
 use crate::db::{Db, Value, as_i64, show};
 use crate::spec::Column;
 use crate::spec::validate::{MigrationPlan, ResolvedPoint, SystemPlan};
@@ -20,33 +23,82 @@ pub fn systems<'a>(
     })
 }
 
+/// SQL: the spec makes a target row of point `p` from source row `src` (and carries that row).
+pub fn makes_carried_row(mp: &MigrationPlan, p: &ResolvedPoint, src: &str) -> String {
+    if mp.finer.is_some() {
+        format!("({} AND {})", makes_row(mp, p, src), carried(mp, src))
+    } else {
+        makes_row(mp, p, src)
+    }
+}
+
+/// The range of target times a system's source rows can make (a roll-up: their buckets).
+pub fn target_span(mp: &MigrationPlan, range: &super::SourceRange) -> (i64, i64) {
+    let m = &mp.migration;
+    let (lo, hi) = match &m.bucket {
+        Some(b) => (b.of(range.min), b.of(range.max)),
+        None => (range.min, range.max),
+    };
+    (
+        lo.saturating_mul(m.time.multiply),
+        hi.saturating_mul(m.time.multiply),
+    )
+}
+
 pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     systems(ctx)
         .map(|(mp, sp, range)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
                 let m = &mp.migration;
                 let (sys, tt, ts, mult) = (q(&m.system), q(&m.time.target), q(&m.time.source), m.time.multiply);
+                let (lo, hi) = target_span(mp, &range);
+                let owned = ctx.owned_sql(mp, "t");
+                // per point: the source rows it makes a row of (a roll-up: the buckets with a sample)
                 let terms: Vec<String> = sp
                     .points
                     .iter()
-                    .map(|p| format!("count(CASE WHEN {} THEN 1 END)", makes_row(mp, p, "s")))
+                    .map(|p| match &m.bucket {
+                        Some(b) => format!(
+                            "count(DISTINCT CASE WHEN {} THEN {} END)",
+                            makes_row(mp, p, "s"),
+                            bucket_of(b, &format!("s.{ts}"))
+                        ),
+                        None => format!("count(CASE WHEN {} THEN 1 END)", makes_carried_row(mp, p, "s")),
+                    })
                     .collect();
                 let want = db.query(
                     &format!("SELECT {} FROM {} AS s WHERE s.{sys} = ?1", terms.join(", "), q(&m.source)),
                     &[Value::Integer(sp.system_id)],
                 )?;
+                // a target row of point p at time t.tt is made by some source row
+                let made = |p: &ResolvedPoint| -> String {
+                    match &m.bucket {
+                        Some(b) => format!(
+                            "SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND t.{tt} % {mult} = 0 AND {} AND {}",
+                            in_bucket(b, &format!("s.{ts}"), &format!("t.{tt} / {mult}")),
+                            makes_row(mp, p, "s"),
+                            src = q(&m.source),
+                        ),
+                        None => format!(
+                            "SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = t.{tt} / {mult} AND t.{tt} % {mult} = 0 AND {}",
+                            makes_carried_row(mp, p, "s"),
+                            src = q(&m.source),
+                        ),
+                    }
+                };
+                // every row but the live app's rows that the spec does not make (a live row with
+                // no source row is the live app's own, and live_parity reports it)
+                let arms: Vec<String> = sp.points.iter().map(|p| format!("WHEN {} THEN EXISTS ({})", p.point_id, made(p))).collect();
                 let have: std::collections::BTreeMap<i64, i64> = db
                     .query(
                         &format!(
-                            "SELECT t.{pc}, count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{tt} BETWEEN ?2 AND ?3 GROUP BY t.{pc}",
+                            "SELECT t.{pc}, count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{tt} BETWEEN ?2 AND ?3 AND {owned} AND (NOT {live} OR CASE t.{pc} {arms} ELSE 0 END) GROUP BY t.{pc}",
                             pc = q(&m.point_column),
-                            tgt = q(&m.target)
+                            tgt = q(&m.target),
+                            live = ctx.live_rows(mp).live_sql("t").unwrap_or_else(|| "0".into()),
+                            arms = arms.join(" "),
                         ),
-                        &[
-                            Value::Integer(sp.system_id),
-                            Value::Integer(range.min * mult),
-                            Value::Integer(range.max * mult),
-                        ],
+                        &[Value::Integer(sp.system_id), Value::Integer(lo), Value::Integer(hi)],
                     )?
                     .into_iter()
                     .filter_map(|r| Some((as_i64(&r[0])?, as_i64(&r[1])?)))
@@ -61,29 +113,36 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         let params = [
                             Value::Integer(sp.system_id),
                             Value::Integer(p.point_id),
-                            Value::Integer(range.min * mult),
-                            Value::Integer(range.max * mult),
+                            Value::Integer(lo),
+                            Value::Integer(hi),
                         ];
+                        let at = match &m.bucket {
+                            Some(b) => format!("{} * {mult}", bucket_of(b, &format!("s.{ts}"))),
+                            None => format!("s.{ts} * {mult}"),
+                        };
+                        let mk = match &m.bucket {
+                            Some(_) => makes_row(mp, p, "s"),
+                            None => makes_carried_row(mp, p, "s"),
+                        };
                         ex.extend(examples(
                             db,
                             &format!(
-                                "SELECT s.{ts} FROM {src} AS s WHERE s.{sys} = ?1 AND {mk} AND NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{tt} = s.{ts} * {mult}) ORDER BY s.{ts}",
+                                "SELECT DISTINCT {at} AS want FROM {src} AS s WHERE s.{sys} = ?1 AND {mk} AND NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{tt} = {at}) ORDER BY want",
                                 src = q(&m.source),
-                                mk = makes_row(mp, p, "s"),
                                 tgt = q(&m.target),
                                 pc = q(&m.point_column)
                             ),
                             &params[..2],
-                            |r| format!("missing: {}", show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult)),
+                            |r| format!("missing: {}", show_time(as_i64(&r[0]).unwrap_or(0), mult)),
                         )?);
                         ex.extend(examples(
                             db,
                             &format!(
-                                "SELECT t.{tt} FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{tt} BETWEEN ?3 AND ?4 AND NOT EXISTS (SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = t.{tt} / {mult} AND t.{tt} % {mult} = 0 AND {mk}) ORDER BY t.{tt}",
-                                src = q(&m.source),
-                                mk = makes_row(mp, p, "s"),
+                                "SELECT t.{tt} FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{tt} BETWEEN ?3 AND ?4 AND {owned} AND NOT {live} AND NOT EXISTS ({made}) ORDER BY t.{tt}",
                                 tgt = q(&m.target),
-                                pc = q(&m.point_column)
+                                pc = q(&m.point_column),
+                                live = ctx.live_rows(mp).live_sql("t").unwrap_or_else(|| "0".into()),
+                                made = made(p),
                             ),
                             &params,
                             |r| format!("extra: {} ({})", show_time(as_i64(&r[0]).unwrap_or(0), mult), show(&r[0])),
@@ -115,7 +174,9 @@ fn row_pairs(
         .collect();
     for (col, c) in &m.columns {
         let e = match c {
-            Column::Source { source, multiply } => match multiply {
+            Column::Source {
+                source, multiply, ..
+            } => match multiply {
                 Some(k) => format!("(s.{} * {k})", q(source)),
                 None => format!("s.{}", q(source)),
             },
@@ -158,7 +219,7 @@ fn values_of_point(
         ts = q(&m.time.source),
         tt = q(&m.time.target),
         pc = q(&m.point_column),
-        migrated = ctx.live_rows(mp).migrated_sql("t"),
+        migrated = ctx.mine_sql(mp, "t"),
         cols = cols.join(", "),
         ok = ok.join(" AND ")
     );
@@ -171,7 +232,7 @@ fn values_of_point(
             q(&m.target),
             q(&m.system),
             q(&m.point_column),
-            ctx.live_rows(mp).migrated_sql("t")
+            ctx.mine_sql(mp, "t")
         ),
         &params,
     )?;
@@ -280,7 +341,7 @@ fn differing_rows_of_system(
     let others: Vec<(i64, i64)> = ctx
         .migrated_ranges
         .iter()
-        .filter(|((t, s), _)| t == &m.target && *s != sp.system_id)
+        .filter(|((name, s), _)| name == &m.name && *s != sp.system_id)
         .flat_map(|(_, r)| r.iter().copied())
         .collect();
     if !others.is_empty() {
@@ -312,7 +373,7 @@ fn migrated_rows_per_point(
                 "SELECT t.{pc}, count(*) FROM {} AS t WHERE t.{} = ?1 AND {} GROUP BY t.{pc}",
                 q(&m.target),
                 q(&m.system),
-                ctx.live_rows(mp).migrated_sql("t"),
+                ctx.mine_sql(mp, "t"),
                 pc = q(&m.point_column)
             ),
             &[Value::Integer(sp.system_id)],
@@ -326,9 +387,14 @@ pub fn values<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     systems(ctx)
         .map(|(mp, sp, _)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
-                let ranges = ctx
-                    .migrated_ranges
-                    .get(&(mp.migration.target.clone(), sp.system_id));
+                if mp.migration.kind == crate::spec::Kind::Rollup {
+                    return rollup_values(ctx, db, mp, sp);
+                }
+                let ranges = ctx.ranges(mp, sp.system_id);
+                if ranges.is_none() && matches!(ctx.live_rows(mp), super::LiveRows::Journal(..)) {
+                    // the journal holds nothing of this system
+                    return Ok(vec![nothing_migrated(mp, sp)]);
+                }
                 // with a journal: one pass for the whole system, and point by point only when
                 // something differs
                 let all_equal = match ranges {
@@ -340,6 +406,9 @@ pub fn values<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 } else {
                     Default::default()
                 };
+                if all_equal && totals.values().all(|n| *n == 0) {
+                    return Ok(vec![nothing_migrated(mp, sp)]);
+                }
                 let mut out = Vec::new();
                 for p in &sp.points {
                     let (total, bad, ex) = if all_equal {
@@ -347,18 +416,7 @@ pub fn values<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     } else {
                         values_of_point(ctx, db, mp, sp, p)?
                     };
-                    out.push(
-                        result("values", scope(mp, sp, Some(p)))
-                            .judged(
-                                bad,
-                                format!(
-                                    "{} migrated rows as the spec says",
-                                    thousands(total as i64)
-                                ),
-                                format!("{} differ", thousands(bad as i64)),
-                            )
-                            .with_examples(ex),
-                    );
+                    out.push(values_result(mp, sp, p, total, bad, ex));
                 }
                 Ok(out)
             })
@@ -366,50 +424,244 @@ pub fn values<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
         .collect()
 }
 
-/// Target times: each a source time × the multiplier, exactly, and plausible for its unit
-/// (milliseconds from 2000 to 2100).
+/// A system of which the migration wrote nothing: nothing to compare.
+fn nothing_migrated(mp: &MigrationPlan, sp: &SystemPlan) -> crate::report::CheckResult {
+    skipped(
+        "values",
+        scope(mp, sp, None),
+        "no migrated rows to compare (the live app wrote them all, or finer data replaces them)",
+    )
+}
+
+/// One point's values result; no migrated row is nothing to judge, not a pass.
+fn values_result(
+    mp: &MigrationPlan,
+    sp: &SystemPlan,
+    p: &ResolvedPoint,
+    total: u64,
+    bad: u64,
+    ex: Vec<String>,
+) -> crate::report::CheckResult {
+    if total == 0 && bad == 0 {
+        return skipped(
+            "values",
+            scope(mp, sp, Some(p)),
+            "no migrated rows to compare (the live app wrote them all, or the source has none)",
+        );
+    }
+    result("values", scope(mp, sp, Some(p)))
+        .judged(
+            bad,
+            format!("{} migrated rows as the spec says", thousands(total as i64)),
+            format!("{} differ", thousands(bad as i64)),
+        )
+        .with_examples(ex)
+}
+
+/// A roll-up: every migrated row equals the roll-up of its bucket's source rows, recomputed
+/// here; a migrated row without a bucket of samples differs too.
+fn rollup_values(
+    ctx: &Ctx,
+    db: &dyn Db,
+    mp: &MigrationPlan,
+    sp: &SystemPlan,
+) -> Result<Vec<crate::report::CheckResult>, crate::db::DbError> {
+    let m = &mp.migration;
+    let mult = m.time.multiply;
+    let cols = rollup_columns(mp);
+    let expected = rollup_expected(mp, sp, "1");
+    let ok: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(k, (c, _))| same_value(&format!("t.{}", q(c)), &format!("e.e{k}")))
+        .collect();
+    let (sys, pc, tt, tgt) = (
+        q(&m.system),
+        q(&m.point_column),
+        q(&m.time.target),
+        q(&m.target),
+    );
+    let mine = ctx.mine_sql(mp, "t");
+    let joined = format!(
+        "FROM ({expected}) AS e JOIN {tgt} AS t ON t.{sys} = ?1 AND t.{pc} = e.pid AND t.{tt} = e.tt WHERE {mine}"
+    );
+    let p1 = [Value::Integer(sp.system_id)];
+    let per_point =
+        |sql: &str| -> Result<std::collections::BTreeMap<i64, (u64, u64)>, crate::db::DbError> {
+            Ok(db
+                .query(sql, &p1)?
+                .into_iter()
+                .filter_map(|r| {
+                    Some((
+                        as_i64(&r[0])?,
+                        (as_i64(&r[1])? as u64, as_i64(&r[2]).unwrap_or(0) as u64),
+                    ))
+                })
+                .collect())
+        };
+    let matched_sql = format!(
+        "SELECT e.pid, count(*), sum(NOT ({})) {joined} GROUP BY e.pid",
+        ok.join(" AND ")
+    );
+    let matched = per_point(&matched_sql)?;
+    let totals = per_point(&format!(
+        "SELECT t.{pc}, count(*), 0 FROM {tgt} AS t WHERE t.{sys} = ?1 AND {mine} GROUP BY t.{pc}"
+    ))?;
+    if totals.is_empty() {
+        return Ok(vec![nothing_migrated(mp, sp)]);
+    }
+    let mut out = Vec::new();
+    for p in &sp.points {
+        let total = totals.get(&p.point_id).map_or(0, |x| x.0);
+        let (found, differ) = matched.get(&p.point_id).copied().unwrap_or((0, 0));
+        let bad = differ + total.saturating_sub(found);
+        let mut ex = Vec::new();
+        if bad > 0 {
+            let params = [Value::Integer(sp.system_id), Value::Integer(p.point_id)];
+            let pairs: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(k, (c, _))| format!("t.{}, e.e{k}", q(c)))
+                .collect();
+            ex = examples(
+                db,
+                &format!(
+                    "SELECT e.tt, {} {joined} AND e.pid = ?2 AND NOT ({}) ORDER BY e.tt",
+                    pairs.join(", "),
+                    ok.join(" AND ")
+                ),
+                &params,
+                |r| {
+                    let diffs: Vec<String> = cols
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| !same_read_value(&r[1 + 2 * k], &r[2 + 2 * k]))
+                        .map(|(k, (c, _))| {
+                            format!(
+                                "{c} {} (expected {})",
+                                show(&r[1 + 2 * k]),
+                                show(&r[2 + 2 * k])
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "{}: {}",
+                        show_time(as_i64(&r[0]).unwrap_or(0), mult),
+                        diffs.join(", ")
+                    )
+                },
+            )?;
+            if ex.len() < 5 && total > found {
+                let b = m.bucket.as_ref().expect("a roll-up");
+                ex.extend(examples(
+                    db,
+                    &format!(
+                        "SELECT t.{tt} FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND {mine} AND NOT EXISTS (SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND t.{tt} % {mult} = 0 AND {inb} AND {mk}) ORDER BY t.{tt}",
+                        src = q(&m.source),
+                        inb = in_bucket(b, &format!("s.{}", q(&m.time.source)), &format!("t.{tt} / {mult}")),
+                        mk = makes_row(mp, p, "s"),
+                    ),
+                    &params,
+                    |r| format!("{}: no source row in this bucket", show_time(as_i64(&r[0]).unwrap_or(0), mult)),
+                )?);
+                ex.truncate(5);
+            }
+        }
+        out.push(values_result(mp, sp, p, total, bad, ex));
+    }
+    Ok(out)
+}
+
+/// The factor from one unit to another as the spec's `[units]` declares it (1 for the same).
+pub fn unit_factor(spec: &crate::spec::Spec, from: &str, to: &str) -> Option<f64> {
+    if from == to {
+        return Some(1.0);
+    }
+    spec.units.get(to).and_then(|u| u.from.get(from)).copied()
+}
+
+/// Target times of migrated rows: each a source time × the multiplier (a roll-up: a bucket
+/// name × the multiplier, with source rows in that bucket), and plausible for the time unit the
+/// spec gives. The spec's multiplier must be the conversion its units declare.
 pub fn timestamps<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     systems(ctx)
         .map(|(mp, sp, _)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
                 let m = &mp.migration;
+                let spec = &ctx.plan.spec.spec;
                 let mult = m.time.multiply;
-                let (lo, hi) = (946_684_800i64.saturating_mul(mult), 4_102_444_800i64.saturating_mul(mult));
+                let (tt, tgt, sys, src, ts) = (q(&m.time.target), q(&m.target), q(&m.system), q(&m.source), q(&m.time.source));
+                let unit = m.time.unit.as_ref().and_then(|u| spec.units.get(u).map(|i| (u, i)));
+                let mut problems = Vec::new();
+                if let (Some((to, _)), Some(from)) = (unit, ctx.column_info(mp, &m.time.source).and_then(|c| c.unit.as_ref())) {
+                    match unit_factor(spec, from, to) {
+                        Some(f) if f == mult as f64 => {}
+                        Some(f) => problems.push(format!("{}.{} is {from}, the target time is {to}: the spec multiplies by {mult}, the units need {f}", m.source, m.time.source)),
+                        None => problems.push(format!("the spec declares no conversion from {from} to {to} (time of {}.{})", m.source, m.time.source)),
+                    }
+                }
+                let plausible = unit.map(|(_, i)| {
+                    let mut c = Vec::new();
+                    if let Some(lo) = i.min { c.push(format!("x.tt >= {}", lit_f(lo))); }
+                    if let Some(hi) = i.max { c.push(format!("x.tt <= {}", lit_f(hi))); }
+                    if c.is_empty() { "1".to_string() } else { c.join(" AND ") }
+                }).unwrap_or_else(|| "1".into());
+                let (step, exists) = match &m.bucket {
+                    Some(b) => (
+                        b.width.saturating_mul(mult),
+                        format!("SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND {}", in_bucket(b, &format!("s.{ts}"), &format!("x.tt / {mult}"))),
+                    ),
+                    None => (
+                        mult,
+                        format!("SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = x.tt / {mult} AND {}", carried(mp, "s")),
+                    ),
+                };
                 let from = format!(
-                    "FROM (SELECT DISTINCT t.{tt} AS tt FROM {tgt} AS t WHERE t.{sys} = ?1) AS x
-                     WHERE x.tt % {mult} != 0 OR x.tt < {lo} OR x.tt >= {hi}
-                        OR NOT EXISTS (SELECT 1 FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = x.tt / {mult})",
-                    tt = q(&m.time.target),
-                    tgt = q(&m.target),
-                    sys = q(&m.system),
-                    src = q(&m.source),
-                    ts = q(&m.time.source)
+                    "FROM (SELECT DISTINCT t.{tt} AS tt FROM {tgt} AS t WHERE t.{sys} = ?1 AND {mine}) AS x
+                     WHERE x.tt % {step} != 0 OR NOT ({plausible}) OR NOT EXISTS ({exists})",
+                    mine = ctx.mine_sql(mp, "t"),
                 );
                 let p = [Value::Integer(sp.system_id)];
-                let n = count(db, &format!("SELECT count(*) {from}"), &p)?;
                 let distinct = count(
                     db,
-                    &format!("SELECT count(DISTINCT {tt}) FROM {tgt} WHERE {sys} = ?1", tt = q(&m.time.target), tgt = q(&m.target), sys = q(&m.system)),
+                    &format!("SELECT count(DISTINCT t.{tt}) FROM {tgt} AS t WHERE t.{sys} = ?1 AND {}", ctx.mine_sql(mp, "t")),
                     &p,
                 )?;
-                let ex = if n > 0 {
-                    examples(db, &format!("SELECT x.tt {from} ORDER BY x.tt"), &p, |r| {
+                if distinct == 0 && problems.is_empty() {
+                    return Ok(vec![skipped("timestamps", scope(mp, sp, None), "no migrated rows")]);
+                }
+                let n = count(db, &format!("SELECT count(*) {from}"), &p)?;
+                let spec_problems = problems.len() as u64;
+                let what = match &m.bucket {
+                    Some(b) => format!("bucket × {mult} (buckets of {} source units)", b.width),
+                    None => format!("source time × {mult}"),
+                };
+                if n > 0 {
+                    problems.extend(examples(db, &format!("SELECT x.tt, ({plausible}) {from} ORDER BY x.tt"), &p, |r| {
                         let t = as_i64(&r[0]).unwrap_or(0);
-                        if t < lo || t >= hi {
-                            format!("{t}: not a time in {} (seconds left unconverted?)", if mult == 1000 { "milliseconds" } else { "target units" })
-                        } else if t % mult != 0 {
-                            format!("{t}: not a whole source second")
+                        if as_i64(&r[1]) == Some(0) {
+                            format!("{t}: not a plausible {} (a time left unconverted?)", m.time.unit.as_deref().unwrap_or("time"))
+                        } else if t % step != 0 {
+                            format!("{t}: not a whole {}", if m.bucket.is_some() { "bucket" } else { "source time unit" })
                         } else {
                             format!("{t} ({}): no source row at this time", show_time(t, mult))
                         }
-                    })?
-                } else {
-                    vec![]
-                };
+                    })?);
+                }
+                let violations = n + spec_problems;
+                problems.truncate(5);
                 Ok(vec![result("timestamps", scope(mp, sp, None))
-                    .judged(n, format!("source time × {mult}"), format!("{} distinct times, {} off", thousands(distinct as i64), thousands(n as i64)))
-                    .with_examples(ex)])
+                    .judged(violations, what, format!("{} distinct times, {} off", thousands(distinct as i64), thousands(n as i64)))
+                    .with_examples(problems)])
             })
         })
         .collect()
+}
+
+fn lit_f(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 9e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:e}")
+    }
 }

@@ -96,6 +96,16 @@ fn indexes(db: &dyn Db, table: &str) -> Result<Vec<(String, String)>, DbError> {
 pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     per_migration(ctx, move |db: &dyn Db, mp| {
         let m = &mp.migration;
+        // a target shared by several migrations is checked once
+        let first = ctx
+            .plan
+            .migrations
+            .iter()
+            .find(|x| x.migration.target == m.target)
+            .is_some_and(|x| x.migration.name == m.name);
+        if !first {
+            return Ok(vec![]);
+        }
         let now = indexes(db, &m.target)?;
         let mut problems = Vec::new();
         let unique = db.query(

@@ -7,19 +7,10 @@ use super::rows::systems;
 use super::{Ctx, LiveRows};
 use crate::db::{Db, DbError, Value, as_i64};
 use crate::report::{SystemTimeline, Timeline};
-use crate::spec::Kind;
 use crate::sql::ident as q;
 
 /// Slices of the time axis: enough to show a two-day seam in a year of data, few enough to draw.
 pub const BUCKETS: usize = 240;
-
-/// Longest pause between two source rows that is not a gap, in source seconds.
-fn gap_threshold(kind: Kind) -> i64 {
-    match kind {
-        Kind::Raw => 600,
-        Kind::Agg5m => 900,
-    }
-}
 
 /// Rows per bucket from a query returning (bucket, count…) rows.
 fn per_bucket(rows: &[Vec<Value>], column: usize) -> Vec<u64> {
@@ -97,19 +88,23 @@ pub fn timelines(ctx: &Ctx, db: &dyn Db) -> Result<Vec<Timeline>, DbError> {
                 ),
                 &p,
             )?;
-            let gaps = db
-                .query(
-                    &format!(
-                        "SELECT at, nxt FROM (SELECT s.{ts} AS at, lead(s.{ts}) OVER (ORDER BY s.{ts}) AS nxt FROM {} AS s WHERE s.{sys} = ?1)
-                         WHERE nxt - at > {} ORDER BY nxt - at DESC, at LIMIT 50",
-                        q(&m.source),
-                        gap_threshold(m.kind)
-                    ),
-                    &p,
-                )?
-                .iter()
-                .filter_map(|r| Some((as_i64(&r[0])? * mult, as_i64(&r[1])? * mult)))
-                .collect();
+            // the spec's gap threshold says what a gap is; without one, none is drawn
+            let gaps = match &m.coverage {
+                Some(c) => db
+                    .query(
+                        &format!(
+                            "SELECT at, nxt FROM (SELECT s.{ts} AS at, lead(s.{ts}) OVER (ORDER BY s.{ts}) AS nxt FROM {} AS s WHERE s.{sys} = ?1)
+                             WHERE nxt - at > {} ORDER BY nxt - at DESC, at LIMIT 50",
+                            q(&m.source),
+                            c.gap
+                        ),
+                        &p,
+                    )?
+                    .iter()
+                    .filter_map(|r| Some((as_i64(&r[0])? * mult, as_i64(&r[1])? * mult)))
+                    .collect(),
+                None => Vec::new(),
+            };
             let seam = match live.live_sql("t") {
                 Some(l) => db
                     .query(

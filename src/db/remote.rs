@@ -144,6 +144,20 @@ fn from_libsql(v: libsql::Value) -> Value {
     }
 }
 
+/// Whether a statement certainly returns no rows: a write or a schema change without RETURNING.
+fn returns_no_rows(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "CREATE" | "DROP" | "ALTER"
+    ) && !sql.to_ascii_uppercase().contains("RETURNING")
+}
+
 /// Whether a statement can change rows (the server reports a stale count for others).
 fn changes_rows(sql: &str) -> bool {
     let first = sql
@@ -156,6 +170,42 @@ fn changes_rows(sql: &str) -> bool {
         first.as_str(),
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH"
     )
+}
+
+/// How often a statement the server cancelled is run again. libSQL's server interrupts the
+/// statement running on a connection when it believes the request behind it was cancelled
+/// (`CoreConnection::run_async` in tursodatabase/libsql, libsql-server/src/connection/
+/// connection_core.rs: a dropped request sets a flag its progress handler reads every 100 VM
+/// steps); a long statement can see that flag left by an earlier request and fail with
+/// "interrupted" although nothing was cancelled. A read is safe to repeat, and so is a write
+/// batch whose failing statement came before its COMMIT: the transaction was rolled back.
+const SERVER_CANCEL_RETRIES: u32 = 3;
+
+/// Whether the server answered "interrupted" (and not preflight's own Ctrl-C).
+fn cancelled_by_server(e: &DbError) -> bool {
+    matches!(e, DbError::Sql { message, .. } if message == "interrupted")
+}
+
+/// One query: inside the snapshot's read transaction, in a short read transaction of its own
+/// (always rolled back), or on the connection.
+async fn run_once(
+    read: &Option<libsql::Transaction>,
+    access: Access,
+    conn: &libsql::Connection,
+    st: &Stmt,
+) -> Result<StmtOut, libsql::Error> {
+    match (read, access) {
+        (Some(tx), _) => RemoteDb::run_on(tx, st, false).await,
+        (None, Access::ReadOnly) => {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .await?;
+            let out = RemoteDb::run_on(&tx, st, false).await;
+            let _ = tx.rollback().await;
+            out
+        }
+        (None, _) => RemoteDb::run_on(conn, st, false).await,
+    }
 }
 
 impl RemoteDb {
@@ -274,8 +324,25 @@ impl RemoteDb {
         matches!(self.access, Access::ReadOnly | Access::Snapshot)
     }
 
-    async fn run_on(conn: &libsql::Connection, st: &Stmt) -> Result<StmtOut, libsql::Error> {
+    /// Run one statement. `in_batch`: inside a write batch's own transaction, where a statement
+    /// without rows goes as a plain request: a query's rows come through a streamed cursor
+    /// whose response the client stops reading at the end of the rows, and the server takes the
+    /// dropped response for a cancelled request (see SERVER_CANCEL_RETRIES), which can
+    /// interrupt the next statement of the batch. (Outside such a transaction the client may
+    /// close its stream after a plain request, which would end a transaction a script opened.)
+    async fn run_on(
+        conn: &libsql::Connection,
+        st: &Stmt,
+        in_batch: bool,
+    ) -> Result<StmtOut, libsql::Error> {
         let params: Vec<libsql::Value> = st.params.iter().map(to_libsql).collect();
+        if in_batch && returns_no_rows(&st.sql) {
+            let changes = conn.execute(&st.sql, params).await?;
+            return Ok(StmtOut {
+                changes: if changes_rows(&st.sql) { changes } else { 0 },
+                rows: Vec::new(),
+            });
+        }
         let mut rows = conn.query(&st.sql, params).await?;
         let n = rows.column_count();
         let mut out = Vec::new();
@@ -302,23 +369,20 @@ impl Db for RemoteDb {
 
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let st = Stmt::new(sql, params.to_vec());
-        let run = async {
-            match (&self.read, self.access) {
-                (Some(tx), _) => Self::run_on(tx, &st).await,
-                // a short transaction of its own, always rolled back
-                (None, Access::ReadOnly) => {
-                    let tx = self
-                        .conn
-                        .transaction_with_behavior(TransactionBehavior::Deferred)
-                        .await?;
-                    let out = Self::run_on(&tx, &st).await;
-                    let _ = tx.rollback().await;
-                    out
+        let mut attempt = 0;
+        loop {
+            match self.call(
+                sql,
+                "to a query",
+                run_once(&self.read, self.access, &self.conn, &st),
+            ) {
+                Err(e) if attempt < SERVER_CANCEL_RETRIES && cancelled_by_server(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt as u64));
                 }
-                (None, _) => Self::run_on(&self.conn, &st).await,
+                r => return r.map(|o| o.rows),
             }
-        };
-        self.call(sql, "to a query", run).map(|o| o.rows)
+        }
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
@@ -329,7 +393,7 @@ impl Db for RemoteDb {
         self.call(
             sql,
             "to a statement (whether it took effect is unknown)",
-            Self::run_on(&self.conn, &st),
+            Self::run_on(&self.conn, &st, false),
         )
         .map(|o| o.changes)
     }
@@ -339,7 +403,7 @@ impl Db for RemoteDb {
             return Err(self.refuse(stmts.first().map_or("", |s| s.sql.as_str())));
         }
         let first = stmts.first().map_or("", |s| s.sql.as_str());
-        let run = async {
+        let run = || async {
             let tx = match self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -350,7 +414,7 @@ impl Db for RemoteDb {
             };
             let mut out = Vec::with_capacity(stmts.len());
             for (index, st) in stmts.iter().enumerate() {
-                match Self::run_on(&tx, st).await {
+                match Self::run_on(&tx, st, true).await {
                     Ok(o) => out.push(o),
                     Err(e) => {
                         let err = self.err(&st.sql, &e);
@@ -367,11 +431,25 @@ impl Db for RemoteDb {
             }
             Ok::<_, libsql::Error>(Ok(out))
         };
-        self.call(
-            first,
-            "to a write transaction (the server commits all of it or none of it; which one is unknown)",
-            run,
-        )?
+        let mut attempt = 0;
+        loop {
+            let out = self.call(
+                first,
+                "to a write transaction (the server commits all of it or none of it; which one is unknown)",
+                run(),
+            )?;
+            match out {
+                // a statement before COMMIT was cancelled and the transaction rolled back: nothing
+                // of the batch was written, so it runs again
+                Err(DbError::InBatch { source, .. })
+                    if attempt < SERVER_CANCEL_RETRIES && cancelled_by_server(&source) =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt as u64));
+                }
+                out => return out,
+            }
+        }
     }
 
     fn reopen(&self) -> Result<Box<dyn Db>, DbError> {

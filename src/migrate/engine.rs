@@ -108,13 +108,18 @@ fn range(
     let (Some(min), Some(max)) = (as_i64(&bounds[0][0]), as_i64(&bounds[0][1])) else {
         return Ok(None);
     };
+    // a roll-up covers whole buckets: its windows start and end on bucket bounds
+    let (first, end) = match &m.bucket {
+        Some(b) => (b.last_time(b.of(min)) - b.width, b.last_time(b.of(max))),
+        None => (min - 1, max),
+    };
     let start = if from_start {
         None
     } else {
-        journal::progress_of(db, &m.name, sp.system_id)?
+        journal::progress_of(db, &mp.progress_table, &m.name, sp.system_id)?
     };
-    let start = start.unwrap_or(min - 1);
-    Ok((start < max).then_some((start, max)))
+    let start = start.unwrap_or(first);
+    Ok((start < end).then_some((start, end)))
 }
 
 fn count_source(
@@ -164,9 +169,14 @@ fn next_hi(
         &[
             Value::Integer(system_id),
             Value::Integer(lo),
-            Value::Integer(batch as i64 - 1),
+            Value::Integer(i64::try_from(batch - 1).unwrap_or(i64::MAX)),
         ],
     )?;
+    // a roll-up's batch ends where the bucket of that row ends, so no bucket is split
+    let hi = match (&m.bucket, hi) {
+        (Some(b), Some(h)) => Some(b.last_time(b.of(h))),
+        (_, h) => h,
+    };
     Ok(hi.map_or(end, |h| h.min(end)))
 }
 

@@ -48,8 +48,12 @@ const PROGRESS_COLUMNS: [&str; 5] = [
 pub enum JournalError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("{target}: {PROGRESS} exists but has no column {column}; preflight records progress in the seed's shape ({})", PROGRESS_COLUMNS.join(", "))]
-    ProgressShape { target: String, column: String },
+    #[error("{target}: {table} exists but has no column {column}; preflight records progress in the seed's shape ({})", PROGRESS_COLUMNS.join(", "))]
+    ProgressShape {
+        target: String,
+        table: String,
+        column: String,
+    },
     #[error("{target}: nothing to roll back: no preflight journal for migration {migration}")]
     NothingToUndo { target: String, migration: String },
     #[error(
@@ -212,12 +216,14 @@ pub fn create_journal_sql() -> [String; 2] {
 pub fn setup(db: &dyn Db, mp: &MigrationPlan) -> Result<(), JournalError> {
     let m = &mp.migration;
     let name = text(&m.name);
-    let progress_columns = db.columns(PROGRESS)?;
+    let progress = q(&mp.progress_table);
+    let progress_columns = db.columns(&mp.progress_table)?;
     if !progress_columns.is_empty() {
         for c in PROGRESS_COLUMNS {
             if !progress_columns.iter().any(|x| x == c) {
                 return Err(JournalError::ProgressShape {
                     target: db.target().shown(),
+                    table: mp.progress_table.clone(),
                     column: c.into(),
                 });
             }
@@ -237,13 +243,13 @@ pub fn setup(db: &dyn Db, mp: &MigrationPlan) -> Result<(), JournalError> {
         .collect();
     if progress_columns.is_empty() {
         stmts.push(Stmt::new(
-            format!("INSERT OR IGNORE INTO {STATE} VALUES ('*', 'progress_table_created', 1)"),
-            vec![],
+            format!("INSERT OR IGNORE INTO {STATE} VALUES ('*', 'progress_table_created', ?1)"),
+            vec![text(&mp.progress_table)],
         ));
     }
     stmts.push(Stmt::new(
         format!(
-            "CREATE TABLE IF NOT EXISTS {PROGRESS} (
+            "CREATE TABLE IF NOT EXISTS {progress} (
   migration_name TEXT NOT NULL,
   system_id INTEGER NOT NULL,
   last_migrated_timestamp INTEGER NOT NULL,
@@ -255,12 +261,12 @@ pub fn setup(db: &dyn Db, mp: &MigrationPlan) -> Result<(), JournalError> {
         vec![],
     ));
     stmts.push(Stmt::new(
-        format!("CREATE TABLE IF NOT EXISTS {SAVED} AS SELECT rowid AS saved_rowid, * FROM {PROGRESS} WHERE 0"),
+        format!("CREATE TABLE IF NOT EXISTS {SAVED} AS SELECT rowid AS saved_rowid, * FROM {progress} WHERE 0"),
         vec![],
     ));
     stmts.push(Stmt::new(
         format!(
-            "INSERT INTO {SAVED} SELECT rowid, * FROM {PROGRESS} WHERE migration_name = ?1
+            "INSERT INTO {SAVED} SELECT rowid, * FROM {progress} WHERE migration_name = ?1
              AND NOT EXISTS (SELECT 1 FROM {STATE} WHERE migration_name = ?1 AND key = 'progress_saved')"
         ),
         vec![name.clone()],
@@ -276,6 +282,7 @@ pub fn setup(db: &dyn Db, mp: &MigrationPlan) -> Result<(), JournalError> {
         ("source_time_column", text(&m.time.source)),
         ("journal_seq", Value::Integer(0)),
         ("journal_head", Value::Integer(0)),
+        ("progress_table", text(&mp.progress_table)),
     ];
     if has_sequence {
         let seq = db
@@ -404,13 +411,14 @@ pub fn batch_statements(
         ),
         Stmt::new(
             format!(
-                "INSERT INTO {PROGRESS} (migration_name, system_id, last_migrated_timestamp, rows_migrated, updated_at)
+                "INSERT INTO {progress} (migration_name, system_id, last_migrated_timestamp, rows_migrated, updated_at)
                  VALUES (?1, ?2, ?3, (SELECT count(*) FROM {src} WHERE {sys} = ?2 AND {t} <= ?3), ?4)
                  ON CONFLICT (migration_name, system_id) DO UPDATE SET
                    last_migrated_timestamp = excluded.last_migrated_timestamp,
                    rows_migrated = excluded.rows_migrated,
                    updated_at = excluded.updated_at
-                 WHERE excluded.last_migrated_timestamp > {PROGRESS}.last_migrated_timestamp",
+                 WHERE excluded.last_migrated_timestamp > {progress}.last_migrated_timestamp",
+                progress = q(&mp.progress_table),
                 src = q(&m.source),
                 sys = q(&m.system),
                 t = q(&m.time.source),
@@ -427,12 +435,20 @@ pub fn batch_statements(
 }
 
 /// Where a migration's progress stands for a system: last source time migrated.
-pub fn progress_of(db: &dyn Db, migration: &str, system_id: i64) -> Result<Option<i64>, DbError> {
-    if !db.table_exists(PROGRESS)? {
+pub fn progress_of(
+    db: &dyn Db,
+    table: &str,
+    migration: &str,
+    system_id: i64,
+) -> Result<Option<i64>, DbError> {
+    if !db.table_exists(table)? {
         return Ok(None);
     }
     db.scalar_i64(
-        &format!("SELECT last_migrated_timestamp FROM {PROGRESS} WHERE migration_name = ?1 AND system_id = ?2"),
+        &format!(
+            "SELECT last_migrated_timestamp FROM {} WHERE migration_name = ?1 AND system_id = ?2",
+            q(table)
+        ),
         &[text(migration), Value::Integer(system_id)],
     )
 }
@@ -791,7 +807,11 @@ fn undo(
     if only_check {
         return Ok(summary);
     }
-    let progress_cols = db.columns(PROGRESS)?;
+    let progress_table = get("progress_table")
+        .and_then(|v| as_text(&v))
+        .unwrap_or_else(|| PROGRESS.into());
+    let progress = q(&progress_table);
+    let progress_cols = db.columns(&progress_table)?;
     let has_progress = PROGRESS_COLUMNS
         .iter()
         .all(|c| progress_cols.iter().any(|x| x == c));
@@ -845,7 +865,7 @@ fn undo(
             };
             stmts.push(Stmt::new(
                 format!(
-                    "UPDATE {PROGRESS} SET last_migrated_timestamp = ?3, rows_migrated = {rows_migrated}
+                    "UPDATE {progress} SET last_migrated_timestamp = ?3, rows_migrated = {rows_migrated}
                      WHERE migration_name = ?1 AND system_id = ?2 AND last_migrated_timestamp > ?3"
                 ),
                 vec![
@@ -887,13 +907,13 @@ fn undo(
     if !progress_cols.is_empty() {
         let cols: Vec<String> = progress_cols.iter().map(|c| q(c)).collect();
         stmts.push(Stmt::new(
-            format!("DELETE FROM {PROGRESS} WHERE migration_name = ?1"),
+            format!("DELETE FROM {progress} WHERE migration_name = ?1"),
             vec![text(migration)],
         ));
         if db.table_exists(SAVED)? {
             stmts.push(Stmt::new(
                 format!(
-                    "INSERT INTO {PROGRESS} (rowid, {c}) SELECT saved_rowid, {c} FROM {SAVED} WHERE migration_name = ?1",
+                    "INSERT INTO {progress} (rowid, {c}) SELECT saved_rowid, {c} FROM {SAVED} WHERE migration_name = ?1",
                     c = cols.join(", ")
                 ),
                 vec![text(migration)],
@@ -936,19 +956,25 @@ fn drop_empty_tables(db: &dyn Db) -> Result<(), DbError> {
     let empty = |t: &str| -> Result<bool, DbError> {
         Ok(db.table_exists(t)?
             && db
-                .query(&format!("SELECT 1 FROM {t} LIMIT 1"), &[])?
+                .query(&format!("SELECT 1 FROM {} LIMIT 1", q(t)), &[])?
                 .is_empty())
     };
     let mut stmts = Vec::new();
-    let created_progress = db.table_exists(STATE)?
-        && !db
-            .query(
-                &format!("SELECT 1 FROM {STATE} WHERE migration_name = '*' AND key = 'progress_table_created'"),
-                &[],
-            )?
-            .is_empty();
-    if created_progress && empty(PROGRESS)? {
-        stmts.push(Stmt::new(format!("DROP TABLE {PROGRESS}"), vec![]));
+    // the progress table preflight created (journals of older versions stored 1 for its name)
+    let created_progress = if db.table_exists(STATE)? {
+        db.query(
+            &format!("SELECT value FROM {STATE} WHERE migration_name = '*' AND key = 'progress_table_created'"),
+            &[],
+        )?
+        .first()
+        .map(|r| as_text(&r[0]).unwrap_or_else(|| PROGRESS.into()))
+    } else {
+        None
+    };
+    if let Some(table) = created_progress
+        && empty(&table)?
+    {
+        stmts.push(Stmt::new(format!("DROP TABLE {}", q(&table)), vec![]));
         stmts.push(Stmt::new(
             format!(
                 "DELETE FROM {STATE} WHERE migration_name = '*' AND key = 'progress_table_created'"

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Kind, LoadedSpec, Migration, OnMissing, SpecError, Transform};
+use super::{Closed, Kind, LoadedSpec, Migration, OnMissing, SpecError, Transform};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
 
 /// One point of one system, resolved.
@@ -23,9 +23,24 @@ pub struct SystemPlan {
     pub points: Vec<ResolvedPoint>,
 }
 
+/// The finer source that supersedes a migration's rows (its `superseded_by` roll-up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finer {
+    pub migration: String,
+    pub source: String,
+    pub system: String,
+    pub time: String,
+    pub width: i64,
+    pub closed: Closed,
+}
+
 #[derive(Debug, Clone)]
 pub struct MigrationPlan {
     pub migration: Migration,
+    /// The spec's progress table.
+    pub progress_table: String,
+    /// Set when the migration carries only rows with nothing finer in another migration's source.
+    pub finer: Option<Finer>,
     /// Source columns that exist (a mapped column missing from this set reads as NULL, which
     /// only an `on_missing_column = "null"` spec allows).
     pub source_columns: BTreeSet<String>,
@@ -199,6 +214,42 @@ fn has_unique_key(db: &dyn Db, table: &str, cols: &[&str]) -> Result<bool, DbErr
     Ok(false)
 }
 
+/// The columns preflight records progress in (the seed's shape).
+pub const PROGRESS_COLUMNS: [&str; 5] = [
+    "migration_name",
+    "system_id",
+    "last_migrated_timestamp",
+    "rows_migrated",
+    "updated_at",
+];
+
+/// An existing progress table must have the seed's columns and its UNIQUE key, or the first
+/// batch would fail after tables were created.
+fn progress_table_problem(db: &dyn Db, table: &str) -> Result<Option<String>, DbError> {
+    let have = db.columns(table)?;
+    if have.is_empty() {
+        return Ok(None);
+    }
+    let missing: Vec<&str> = PROGRESS_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !have.iter().any(|h| h == c))
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Some(format!(
+            "progress table {table} exists without column(s) {}; preflight records progress in the seed's shape ({})",
+            missing.join(", "),
+            PROGRESS_COLUMNS.join(", ")
+        )));
+    }
+    if !has_unique_key(db, table, &["migration_name", "system_id"])? {
+        return Ok(Some(format!(
+            "progress table {table} exists without a UNIQUE key on (migration_name, system_id); add it (CREATE UNIQUE INDEX … ON {table} (migration_name, system_id)) or drop the table"
+        )));
+    }
+    Ok(None)
+}
+
 /// Validate the spec against the database and resolve every point. Nothing is written.
 pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanError> {
     let catalog = read_catalog(spec, db)?;
@@ -214,11 +265,9 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
                 spec.spec.catalog.systems
             )),
             Some(v)
-                if !spec
-                    .spec
-                    .migrations
-                    .iter()
-                    .any(|m| scope.only.is_none_or(|k| k == m.kind) && m.vendor(v).is_some()) =>
+                if !spec.spec.migrations.iter().any(|m| {
+                    scope.only.is_none_or(|k| k.selects(m.kind)) && m.vendor(v).is_some()
+                }) =>
             {
                 errors.push(format!(
                     "--system {s}: its vendor {v} has no mapping in the spec"
@@ -242,7 +291,7 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
     }
     let mut migrations = Vec::new();
     for m in &spec.spec.migrations {
-        if scope.only.is_some_and(|k| k != m.kind)
+        if scope.only.is_some_and(|k| !k.selects(m.kind))
             || (!scope.migrations.is_empty() && !scope.migrations.contains(&m.name))
         {
             continue;
@@ -267,12 +316,57 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
                 errors.push(format!("{at}: {what} {}.{c} does not exist", m.source));
             }
         }
+        // a factor that makes stored integers overflow would turn them into approximate REALs
+        let mut factors: Vec<(String, i64, String)> = Vec::new();
+        if source_columns.contains(&m.time.source) {
+            factors.push((
+                m.time.source.clone(),
+                m.time.multiply,
+                "time.multiply".into(),
+            ));
+        }
+        for (c, col) in &m.columns {
+            if let super::Column::Source {
+                source,
+                multiply: Some(k),
+                ..
+            } = col
+                && source_columns.contains(source)
+            {
+                factors.push((source.clone(), *k, format!("column {c}: multiply")));
+            }
+        }
+        for (col, k, what) in factors {
+            let largest = db.scalar_i64(
+                &format!(
+                    "SELECT max(abs({c})) FROM {t} WHERE typeof({c}) = 'integer'",
+                    c = crate::sql::ident(&col),
+                    t = crate::sql::ident(&m.source)
+                ),
+                &[],
+            )?;
+            if let Some(n) = largest
+                && n.checked_mul(k).is_none()
+            {
+                let msg = format!(
+                    "{at}: {what} {k} makes {}.{col} (up to {n}) overflow a 64-bit integer",
+                    m.source
+                );
+                // verification reports what such a migration wrote; migrating refuses
+                if scope.lenient {
+                    warnings.push(msg);
+                } else {
+                    errors.push(msg);
+                }
+            }
+        }
         let mut need_target: Vec<(&String, String)> = vec![
             (&m.system, "system column".into()),
             (&m.time.target, "time column".into()),
             (&m.point_column, "point column".into()),
         ];
-        for f in &m.fields {
+        let target_fields = m.target_fields();
+        for f in &target_fields {
             need_target.push((f, "field".into()));
         }
         for (c, col) in &m.columns {
@@ -374,12 +468,50 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
                 });
             }
         }
+        let finer = m.superseded_by.as_ref().and_then(|r| {
+            let rm = spec.migration(r)?;
+            let b = rm.bucket.as_ref()?;
+            Some(Finer {
+                migration: rm.name.clone(),
+                source: rm.source.clone(),
+                system: rm.system.clone(),
+                time: rm.time.source.clone(),
+                width: b.width,
+                closed: b.closed,
+            })
+        });
+        if let Some(f) = &finer {
+            let rm = spec.migration(&f.migration).expect("checked above");
+            if rm.time.multiply != m.time.multiply {
+                errors.push(format!(
+                    "{at}: superseded_by {}: both migrations must read time in the same unit (time.multiply {} and {})",
+                    f.migration, m.time.multiply, rm.time.multiply
+                ));
+            }
+            let cols: BTreeSet<String> = db.columns(&f.source)?.into_iter().collect();
+            for c in [&f.system, &f.time] {
+                if !cols.contains(c) {
+                    errors.push(format!(
+                        "{at}: superseded_by {}: {}.{c} does not exist",
+                        f.migration, f.source
+                    ));
+                }
+            }
+        }
         migrations.push(MigrationPlan {
             migration: m.clone(),
+            progress_table: spec.spec.progress_table.clone(),
+            finer,
             source_columns,
             target_columns,
             systems,
         });
+    }
+    // only a run that writes progress needs the key (verification reads the table as it is)
+    if !scope.lenient
+        && let Some(problem) = progress_table_problem(db, &spec.spec.progress_table)?
+    {
+        errors.push(problem);
     }
     if !missing_points.is_empty() {
         if scope.allow_missing_points || scope.lenient {

@@ -264,7 +264,7 @@ fn data_has_the_shape_of_the_real_thing() {
     );
     assert_eq!(
         q(
-            "SELECT count(*) FROM point_readings_agg_5m WHERE avg IS NULL OR min IS NULL OR max IS NULL OR last IS NULL"
+            "SELECT count(*) FROM point_readings_agg_5m WHERE sample_count > 0 AND (avg IS NULL OR min IS NULL OR max IS NULL OR last IS NULL)"
         ),
         0
     );
@@ -282,4 +282,167 @@ fn data_has_the_shape_of_the_real_thing() {
     ] {
         assert!(q(&format!("SELECT count(*) FROM {t}")) > 0, "{t} is empty");
     }
+}
+
+/// The facts of LIVEONE.md's sections "Legacy and live rows are computed differently" and the
+/// faults, Enphase and Selectronic facts, each as a query on the bundled fixture.
+#[test]
+fn legacy_and_live_rows_are_computed_as_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(small_fixture_db(dir.path())).unwrap();
+    let q = |sql: &str| scalar(&conn, sql);
+    // legacy: interval_end = ceil(t / 300) * 300 over the closed range [end - 300, end], power
+    // Math.round()ed (halves up): checked on every interval the readings fully cover
+    let covered = "FROM readings_agg_5m AS a WHERE a.system_id IN (1, 2, 5) AND a.interval_end - 300 > (SELECT min(inverter_time) FROM readings AS r WHERE r.system_id = a.system_id)";
+    let closed = "r.system_id = a.system_id AND r.inverter_time BETWEEN a.interval_end - 300 AND a.interval_end";
+    assert!(q(&format!("SELECT count(*) {covered}")) > 300);
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) {covered} AND a.sample_count != (SELECT count(*) FROM readings AS r WHERE {closed})"
+        )),
+        0,
+        "legacy sample_count counts the closed interval"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) {covered} AND a.solar_w_avg IS NOT (SELECT CAST(m AS INTEGER) - (m < CAST(m AS INTEGER)) FROM (SELECT avg(solar_w) + 0.5 AS m FROM readings AS r WHERE {closed}))"
+        )),
+        0,
+        "legacy avg is Math.round of the closed interval's mean"
+    );
+    // a sample on a boundary counts in two legacy intervals, before and inside the window
+    let first_live =
+        "(SELECT min(measurement_time) / 1000 FROM point_readings WHERE system_id = 5)";
+    assert!(
+        q(&format!(
+            "SELECT count(*) FROM readings WHERE system_id = 5 AND inverter_time % 300 = 0 AND inverter_time < {first_live}"
+        )) > 0
+    );
+    assert!(
+        q(&format!(
+            "SELECT count(*) FROM readings WHERE system_id = 5 AND inverter_time % 300 = 0 AND inverter_time >= {first_live}"
+        )) > 0
+    );
+    // Fronius pushes twice sometimes: legacy rows of 6 or 7 samples
+    assert!(
+        q("SELECT count(*) FROM readings_agg_5m WHERE system_id = 5 AND sample_count >= 6") > 0
+    );
+    assert!(
+        q(
+            "SELECT count(*) FROM (SELECT inverter_time - lag(inverter_time) OVER (ORDER BY inverter_time) AS d FROM readings WHERE system_id = 5) WHERE d < 15"
+        ) > 0,
+        "a second push seconds after the first"
+    );
+    // live: (end - 300, end] of the point rows, avg not rounded, NULL values in error_count
+    let live = "FROM point_readings_agg_5m AS l WHERE l.system_id IN (1, 2, 5)";
+    let half_open = "p.system_id = l.system_id AND p.point_id = l.point_id AND p.measurement_time > l.interval_end - 300000 AND p.measurement_time <= l.interval_end";
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) {live} AND l.sample_count + l.error_count != (SELECT count(*) FROM point_readings AS p WHERE {half_open})"
+        )),
+        0
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) {live} AND l.error_count != (SELECT count(*) FROM point_readings AS p WHERE {half_open} AND p.value IS NULL)"
+        )),
+        0,
+        "error_count counts NULL values"
+    );
+    assert!(q(&format!("SELECT count(*) {live} AND l.error_count > 0")) > 0);
+    assert!(
+        q(&format!("SELECT count(*) {live} AND l.avg != round(l.avg)")) > 0,
+        "avg is not rounded"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) FROM (SELECT l.avg AS a, (SELECT avg(value) FROM point_readings AS p WHERE {half_open}) AS b {live})
+             WHERE NOT (a IS b OR abs(a - b) <= 1e-9 * abs(b))"
+        )),
+        0,
+        "avg is the plain mean (summed as JavaScript does, so to the last bits only nearly SQLite's)"
+    );
+    // the seam: each raw system's first live interval holds fewer samples than the legacy row
+    for system in [1, 2, 5] {
+        assert!(
+            q(&format!(
+                "SELECT max(l.sample_count) < (SELECT a.sample_count FROM readings_agg_5m AS a WHERE a.system_id = {system} AND a.interval_end * 1000 = l.interval_end)
+                 FROM point_readings_agg_5m AS l WHERE l.system_id = {system} AND l.interval_end = (SELECT min(interval_end) FROM point_readings_agg_5m WHERE system_id = {system})"
+            )) == 1,
+            "system {system}: the first live interval is partial"
+        );
+    }
+    // Enphase: solar_kwh_total_last is the interval's energy in kWh, NULL when it is 0; the live
+    // writer's rows start on the deploy day, before the dual-write window, one sample each
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM readings_agg_5m WHERE system_id = 3 AND solar_kwh_total_last IS NOT (CASE WHEN solar_interval_wh = 0 THEN NULL ELSE solar_interval_wh / 1000.0 END)"
+        ),
+        0
+    );
+    assert!(
+        q(
+            "SELECT count(*) FROM readings_agg_5m WHERE system_id = 3 AND solar_kwh_total_last IS NULL"
+        ) > 0
+    );
+    assert!(
+        q("SELECT count(*) FROM readings_agg_5m WHERE system_id = 3 AND solar_kwh_total_last > 0")
+            > 0
+    );
+    assert!(
+        q("SELECT min(interval_end) FROM point_readings_agg_5m WHERE system_id = 3")
+            < q("SELECT min(measurement_time) FROM point_readings") - 3_600_000
+    );
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM point_readings_agg_5m WHERE system_id = 3 AND NOT (avg = min AND min = max AND max = last AND sample_count = 1)"
+        ),
+        0
+    );
+    assert!(
+        q(
+            "SELECT count(*) FROM readings_agg_5m AS a WHERE system_id = 3 AND interval_end * 1000 < (SELECT min(interval_end) FROM point_readings_agg_5m WHERE system_id = 3)"
+        ) > 0,
+        "Enphase history older than the deploy day"
+    );
+    // faults: three episodes for system 1; one for system 2, inside the dual-write window
+    assert_eq!(
+        q(
+            "SELECT count(DISTINCT fault_timestamp) FROM readings WHERE system_id = 1 AND fault_code != '0'"
+        ),
+        3
+    );
+    assert_eq!(
+        q(
+            "SELECT count(DISTINCT fault_timestamp) FROM readings WHERE system_id = 2 AND fault_code != '0'"
+        ),
+        1
+    );
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM readings WHERE system_id = 2 AND fault_code != '0' AND inverter_time * 1000 < (SELECT min(measurement_time) FROM point_readings WHERE system_id = 2)"
+        ),
+        0,
+        "every fault value of system 2 is already a live row"
+    );
+    // Selectronic: solar_w = round(inverter + shunt) differs by ±1 from the rounded parts
+    let diff = "solar_w - solar_local_w - solar_remote_w";
+    assert!(
+        q(&format!(
+            "SELECT count(*) FROM readings WHERE system_id IN (1, 2) AND {diff} != 0"
+        )) > 20
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) FROM readings WHERE system_id IN (1, 2) AND abs({diff}) > 1"
+        )),
+        0
+    );
+    // stale polls: a session, no reading; live received_time in milliseconds
+    assert!(
+        q(
+            "SELECT count(*) FROM sessions WHERE vendor_type = 'selectronic' AND successful = 1 AND num_rows = 0"
+        ) > 0
+    );
+    assert!(q("SELECT count(*) FROM point_readings WHERE received_time % 1000 != 0") > 1_000);
 }

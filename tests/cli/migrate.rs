@@ -322,7 +322,7 @@ fn dry_run_leaves_the_file_byte_identical() {
         .lines()
         .find(|l| l.contains("readings_to_points") && l.contains("1 (selectronic)"))
         .unwrap();
-    assert!(line.contains("10,475"), "{line}");
+    assert!(line.contains("10,601"), "{line}");
     assert_eq!(std::fs::read(&db).unwrap(), before);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -416,10 +416,9 @@ fn rollback_keeps_live_rows_written_afterwards() {
         ]);
         assert_eq!(r.code, 0, "{r:?}");
     }
-    assert_eq!(
-        run(&["rollback", s(&a), "--yes", "--migration", "agg5m_to_points"]).code,
-        0
-    );
+    for m in ["agg5m_to_points", "readings_to_agg5m"] {
+        assert_eq!(run(&["rollback", s(&a), "--yes", "--migration", m]).code, 0);
+    }
     assert_eq!(
         run(&[
             "rollback",
@@ -568,7 +567,9 @@ fn progress_table_keeps_the_seed_queries_working() {
     );
     let expect = rows(
         &c,
-        "SELECT 'agg5m_to_points', system_id, count(*), datetime(max(interval_end), 'unixepoch') FROM readings_agg_5m GROUP BY system_id UNION ALL SELECT 'readings_to_points', system_id, count(*), datetime(max(inverter_time), 'unixepoch') FROM readings GROUP BY system_id ORDER BY 1, 2",
+        "SELECT 'agg5m_to_points', system_id, count(*), datetime(max(interval_end), 'unixepoch') FROM readings_agg_5m GROUP BY system_id
+         UNION ALL SELECT 'readings_to_agg5m', system_id, count(*), datetime((max(inverter_time) + 299) / 300 * 300, 'unixepoch') FROM readings GROUP BY system_id
+         UNION ALL SELECT 'readings_to_points', system_id, count(*), datetime(max(inverter_time), 'unixepoch') FROM readings GROUP BY system_id ORDER BY 1, 2",
     );
     assert_eq!(got, expect);
 }
@@ -737,12 +738,24 @@ fn spec_show_prints_the_builtin_spec_and_only_selects_systems() {
         ),
         1
     );
+    // Enphase's 5-minute rows: every legacy interval, each for two points
     assert_eq!(
         scalar(
             &c,
             "SELECT count(*) FROM point_readings_agg_5m WHERE system_id = 3"
         ),
-        378
+        2 * scalar(
+            &c,
+            "SELECT count(*) FROM readings_agg_5m WHERE system_id = 3"
+        )
+    );
+    assert_eq!(
+        scalar(
+            &c,
+            "SELECT count(*) FROM point_readings_agg_5m WHERE system_id != 3 AND rowid > (SELECT min(rowid_lo) FROM preflight_journal)"
+        ),
+        0,
+        "--system 3 migrates system 3 only"
     );
 }
 
@@ -765,7 +778,8 @@ fn the_log_file_accounts_for_every_batch_and_is_appended_to() {
     assert_eq!(run(&args).code, 0);
     let first = std::fs::read_to_string(&log).unwrap();
     let conn = Connection::open(&db).unwrap();
-    let sources = scalar(
+    // the readings are scanned twice: for the raw rows and for the 5-minute roll-up
+    let sources = 2 * scalar(
         &conn,
         "SELECT count(*) FROM readings WHERE system_id IN (1, 2, 5)",
     ) + scalar(
@@ -810,5 +824,335 @@ fn the_log_file_accounts_for_every_batch_and_is_appended_to() {
         both[first.len()..].contains("0 source rows to migrate"),
         "{}",
         &both[first.len()..]
+    );
+}
+
+/// Specs and options that cannot work are refused, naming what is wrong, before anything is
+/// written (and before a dry run says it would work).
+#[test]
+fn specs_and_options_that_cannot_work_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture_copy(dir.path(), "x.db");
+    let before = std::fs::read(&db).unwrap();
+    let builtin = preflight::spec::BUILTIN_TOML;
+    let no_vendors = "name = \"x\"\n[[migration]]\nname = \"m\"\nkind = \"raw\"\nsource = \"readings\"\ntarget = \"point_readings\"\nsystem = \"system_id\"\ntime = { source = \"inverter_time\", target = \"measurement_time\", multiply = 1000 }\npoint_column = \"point_id\"\nfields = [\"value\"]\n";
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "huge-multiply.toml",
+            builtin.replacen(
+                "target = \"measurement_time\", multiply = 1000,",
+                "target = \"measurement_time\", multiply = 1000000000000000,",
+                1,
+            ),
+            vec![
+                "time.multiply 1000000000000000",
+                "readings.inverter_time",
+                "overflow",
+            ],
+        ),
+        (
+            "inf.toml",
+            builtin.replacen("null_as = 0", "null_as = inf", 1),
+            vec!["point gen_status", "null_as must be a finite number"],
+        ),
+        (
+            "nan.toml",
+            builtin.replacen("null_if = 0,", "null_if = nan,", 1),
+            vec!["point fault_ts", "null_if must be a finite number"],
+        ),
+        (
+            "zero-column.toml",
+            builtin.replacen(
+                "received_time = { source = \"received_time\", multiply = 1000 }",
+                "received_time = { source = \"received_time\", multiply = 0 }",
+                1,
+            ),
+            vec!["column received_time", "multiply must not be 0"],
+        ),
+        (
+            "no-vendor.toml",
+            no_vendors.to_string(),
+            vec!["migration m", "maps no vendor"],
+        ),
+        (
+            "no-point.toml",
+            format!("{no_vendors}[[migration.vendor]]\nvendor_type = \"fronius\"\npoint = []\n"),
+            vec!["vendor fronius", "maps no point"],
+        ),
+        (
+            "rollup-without-buckets.toml",
+            builtin.replacen(
+                "bucket = { width = 300, closed = \"end\", value = \"value\" }\n",
+                "",
+                1,
+            ),
+            vec!["readings_to_agg5m", "bucket"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let spec = write_spec(dir.path(), name, &text);
+        for extra in [&["--yes"][..], &["--dry-run"][..]] {
+            let mut args = vec!["migrate", s(&db), "--spec", s(&spec)];
+            args.extend(extra);
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{name} {extra:?}: {r:?}");
+            assert_eq!(r.stderr_lines().len(), 1, "{name}: {}", r.stderr);
+            for n in &needles {
+                assert!(r.stderr.contains(n), "{name}: wants {n:?} in {}", r.stderr);
+            }
+        }
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            before,
+            "{name}: nothing may be written"
+        );
+    }
+    // a progress table without its UNIQUE key would fail at the first batch: refused up front
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE migration_progress (migration_name TEXT, system_id INTEGER, last_migrated_timestamp INTEGER, rows_migrated INTEGER, updated_at INTEGER)")
+        .unwrap();
+    let with_table = std::fs::read(&db).unwrap();
+    for extra in [&["--yes"][..], &["--dry-run"][..]] {
+        let mut args = vec!["migrate", s(&db)];
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(
+            r.stderr.contains("migration_progress")
+                && r.stderr
+                    .contains("UNIQUE key on (migration_name, system_id)"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), with_table);
+    // flags: a sample too large to finish is refused; the largest batch size is one batch
+    let r = run(&["verify", s(&db), "--sample", "18446744073709551615"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--sample"), "{}", r.stderr);
+    let db2 = fixture_copy(dir.path(), "y.db");
+    let r = run(&[
+        "migrate",
+        s(&db2),
+        "--yes",
+        "--batch-size",
+        "18446744073709551615",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let c = Connection::open(&db2).unwrap();
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM preflight_journal"),
+        scalar(
+            &c,
+            "SELECT count(*) FROM migration_progress WHERE rows_migrated > 0"
+        ) - 1,
+        "one batch per migration and system (system 2's legacy rows are all replaced by readings: no entry)"
+    );
+}
+
+/// The progress table is the spec's: another name is created, used to resume, and rolled back.
+#[test]
+fn the_progress_table_is_named_by_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture_copy(dir.path(), "x.db");
+    let before = dump(&db);
+    let spec = write_spec(
+        dir.path(),
+        "p.toml",
+        &preflight::spec::BUILTIN_TOML.replacen(
+            "progress_table = \"migration_progress\"",
+            "progress_table = \"preflight_progress_of_points\"",
+            1,
+        ),
+    );
+    let r = run(&["migrate", s(&db), "--yes", "--spec", s(&spec)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let c = Connection::open(&db).unwrap();
+    assert!(scalar(&c, "SELECT count(*) FROM preflight_progress_of_points") >= 9);
+    assert_eq!(
+        scalar(
+            &c,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'migration_progress'"
+        ),
+        0
+    );
+    drop(c);
+    let r = run(&["verify", s(&db), "--spec", s(&spec)]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // a second run resumes from it: nothing to do
+    let r = run(&["migrate", s(&db), "--yes", "--spec", s(&spec), "--dry-run"]);
+    assert!(r.stdout.contains("would insert"), "{}", r.stdout);
+    let r = run(&["rollback", s(&db), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_same(&dump(&db), &before, "rolled back");
+}
+
+/// A spec for another schema works with the same checks: other table and column names, times in
+/// milliseconds, an hourly roll-up closed at its start, its own units, counter and progress table.
+#[test]
+fn a_spec_for_another_schema_works_without_touching_the_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("meters.db");
+    let c = Connection::open(&db).unwrap();
+    c.execute_batch(
+        "CREATE TABLE site (site_no INTEGER PRIMARY KEY, kind TEXT NOT NULL);
+         CREATE TABLE channel (site_no INTEGER NOT NULL, ch INTEGER NOT NULL, name TEXT NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (site_no, ch));
+         CREATE TABLE meter_log (site_no INTEGER NOT NULL, at_ms INTEGER NOT NULL, joules REAL, temp_c REAL, note TEXT, UNIQUE (site_no, at_ms));
+         CREATE TABLE series (site_no INTEGER NOT NULL, ch INTEGER NOT NULL, t_ms INTEGER NOT NULL, v REAL, UNIQUE (site_no, ch, t_ms));
+         CREATE TABLE hourly (site_no INTEGER NOT NULL, ch INTEGER NOT NULL, hour_ms INTEGER NOT NULL, mean REAL, hi REAL, n INTEGER, PRIMARY KEY (site_no, ch, hour_ms));
+         INSERT INTO site VALUES (1, 'meter'), (2, 'meter');
+         INSERT INTO channel VALUES (1, 1, 'energy', 'kJ'), (1, 2, 'temp', 'C'), (2, 1, 'energy', 'kJ'), (2, 2, 'temp', 'C');",
+    )
+    .unwrap();
+    let mut joules = 5_000_000.0;
+    for k in 0..600i64 {
+        for site in [1, 2] {
+            joules += 1_234.5;
+            c.execute(
+                "INSERT INTO meter_log VALUES (?1, ?2, ?3, ?4, 'x')",
+                rusqlite::params![
+                    site,
+                    1_700_000_000_000i64 + k * 37_000,
+                    joules * site as f64,
+                    20.0 + (k % 9) as f64 / 2.0
+                ],
+            )
+            .unwrap();
+        }
+    }
+    drop(c);
+    let spec = write_spec(
+        dir.path(),
+        "meters.toml",
+        r#"name = "meters"
+progress_table = "copy_progress"
+
+[catalog]
+systems = "site"
+system_id = "site_no"
+vendor_type = "kind"
+points = "channel"
+point_system = "site_no"
+point_id = "ch"
+point_key = "name"
+metric_unit = "unit"
+
+[columns.meter_log]
+at_ms = { unit = "ms" }
+joules = { unit = "J", counter = true }
+temp_c = { unit = "C" }
+
+[units.kJ]
+min = 0
+from = { J = 0.001 }
+[units.C]
+min = -50
+max = 80
+[units.ms]
+
+[[migration]]
+name = "log_to_series"
+kind = "raw"
+source = "meter_log"
+target = "series"
+system = "site_no"
+time = { source = "at_ms", target = "t_ms", multiply = 1, unit = "ms" }
+point_column = "ch"
+fields = ["v"]
+coverage = { cadence = 37000, gap = 600000 }
+[migration.ignore]
+note = "free text"
+[[migration.vendor]]
+vendor_type = "meter"
+point = [
+  { point = "energy", v = { source = "joules", multiply = 0.001 } },
+  { point = "temp", v = { source = "temp_c" } },
+]
+
+[[migration]]
+name = "log_to_hourly"
+kind = "rollup"
+source = "meter_log"
+target = "hourly"
+system = "site_no"
+time = { source = "at_ms", target = "hour_ms", multiply = 1, unit = "ms" }
+point_column = "ch"
+fields = ["v"]
+bucket = { width = 3600000, closed = "start", value = "v" }
+aggregate = { mean = "avg", hi = "max", n = "count" }
+[migration.ignore]
+note = "free text"
+[[migration.vendor]]
+vendor_type = "meter"
+point = [
+  { point = "energy", v = { source = "joules", multiply = 0.001 } },
+  { point = "temp", v = { source = "temp_c" } },
+]
+"#,
+    );
+    let r = run(&[
+        "migrate",
+        s(&db),
+        "--yes",
+        "--spec",
+        s(&spec),
+        "--batch-size",
+        "70",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let c = Connection::open(&db).unwrap();
+    // 600 readings × 37 s per site: 7 hours of [start, start + 1 h) buckets, 2 channels, 2 sites
+    assert_eq!(scalar(&c, "SELECT count(*) FROM hourly"), 2 * 2 * 7);
+    assert_eq!(
+        scalar(
+            &c,
+            "SELECT count(*) FROM hourly WHERE hour_ms % 3600000 != 0"
+        ),
+        0
+    );
+    assert_eq!(scalar(&c, "SELECT sum(n) FROM hourly WHERE ch = 2"), 1200);
+    drop(c);
+    let r = run(&["verify", s(&db), "--spec", s(&spec)]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("PASS"), "{}", r.stdout);
+    // a wrong hourly mean, and a counter that falls, are caught by the same checks
+    let faulty = dir.path().join("faulty.db");
+    std::fs::copy(&db, &faulty).unwrap();
+    Connection::open(&faulty)
+        .unwrap()
+        .execute_batch(
+            "UPDATE hourly SET mean = mean + 0.5 WHERE rowid = 3;
+             UPDATE series SET v = v - 100 WHERE rowid = (SELECT max(rowid) FROM series WHERE ch = 1 AND site_no = 1)",
+        )
+        .unwrap();
+    let r = run(&["verify", s(&faulty), "--spec", s(&spec), "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let failed: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.contains(&"values") && failed.contains(&"counters"),
+        "{failed:?}"
+    );
+    // and the rollback restores it all, with the spec's progress table gone again
+    let r = run(&["rollback", s(&db), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let c = Connection::open(&db).unwrap();
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM hourly") + scalar(&c, "SELECT count(*) FROM series"),
+        0
+    );
+    assert_eq!(
+        scalar(
+            &c,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'copy_progress'"
+        ),
+        0
     );
 }

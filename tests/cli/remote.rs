@@ -137,7 +137,15 @@ fn a_remote_backup_extracts_to_the_source() {
         fp
     };
     let (remote, local) = (fp(&server.url()), fp(s(&source)));
-    assert_eq!(remote["tables"]["point_readings"]["rows"], 6574);
+    let rows = scalar(
+        &rusqlite::Connection::open(&source).unwrap(),
+        "SELECT count(*) FROM point_readings",
+    );
+    assert!(
+        rows > 5_000,
+        "point_readings spans several pages of a response"
+    );
+    assert_eq!(remote["tables"]["point_readings"]["rows"], rows);
     assert_eq!(remote, local);
     let manifest = std::fs::read_dir(dir.path().join("copy-backups"))
         .unwrap()

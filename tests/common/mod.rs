@@ -2,6 +2,7 @@
 //! comparing database content.
 #![allow(dead_code)]
 
+pub mod altgen;
 pub mod reference;
 pub mod sqld;
 pub mod tools;
@@ -303,4 +304,27 @@ pub fn migrate_and_kill(target: &str, log: &Path, after_batches: usize) -> bool 
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     !finished
+}
+
+/// Rows of the bundled fixture's 5-minute point table whose point_id is the id of one of system
+/// 1's energy points, in any system: what LiveOne's composite-key mistake rewrites.
+pub fn rows_of_system_1_energy_ids() -> i64 {
+    energy_id_rows("")
+}
+
+/// The same rows, of one system only.
+pub fn rows_of_system_1_energy_ids_in(system: i64) -> i64 {
+    energy_id_rows(&format!(" AND system_id = {system}"))
+}
+
+fn energy_id_rows(filter: &str) -> i64 {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    scalar(
+        &Connection::open(&db).unwrap(),
+        &format!(
+            "SELECT count(*) FROM point_readings_agg_5m
+              WHERE point_id IN (SELECT id FROM point_info WHERE system_id = 1 AND metric_type = 'energy'){filter}"
+        ),
+    )
 }

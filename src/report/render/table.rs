@@ -58,8 +58,11 @@ impl Renderer for Table {
             out.push_str(&checks_table(r, opts));
             out.push('\n');
         } else {
-            for c in shown_checks(r, opts) {
-                out.push_str(&finding(c, opts.width));
+            for group in grouped(shown_checks(r, opts)) {
+                match group.as_slice() {
+                    [one] => out.push_str(&finding(one, opts.width)),
+                    many => out.push_str(&findings(many, opts.width)),
+                }
             }
         }
         out.push_str(&summary_line(r));
@@ -143,6 +146,59 @@ fn checks_table(r: &Report, opts: &RenderOptions) -> String {
         &rows,
         opts.width,
     )
+}
+
+/// Failures one by one; warnings that say the same thing (one check, one finding, in several
+/// scopes: the seam interval of every point, say) together, in the order of their first.
+fn grouped<'r>(checks: impl Iterator<Item = &'r CheckResult>) -> Vec<Vec<&'r CheckResult>> {
+    let mut groups: Vec<Vec<&CheckResult>> = Vec::new();
+    for c in checks {
+        let same = |g: &Vec<&CheckResult>| {
+            let f = g[0];
+            c.status == Status::Warn
+                && f.status == Status::Warn
+                && f.check == c.check
+                && f.title == c.title
+                && f.actual == c.actual
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    groups
+}
+
+/// Warnings of one check with the same finding in several scopes: one block, the scopes
+/// counted, the first example of the first three.
+fn findings(cs: &[&CheckResult], width: Option<u16>) -> String {
+    let fit = |s: String| match width {
+        Some(w) => truncate(&s, w as usize),
+        None => s,
+    };
+    let first = cs[0];
+    let mut out = String::new();
+    out.push_str(&fit(format!(
+        "{} {} · {} scopes: {} and {} more",
+        first.status.as_str(),
+        first.check,
+        cs.len(),
+        first.scope,
+        cs.len() - 1
+    )));
+    out.push('\n');
+    out.push_str(&fit(format!("  {}", first.title)));
+    out.push('\n');
+    out.push_str(&fit(format!("  found in each: {}", first.actual)));
+    out.push('\n');
+    for c in cs.iter().take(3) {
+        if let Some(e) = c.examples.first() {
+            out.push_str(&fit(format!("    - {}: {e}", c.scope)));
+            out.push('\n');
+        }
+    }
+    out.push_str("    (--all lists every scope)\n");
+    out
 }
 
 /// One failure or warning as a block: what, where, expected, found, and its examples.
