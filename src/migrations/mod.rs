@@ -26,6 +26,9 @@ use serde::Serialize;
 use crate::db::{Db, DbError, Stmt};
 pub use crate::migrate::runner::{ForeignKeys, OnError, Transactions};
 pub use detect::{Detected, detect, find_table};
+/// The id a LiveOne file records itself with in `migrations`, if it does: a guard against a
+/// second run.
+pub use liveone::recorded_id;
 pub use status::{Entry, State, Status, status};
 
 /// A migration tool, as `--tool` names it.

@@ -16,6 +16,7 @@ mod rehearse;
 mod rehearse_migrations;
 mod remote;
 mod report;
+mod rerun;
 mod sql;
 mod status;
 mod verify;
