@@ -499,12 +499,9 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     let generic_because = if a.no_spec {
         Some("--no-spec: the checks any database gets".to_string())
     } else if a.spec.spec.is_none()
-        && !generic::spec_applies(&spec, open(&a.target, Access::ReadOnly)?.as_ref())?
+        && let Some(why) = generic::spec_misfit(&spec, open(&a.target, Access::ReadOnly)?.as_ref())?
     {
-        Some(format!(
-            "generic checks: the built-in LiveOne spec matches no table here ({})",
-            generic::spec_tables(&spec)
-        ))
+        Some(format!("generic checks: the built-in LiveOne spec {why}"))
     } else {
         None
     };
@@ -519,7 +516,8 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
             suite: suite(&a.suite, &a.report),
             baseline: a.baseline.clone(),
         },
-    )?;
+    )
+    .map_err(not_this_spec)?;
     if extras.checks.is_some() || extras.migrations.is_some() {
         let db = open(&a.target, Access::ReadOnly)?;
         let (extra, _) = generic::extra_results(db.as_ref(), &extras)?;
@@ -527,6 +525,21 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
         report.finish();
     }
     emit(&report, &a.report)
+}
+
+/// A spec that does not fit the database says what to do instead.
+fn not_this_spec(e: Error) -> Error {
+    use crate::spec::{SpecError, validate::PlanError};
+    match e {
+        Error::Plan(PlanError::Spec(SpecError::Invalid { origin, message }))
+        | Error::Spec(SpecError::Invalid { origin, message }) => Error::Spec(SpecError::Invalid {
+            origin,
+            message: format!(
+                "{message} (this database does not have the spec's shape: give --no-spec for the checks any database gets)"
+            ),
+        }),
+        e => e,
+    }
 }
 
 fn spinner() -> indicatif::ProgressBar {
