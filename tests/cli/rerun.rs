@@ -2,7 +2,7 @@
 //! exactly as the first run left it "refuses to run twice" (a pass that says so); one that fails
 //! after changing something (a runner that keeps the statements before the error) is a hazard
 //! that names what changed. Real scripts on real SQLite files; the hazard is confirmed with the
-//! real sqlite3 shell.
+//! real sqlite3 shell. And an undeclared scope is counted as the scope stage shows it: warned.
 
 use std::path::{Path, PathBuf};
 
@@ -242,4 +242,26 @@ fn a_second_run_that_changes_something_before_failing_is_a_hazard_naming_the_cha
         "{}",
         stage.detail
     );
+}
+
+/// With no scope declared the scope stage warns, and so do its per-table results: the summary
+/// counts them as warned, as the stage says, not as skipped.
+#[test]
+fn an_undeclared_scope_is_counted_as_warned_like_its_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = blog_gz(dir.path());
+    let forward = write(
+        dir.path(),
+        "touch.sql",
+        "UPDATE users SET seen_at = '2025-08-30' WHERE id = 1;\nINSERT INTO tags VALUES (2, 'numbers');\n",
+    );
+    let r = rehearse_script(&backup, &forward, Runner::atomic());
+    let stage = r.stages.iter().find(|s| s.name == "scope").unwrap();
+    assert_eq!(stage.status, Status::Warn, "{}", stage.detail);
+    let scope: Vec<_> = r.checks.iter().filter(|c| c.check == "sql.scope").collect();
+    assert_eq!(scope.len(), 2, "{}", render(&r, Format::Table));
+    assert!(scope.iter().all(|c| c.status == Status::Warn), "{scope:?}");
+    assert_eq!(r.summary.warned, 2, "{:?}", r.summary);
+    let table = render(&r, Format::Table);
+    assert!(table.contains("2 warned"), "{table}");
 }
