@@ -527,6 +527,18 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     emit(&report, &a.report)
 }
 
+/// The AUTOINCREMENT counters by table name (None: no `sqlite_sequence`).
+fn sequence_by_name(db: &dyn crate::db::Db) -> Result<Option<Vec<Vec<crate::db::Value>>>, Error> {
+    use crate::db::DbExt;
+    if !db.table_exists("sqlite_sequence")? {
+        return Ok(None);
+    }
+    Ok(Some(db.query(
+        "SELECT name, seq FROM sqlite_sequence ORDER BY name, seq",
+        &[],
+    )?))
+}
+
 /// A spec that does not fit the database says what to do instead.
 fn not_this_spec(e: Error) -> Error {
     use crate::spec::{SpecError, validate::PlanError};
@@ -648,6 +660,7 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     );
     let local = db.as_local().map(|l| l.path().to_path_buf());
     let before_counts = crate::fingerprint::table_counts(db.as_ref())?;
+    let before_sequence = sequence_by_name(db.as_ref())?;
     let before = match &local {
         Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
         None => None,
@@ -660,6 +673,7 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
         None => runner.execute(&script, &mut DbConn::new(db.as_ref()))?,
     };
     let after_counts = crate::fingerprint::table_counts(db.as_ref())?;
+    let after_sequence = sequence_by_name(db.as_ref())?;
     let after = match &local {
         Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
         None => None,
@@ -691,6 +705,9 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     let tables_changed = names
         .into_iter()
         .filter(|t| match (&before, &after) {
+            // its rows are matched by table name, as `diff` matches them: a rebuild moves them
+            // to other rowids without changing a counter
+            _ if t.as_str() == "sqlite_sequence" => before_sequence != after_sequence,
             (Some(x), Some(y)) => x.tables.get(*t) != y.tables.get(*t),
             _ => before_counts.get(*t) != after_counts.get(*t),
         })

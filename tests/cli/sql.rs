@@ -1442,3 +1442,46 @@ fn every_stage_says_what_happened_cascades_included() {
             .any(|c| c.check == "sql.redeploy" && c.actual == "table audit already exists")
     );
 }
+
+/// After a rebuild `sqlite_sequence` holds the same counters under other rowids: `apply` matches
+/// its rows by table name, as `diff` does, and lists no change of it.
+#[test]
+fn apply_matches_sqlite_sequence_by_name_as_diff_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = blog_db(dir.path(), "blog.db");
+    let before = copy(&db, "before.db");
+    let r = run(&[
+        "apply",
+        s(&db),
+        "--sql",
+        s(&repo(&format!("{BLOG}/rebuild.sql"))),
+        "--yes",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("sqlite_sequence"), "{}", r.stdout);
+    assert!(r.stdout.contains("no table changed"), "{}", r.stdout);
+    // the rowids really moved: the same counters, in another order
+    let rowids = |p: &Path| {
+        rows(
+            &rusqlite::Connection::open(p).unwrap(),
+            "SELECT rowid, name, seq FROM sqlite_sequence ORDER BY rowid",
+        )
+    };
+    assert_ne!(rowids(&before), rowids(&db));
+    let d = run(&["diff", s(&before), s(&db)]);
+    assert!(!d.stdout.contains("sqlite_sequence"), "{}", d.stdout);
+    // a counter that really moved is still listed
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DELETE FROM comments WHERE id = 4;")
+        .unwrap();
+    let bump = dir.path().join("bump.sql");
+    std::fs::write(
+        &bump,
+        "INSERT INTO comments (post_id, author, body) VALUES (1, 'x', 'y');\n",
+    )
+    .unwrap();
+    let r = run(&["apply", s(&db), "--sql", s(&bump), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("sqlite_sequence"), "{}", r.stdout);
+}
