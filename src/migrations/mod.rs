@@ -26,6 +26,8 @@ use serde::Serialize;
 use crate::db::{Db, DbError, Stmt};
 pub use crate::migrate::runner::{ForeignKeys, OnError, Transactions};
 pub use detect::{Detected, detect, find_table};
+/// drizzle-kit's statement separator.
+pub use drizzle::BREAKPOINT;
 /// The id a LiveOne file records itself with in `migrations`, if it does: a guard against a
 /// second run.
 pub use liveone::recorded_id;

@@ -602,20 +602,40 @@ fn pending_stage(
                 }
             }
         }
-        for m in all {
+        // a statement the tool never runs (drizzle on @libsql/client runs only the first of a
+        // chunk): in a pending migration the change it reads as silently never happens, which
+        // fails; in one already applied it is history, and a warning
+        let mut never = 0;
+        for (i, m) in all.iter().enumerate() {
+            let is_pending = pending.contains(&i);
             for s in &m.unexecuted {
-                r.report.checks.push(
-                    result("sql.runner", format!("{}:{}", s.file.display(), s.line))
-                        .judged(
-                            0,
-                            "the statement does what it reads",
-                            format!(
-                                "{tool} never runs this statement: {}",
-                                crate::db::DbError::sql_excerpt(&s.sql)
-                            ),
-                        )
-                        .with_status(Status::Warn),
+                let at = format!("{}:{}", s.file.display(), s.line);
+                let text = format!(
+                    "{tool} never runs this statement: {}",
+                    crate::db::DbError::sql_excerpt(&s.sql)
                 );
+                let c = result("sql.runner", at.clone()).judged(
+                    u64::from(is_pending),
+                    "the statement does what it reads",
+                    if is_pending {
+                        text.clone()
+                    } else {
+                        format!("{text} (the migration is applied: it never ran)")
+                    },
+                );
+                r.report.checks.push(if is_pending {
+                    never += 1;
+                    c.with_examples(vec![
+                        format!("{at}: {text}"),
+                        format!("statement: {}", s.sql),
+                        format!(
+                            "put `{}` before it, or give it a file of its own",
+                            migrations::BREAKPOINT
+                        ),
+                    ])
+                } else {
+                    c.with_status(Status::Warn)
+                });
             }
         }
         if !has_table && tool != Tool::Liveone {
@@ -623,7 +643,7 @@ fn pending_stage(
         }
         let names: Vec<String> = pending.iter().map(|&i| migration_name(&all[i])).collect();
         let detail = format!(
-            "{tool} ({why}), table {table}{}: {} of {} pending{}{}",
+            "{tool} ({why}), table {table}{}: {} of {} pending{}{}{}",
             if has_table {
                 ""
             } else {
@@ -643,11 +663,19 @@ fn pending_stage(
                 )
             } else {
                 String::new()
+            },
+            if never > 0 {
+                format!(
+                    "; {} of a pending migration the tool never runs",
+                    pipeline::plural(never, "statement")
+                )
+            } else {
+                String::new()
             }
         );
         Ok((
             pending,
-            if failing > 0 {
+            if failing > 0 || never > 0 {
                 Status::Fail
             } else {
                 Status::Pass

@@ -19,4 +19,5 @@ mod report;
 mod rerun;
 mod sql;
 mod status;
+mod tool_runners;
 mod verify;
