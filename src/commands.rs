@@ -635,13 +635,32 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
 
 pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     use crate::migrate::runner::{DbConn, LocalSession, Outcome as Ran};
-    let script = crate::migrate::script::load(&a.sql)?;
+    // the script as the runner takes it (under a tool's profile, the file as the tool reads it)
+    let taken = crate::rehearse::script::take(
+        &a.runner.runner(),
+        &a.sql,
+        crate::migrations::file::Part::Up,
+    )?;
+    let (script, runner) = (taken.script, taken.runner);
     // a script that does not parse, or that the runner refuses, stops before any question
     if let Some(e) = script.syntax_error() {
         return Err(e.into());
     }
-    let runner = a.runner.runner();
-    runner.check(&script)?;
+    if let Some(e) = taken.refused {
+        return Err(e.into());
+    }
+    if let Some(s) = taken.unexecuted.first() {
+        return Err(crate::migrate::script::ScriptError::Refused {
+            path: s.file.clone(),
+            line: s.line,
+            statement: s.sql.clone(),
+            why: format!(
+                "{} never runs this statement, so its change would silently not happen; give it a statement of its own (drizzle: `--> statement-breakpoint` before it)",
+                runner.name
+            ),
+        }
+        .into());
+    }
     let target = a.target.target()?;
     check_report(&a.report, &[target.local_path(), Some(a.sql.as_path())])?;
     let (access, _renew) = write_access(

@@ -10,6 +10,7 @@
 mod dbmate;
 mod detect;
 mod drizzle;
+pub mod file;
 mod golang_migrate;
 mod goose;
 mod liveone;
