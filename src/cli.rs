@@ -191,7 +191,9 @@ pub struct RunnerArgs {
     /// How production runs the script: atomic (one transaction, keys on, the first error keeps
     /// nothing), sqlite3 (`sqlite3 DB < file`: keys off, each statement commits, errors do not
     /// stop it), turso-shell (`turso db shell DB < file`: keys on, each statement commits, the
-    /// first error stops it).
+    /// first error stops it), or a migration tool (liveone, drizzle, drizzle-better-sqlite3,
+    /// sqlx, golang-migrate, dbmate, goose, prisma, refinery): the file run as that tool runs one
+    /// migration file.
     #[arg(long, value_name = "PROFILE", default_value = "atomic", requires = "sql",
           value_parser = clap::builder::PossibleValuesParser::new(crate::migrate::runner::PROFILES))]
     pub runner: String,

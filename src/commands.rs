@@ -499,12 +499,9 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     let generic_because = if a.no_spec {
         Some("--no-spec: the checks any database gets".to_string())
     } else if a.spec.spec.is_none()
-        && !generic::spec_applies(&spec, open(&a.target, Access::ReadOnly)?.as_ref())?
+        && let Some(why) = generic::spec_misfit(&spec, open(&a.target, Access::ReadOnly)?.as_ref())?
     {
-        Some(format!(
-            "generic checks: the built-in LiveOne spec matches no table here ({})",
-            generic::spec_tables(&spec)
-        ))
+        Some(format!("generic checks: the built-in LiveOne spec {why}"))
     } else {
         None
     };
@@ -519,7 +516,8 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
             suite: suite(&a.suite, &a.report),
             baseline: a.baseline.clone(),
         },
-    )?;
+    )
+    .map_err(not_this_spec)?;
     if extras.checks.is_some() || extras.migrations.is_some() {
         let db = open(&a.target, Access::ReadOnly)?;
         let (extra, _) = generic::extra_results(db.as_ref(), &extras)?;
@@ -527,6 +525,33 @@ pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
         report.finish();
     }
     emit(&report, &a.report)
+}
+
+/// The AUTOINCREMENT counters by table name (None: no `sqlite_sequence`).
+fn sequence_by_name(db: &dyn crate::db::Db) -> Result<Option<Vec<Vec<crate::db::Value>>>, Error> {
+    use crate::db::DbExt;
+    if !db.table_exists("sqlite_sequence")? {
+        return Ok(None);
+    }
+    Ok(Some(db.query(
+        "SELECT name, seq FROM sqlite_sequence ORDER BY name, seq",
+        &[],
+    )?))
+}
+
+/// A spec that does not fit the database says what to do instead.
+fn not_this_spec(e: Error) -> Error {
+    use crate::spec::{SpecError, validate::PlanError};
+    match e {
+        Error::Plan(PlanError::Spec(SpecError::Invalid { origin, message }))
+        | Error::Spec(SpecError::Invalid { origin, message }) => Error::Spec(SpecError::Invalid {
+            origin,
+            message: format!(
+                "{message} (this database does not have the spec's shape: give --no-spec for the checks any database gets)"
+            ),
+        }),
+        e => e,
+    }
 }
 
 fn spinner() -> indicatif::ProgressBar {
@@ -610,13 +635,32 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
 
 pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     use crate::migrate::runner::{DbConn, LocalSession, Outcome as Ran};
-    let script = crate::migrate::script::load(&a.sql)?;
+    // the script as the runner takes it (under a tool's profile, the file as the tool reads it)
+    let taken = crate::rehearse::script::take(
+        &a.runner.runner(),
+        &a.sql,
+        crate::migrations::file::Part::Up,
+    )?;
+    let (script, runner) = (taken.script, taken.runner);
     // a script that does not parse, or that the runner refuses, stops before any question
     if let Some(e) = script.syntax_error() {
         return Err(e.into());
     }
-    let runner = a.runner.runner();
-    runner.check(&script)?;
+    if let Some(e) = taken.refused {
+        return Err(e.into());
+    }
+    if let Some(s) = taken.unexecuted.first() {
+        return Err(crate::migrate::script::ScriptError::Refused {
+            path: s.file.clone(),
+            line: s.line,
+            statement: s.sql.clone(),
+            why: format!(
+                "{} never runs this statement, so its change would silently not happen; give it a statement of its own (drizzle: `--> statement-breakpoint` before it)",
+                runner.name
+            ),
+        }
+        .into());
+    }
     let target = a.target.target()?;
     check_report(&a.report, &[target.local_path(), Some(a.sql.as_path())])?;
     let (access, _renew) = write_access(
@@ -635,6 +679,7 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     );
     let local = db.as_local().map(|l| l.path().to_path_buf());
     let before_counts = crate::fingerprint::table_counts(db.as_ref())?;
+    let before_sequence = sequence_by_name(db.as_ref())?;
     let before = match &local {
         Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
         None => None,
@@ -647,6 +692,7 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
         None => runner.execute(&script, &mut DbConn::new(db.as_ref()))?,
     };
     let after_counts = crate::fingerprint::table_counts(db.as_ref())?;
+    let after_sequence = sequence_by_name(db.as_ref())?;
     let after = match &local {
         Some(_) => Some(crate::fingerprint::fingerprint(db.as_ref())?),
         None => None,
@@ -678,6 +724,9 @@ pub fn apply(a: cli::ApplyArgs) -> Result<Outcome, Error> {
     let tables_changed = names
         .into_iter()
         .filter(|t| match (&before, &after) {
+            // its rows are matched by table name, as `diff` matches them: a rebuild moves them
+            // to other rowids without changing a counter
+            _ if t.as_str() == "sqlite_sequence" => before_sequence != after_sequence,
             (Some(x), Some(y)) => x.tables.get(*t) != y.tables.get(*t),
             _ => before_counts.get(*t) != after_counts.get(*t),
         })

@@ -29,21 +29,58 @@ pub struct Extras {
     pub migrations: Option<MigrationsDir>,
 }
 
-/// Does the spec describe this database? True when any of its tables exists: then its suite
-/// runs, and reports what is missing, rather than a generic pass on a broken LiveOne database.
+/// Does the spec describe this database? True when it has the spec's shape: the catalogue's
+/// tables with the columns the suite reads, and every migration's source table. Then the suite
+/// runs, and reports what is wrong; a database with only a table of the same name (an
+/// inventory's `systems`) is not LiveOne's, and gets the generic checks.
 pub fn spec_applies(spec: &LoadedSpec, db: &dyn Db) -> Result<bool, db::DbError> {
+    Ok(spec_misfit(spec, db)?.is_none())
+}
+
+/// Why the spec does not describe this database ("matches no table here (…)", "table systems
+/// has no column vendor_type"), or None when it does.
+pub fn spec_misfit(spec: &LoadedSpec, db: &dyn Db) -> Result<Option<String>, db::DbError> {
     let s = &spec.spec;
-    let mut tables = vec![&s.catalog.systems, &s.catalog.points];
+    let c = &s.catalog;
+    let mut shape: Vec<(&String, Vec<&String>)> = vec![
+        (&c.systems, vec![&c.system_id, &c.vendor_type]),
+        (
+            &c.points,
+            vec![&c.point_system, &c.point_id, &c.point_key, &c.metric_unit],
+        ),
+    ];
     for m in &s.migrations {
-        tables.push(&m.source);
-        tables.push(&m.target);
+        shape.push((&m.source, vec![]));
     }
-    for t in tables {
-        if db.table_exists(t)? {
-            return Ok(true);
+    let mut found_any = false;
+    let mut missing = Vec::new();
+    for (table, cols) in shape {
+        let have = db.columns(table)?;
+        if have.is_empty() {
+            missing.push(format!("no table {table}"));
+            continue;
+        }
+        found_any = true;
+        let lacking: Vec<&str> = cols
+            .into_iter()
+            .filter(|col| !have.contains(col))
+            .map(String::as_str)
+            .collect();
+        if !lacking.is_empty() {
+            missing.push(format!(
+                "table {table} has no column {}",
+                lacking.join(", ")
+            ));
         }
     }
-    Ok(false)
+    Ok(if !found_any {
+        Some(format!("matches no table here ({})", spec_tables(spec)))
+    } else if missing.is_empty() {
+        None
+    } else {
+        missing.dedup();
+        Some(format!("does not fit: {}", missing.join("; ")))
+    })
 }
 
 /// The spec's tables, named for a message.

@@ -934,7 +934,18 @@ pub fn diff_databases_with(
             }
         }
     }
-    let (_, tables) = fp_before.differences(fp_after);
+    let (_, mut tables) = fp_before.differences(fp_after);
+    // a table hashes its values in column order: rebuilt with its columns in another order, the
+    // same hash can hold values that moved to another column, so it is compared by name too
+    for t in fp_before.tables.keys() {
+        if fp_after.tables.contains_key(t)
+            && !tables.contains(t)
+            && before.columns(t)? != after.columns(t)?
+        {
+            tables.push(t.clone());
+        }
+    }
+    tables.sort();
     for t in tables {
         let d = match (fp_before.tables.get(&t), fp_after.tables.get(&t)) {
             (Some(_), Some(_)) => {

@@ -69,6 +69,7 @@ pub struct Finding {
     /// Where: `table comments`, `index posts_user`, `forward.sql:4`.
     pub scope: String,
     pub actual: String,
+    /// 0: a note (a warning), not a hazard.
     pub violations: u64,
     pub examples: Vec<String>,
 }
@@ -176,7 +177,11 @@ pub fn assess(e: &Evidence, expect: &Expect) -> Result<Vec<CheckResult>, DbError
                 Some(by) => r
                     .judged(0, *expected, format!("{} (allowed: {by})", f.actual))
                     .with_status(Status::Pass),
-                None => r.judged(f.violations.max(1), *expected, f.actual),
+                // a finding with no violation is a note: a warning, never a pass
+                None if f.violations == 0 => {
+                    r.judged(0, *expected, f.actual).with_status(Status::Warn)
+                }
+                None => r.judged(f.violations, *expected, f.actual),
             });
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use super::schema::{Object, Schema, Table};
-use super::shape::{Node, lex, tree};
+use super::shape::{Node, Tok, lex, tree};
 use super::{Evidence, Finding, plural, same};
 use crate::db::DbError;
 use crate::sql::ident as q;
@@ -480,7 +480,13 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
 
 /// A table whose rows were copied into a new definition (it has rows before and after, and its
 /// SQL changed) whose common columns come in another order, or have another type affinity.
+///
+/// Another order matters where something copies by position: a statement of the script that
+/// inserts without a column list or takes `*` (its line is named), or values the row diff shows
+/// in another column than before. Rows copied by name with every value in its column are no
+/// hazard: a warning says the order changed (a later `INSERT … SELECT *` would see it).
 pub fn layout(e: &Evidence) -> Vec<Finding> {
+    let positional = positional_copies(e.script);
     let mut out = Vec::new();
     for b in e.before.tables.values() {
         let Some(a) = e.after.table(&b.name) else {
@@ -497,13 +503,36 @@ pub fn layout(e: &Evidence) -> Vec<Finding> {
                 .collect()
         };
         let mut what = Vec::new();
+        let mut notes = Vec::new();
+        let mut examples = Vec::new();
         let (ob, oa) = (common(b, a), common(a, b));
         if ob != oa {
-            what.push(format!(
-                "column order ({}) → ({})",
-                ob.join(", "),
-                oa.join(", ")
-            ));
+            let order = format!("column order ({}) → ({})", ob.join(", "), oa.join(", "));
+            // the row diff compares by column name: a value that moved column shows as updated
+            let moved = e
+                .diff
+                .tables
+                .iter()
+                .find(|t| t.table.eq_ignore_ascii_case(&b.name))
+                .filter(|t| t.updated > 0 || t.inserted > 0 || t.deleted > 0);
+            let by_position = positional.iter().take(2).map(|(line, sql)| {
+                format!("{}:{line}: copies by position: {sql}", e.script.name())
+            });
+            if let Some(t) = moved {
+                what.push(format!(
+                    "{order}; values moved: {} of its rows differ column by column",
+                    plural(t.rows(), "row")
+                ));
+                examples.extend(by_position);
+                examples.extend(t.examples.iter().take(2).cloned());
+            } else if !positional.is_empty() {
+                what.push(format!("{order}, and the script copies rows by position"));
+                examples.extend(by_position);
+            } else {
+                notes.push(format!(
+                    "{order}; its rows copied by name, every value in its column (an INSERT without a column list, or SELECT *, would now see the new order)"
+                ));
+            }
         }
         for c in &b.columns {
             if let Some(ac) = a.column(&c.name)
@@ -527,9 +556,11 @@ pub fn layout(e: &Evidence) -> Vec<Finding> {
                 ));
             }
         }
-        if what.is_empty() {
+        if what.is_empty() && notes.is_empty() {
             continue;
         }
+        examples.push(format!("before: {}", one_line(&b.sql)));
+        examples.push(format!("after:  {}", one_line(&a.sql)));
         out.push(Finding {
             object: b.name.clone(),
             scope: format!("table {}", b.name),
@@ -537,14 +568,71 @@ pub fn layout(e: &Evidence) -> Vec<Finding> {
                 "{} rebuilt with its {} copied: {}",
                 b.name,
                 plural(a.rows, "row"),
-                what.join("; ")
+                what.iter()
+                    .chain(&notes)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
+            // a note alone (violations 0) is a warning
             violations: what.len() as u64,
-            examples: vec![
-                format!("before: {}", one_line(&b.sql)),
-                format!("after:  {}", one_line(&a.sql)),
-            ],
+            examples,
         });
     }
     out
+}
+
+/// Statements that copy rows by position, with their lines: an INSERT without a column list
+/// (`INSERT INTO t SELECT …`, `INSERT INTO t VALUES …`), or one whose query takes `*` or `t.*`.
+fn positional_copies(script: &crate::migrate::script::Script) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for st in &script.statements {
+        let nodes = tree(lex(&st.sql));
+        let Some(at) = nodes.iter().position(|n| n.is("INSERT") || n.is("REPLACE")) else {
+            continue;
+        };
+        let Some(into) = nodes[at..].iter().position(|n| n.is("INTO")) else {
+            continue;
+        };
+        // the table's name, perhaps `schema.name`, perhaps `AS alias`
+        let mut j = at + into + 2;
+        if nodes.get(j).and_then(Node::tok) == Some(&Tok::Dot) {
+            j += 2;
+        }
+        if nodes.get(j).is_some_and(|n| n.is("AS")) {
+            j += 2;
+        }
+        let listed = nodes
+            .get(j)
+            .is_some_and(|n| n.group().is_some() && n.query().is_none());
+        let default = nodes.get(j).is_some_and(|n| n.is("DEFAULT"));
+        if (!listed && !default) || takes_star(&nodes[j.min(nodes.len())..]) {
+            out.push((st.line, crate::db::DbError::sql_excerpt(&st.sql)));
+        }
+    }
+    out
+}
+
+/// A `*` or `t.*` among the result columns of a query in `nodes` (a `count(*)` is no copy).
+fn takes_star(nodes: &[Node]) -> bool {
+    let mut prev: Option<&Node> = None;
+    for n in nodes {
+        if n.tok() == Some(&Tok::Op("*".into()))
+            && prev.is_some_and(|p| {
+                p.is("SELECT")
+                    || p.is("DISTINCT")
+                    || p.is("ALL")
+                    || matches!(p.tok(), Some(Tok::Comma | Tok::Dot))
+            })
+        {
+            return true;
+        }
+        if let Some(q) = n.query()
+            && takes_star(q)
+        {
+            return true;
+        }
+        prev = Some(n);
+    }
+    false
 }

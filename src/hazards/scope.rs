@@ -281,7 +281,8 @@ pub fn judge(
                 let mut r = r.with_examples(ex);
                 r.expected = format!("no scope declared ({hint})");
                 r.actual = format!("{actual}; not judged");
-                r.status = Status::Skip;
+                // not judged: a warning, as the scope stage says, never a pass nor a skip
+                r.status = Status::Warn;
                 r
             }
             Some(_) => {

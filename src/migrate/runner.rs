@@ -99,10 +99,28 @@ pub struct Runner {
     pub on_error: OnError,
     pub pragmas: Pragmas,
     pub holder: Holder,
+    /// The migration tool whose execution of one file this is (`--runner dbmate`), when it is
+    /// one: the file is then read as that tool reads it (`crate::migrations::file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<crate::migrations::Tool>,
 }
 
-/// The profiles `--runner` takes.
-pub const PROFILES: [&str; 3] = ["atomic", "sqlite3", "turso-shell"];
+/// The profiles `--runner` takes: the single-script runners, then the migration tools
+/// (`crate::migrations::Tool::name`), each running one file as it runs one migration file.
+pub const PROFILES: [&str; 12] = [
+    "atomic",
+    "sqlite3",
+    "turso-shell",
+    "liveone",
+    "drizzle",
+    "drizzle-better-sqlite3",
+    "sqlx",
+    "golang-migrate",
+    "dbmate",
+    "goose",
+    "prisma",
+    "refinery",
+];
 
 impl Default for Runner {
     fn default() -> Runner {
@@ -121,6 +139,7 @@ impl Runner {
             on_error: OnError::Stop,
             pragmas: Pragmas::Hoisted,
             holder: Holder::Preflight,
+            tool: None,
         }
     }
 
@@ -136,6 +155,7 @@ impl Runner {
             on_error: OnError::Continue,
             pragmas: Pragmas::InPlace,
             holder: Holder::Preflight,
+            tool: None,
         }
     }
 
@@ -165,6 +185,7 @@ impl Runner {
             on_error: OnError::Stop,
             pragmas: Pragmas::InPlace,
             holder: Holder::Preflight,
+            tool: None,
         }
     }
 
@@ -174,7 +195,10 @@ impl Runner {
             "atomic" => Some(Runner::atomic()),
             "sqlite3" => Some(Runner::sqlite3()),
             "turso-shell" | "turso" => Some(Runner::turso_shell()),
-            _ => None,
+            _ => crate::migrations::Tool::ALL
+                .into_iter()
+                .find(|t| t.name() == name)
+                .map(crate::migrations::file::tool_runner),
         }
     }
 

@@ -26,7 +26,7 @@ fn numbered() -> &'static Regex {
 }
 
 /// `INSERT [OR …] INTO migrations (cols) VALUES ('…', …)`: the id the file records itself with.
-fn recorded_id(sql_text: &str) -> Option<String> {
+pub fn recorded_id(sql_text: &str) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(

@@ -10,6 +10,7 @@
 mod dbmate;
 mod detect;
 mod drizzle;
+pub mod file;
 mod golang_migrate;
 mod goose;
 mod liveone;
@@ -26,6 +27,11 @@ use serde::Serialize;
 use crate::db::{Db, DbError, Stmt};
 pub use crate::migrate::runner::{ForeignKeys, OnError, Transactions};
 pub use detect::{Detected, detect, find_table};
+/// drizzle-kit's statement separator.
+pub use drizzle::BREAKPOINT;
+/// The id a LiveOne file records itself with in `migrations`, if it does: a guard against a
+/// second run.
+pub use liveone::recorded_id;
 pub use status::{Entry, State, Status, status};
 
 /// A migration tool, as `--tool` names it.

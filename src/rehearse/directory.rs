@@ -19,11 +19,12 @@ use crate::checks::{self, result};
 use crate::db::{DbExt, Stmt, Value};
 use crate::error::Error;
 use crate::migrate::expect::Expect;
-use crate::migrate::runner::{Conn, ForeignKeys, Holder, LocalSession, Pragmas, Runner};
-use crate::migrate::script::{self, Script, ScriptError, ScriptStmt};
+use crate::migrate::runner::{Conn, ForeignKeys, LocalSession, Runner};
+use crate::migrate::script::{Script, ScriptError};
+use crate::migrations::file::{bind, refusal, runner_for, script_of};
 use crate::migrations::{
     self, Clock, Grouping, Migration as DirMigration, MigrationsError, State, Tool, Tracking,
-    TrackingWrite, Transactions,
+    TrackingWrite,
 };
 use crate::report::{Report, SpecIdentity, Status};
 
@@ -83,94 +84,6 @@ fn expectations(dir: &Path) -> Result<BTreeMap<String, (PathBuf, Expect, String)
         out.insert(name.to_string(), (path, expect, text));
     }
     Ok(out)
-}
-
-/// A tracking statement with its parameters written in as SQL literals (the runner runs SQL
-/// text): `?` takes the next parameter, `?N` the Nth; quoted text is left alone.
-fn bind(s: &Stmt) -> String {
-    let mut out = String::with_capacity(s.sql.len());
-    let mut next = 0;
-    let mut quote: Option<char> = None;
-    let mut chars = s.sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                }
-                out.push(c);
-            }
-            None if matches!(c, '\'' | '"' | '`') => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == '[' => {
-                quote = Some(']');
-                out.push(c);
-            }
-            None if c == '?' => {
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                let at = match digits.parse::<usize>() {
-                    Ok(n) => n.saturating_sub(1),
-                    Err(_) => {
-                        next += 1;
-                        next - 1
-                    }
-                };
-                out.push_str(&crate::sql::literal(
-                    s.params.get(at).unwrap_or(&Value::Null),
-                ));
-            }
-            None => out.push(c),
-        }
-    }
-    out
-}
-
-/// A migration's statements as the runner runs them, its tool's rows `with` it at the end.
-fn script_of(path: &Path, statements: &[migrations::Statement], with: &[Stmt]) -> Script {
-    let mut stmts: Vec<ScriptStmt> = Vec::new();
-    for st in statements {
-        // a tool sends a block (goose's StatementBegin…End) to SQLite whole, which runs every
-        // statement in it
-        for piece in script::pieces(&st.sql, st.line, false) {
-            stmts.push(script::statement(piece.line, piece.sql.trim_end()));
-        }
-    }
-    let last = stmts.last().map_or(1, |s| s.line);
-    for s in with {
-        stmts.push(script::statement(last, &bind(s)));
-    }
-    Script {
-        path: path.to_path_buf(),
-        text: stmts
-            .iter()
-            .map(|s| s.sql.as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        statements: stmts,
-    }
-}
-
-/// The runner that runs a migration as `tool` does.
-fn runner_for(tool: Tool, foreign_keys: ForeignKeys, transactions: Transactions) -> Runner {
-    if tool == Tool::Liveone {
-        // piped into `turso db shell` by hand
-        return Runner::turso_shell();
-    }
-    Runner {
-        name: tool.name().into(),
-        foreign_keys,
-        transactions,
-        on_error: migrations::OnError::Stop,
-        // a tool opens its transaction before the file's first statement
-        pragmas: Pragmas::InPlace,
-        holder: Holder::Tool,
-    }
 }
 
 /// The tool's execution, in words, for the report's header.
@@ -262,22 +175,6 @@ impl Unit<'_> {
             own_transaction(&mut session, &tracking.after, self.table)?;
         }
         Ok(Outcome::Script(run))
-    }
-}
-
-/// A tool's refusal ("path:line: why" or "path: why") as a refusal naming file and line.
-fn refusal(path: &Path, why: &str) -> ScriptError {
-    let shown = path.display().to_string();
-    let rest = why.strip_prefix(&shown).unwrap_or(why);
-    let (line, why) = match rest.strip_prefix(':').map(|r| r.split_once(':')) {
-        Some(Some((n, w))) if n.parse::<usize>().is_ok() => (n.parse().unwrap_or(1), w.trim()),
-        _ => (1, rest.trim_start_matches(':').trim()),
-    };
-    ScriptError::Refused {
-        path: path.to_path_buf(),
-        line,
-        statement: "(the whole migration)".into(),
-        why: why.to_string(),
     }
 }
 
@@ -602,20 +499,40 @@ fn pending_stage(
                 }
             }
         }
-        for m in all {
+        // a statement the tool never runs (drizzle on @libsql/client runs only the first of a
+        // chunk): in a pending migration the change it reads as silently never happens, which
+        // fails; in one already applied it is history, and a warning
+        let mut never = 0;
+        for (i, m) in all.iter().enumerate() {
+            let is_pending = pending.contains(&i);
             for s in &m.unexecuted {
-                r.report.checks.push(
-                    result("sql.runner", format!("{}:{}", s.file.display(), s.line))
-                        .judged(
-                            0,
-                            "the statement does what it reads",
-                            format!(
-                                "{tool} never runs this statement: {}",
-                                crate::db::DbError::sql_excerpt(&s.sql)
-                            ),
-                        )
-                        .with_status(Status::Warn),
+                let at = format!("{}:{}", s.file.display(), s.line);
+                let text = format!(
+                    "{tool} never runs this statement: {}",
+                    crate::db::DbError::sql_excerpt(&s.sql)
                 );
+                let c = result("sql.runner", at.clone()).judged(
+                    u64::from(is_pending),
+                    "the statement does what it reads",
+                    if is_pending {
+                        text.clone()
+                    } else {
+                        format!("{text} (the migration is applied: it never ran)")
+                    },
+                );
+                r.report.checks.push(if is_pending {
+                    never += 1;
+                    c.with_examples(vec![
+                        format!("{at}: {text}"),
+                        format!("statement: {}", s.sql),
+                        format!(
+                            "put `{}` before it, or give it a file of its own",
+                            migrations::BREAKPOINT
+                        ),
+                    ])
+                } else {
+                    c.with_status(Status::Warn)
+                });
             }
         }
         if !has_table && tool != Tool::Liveone {
@@ -623,7 +540,7 @@ fn pending_stage(
         }
         let names: Vec<String> = pending.iter().map(|&i| migration_name(&all[i])).collect();
         let detail = format!(
-            "{tool} ({why}), table {table}{}: {} of {} pending{}{}",
+            "{tool} ({why}), table {table}{}: {} of {} pending{}{}{}",
             if has_table {
                 ""
             } else {
@@ -643,11 +560,19 @@ fn pending_stage(
                 )
             } else {
                 String::new()
+            },
+            if never > 0 {
+                format!(
+                    "; {} of a pending migration the tool never runs",
+                    pipeline::plural(never, "statement")
+                )
+            } else {
+                String::new()
             }
         );
         Ok((
             pending,
-            if failing > 0 {
+            if failing > 0 || never > 0 {
                 Status::Fail
             } else {
                 Status::Pass
@@ -796,7 +721,7 @@ mod tests {
             checksum: None,
             execution: migrations::Execution {
                 foreign_keys: ForeignKeys::On,
-                transactions: Transactions::Script,
+                transactions: migrations::Transactions::Script,
                 on_error: migrations::OnError::Stop,
                 grouping: Grouping::PerMigration,
                 tracking: TrackingWrite::WithMigration,

@@ -866,20 +866,17 @@ pub fn again(
             Outcome::Refused(e) => return Ok(((), Status::Fail, e.to_string())),
             _ => unreachable!("a script runs again"),
         };
-        record_run(&mut r.report, &run, "sql.rerun", false);
-        if !run.failures.is_empty() {
-            return Ok((
-                (),
-                Status::Fail,
-                format!("the second run {}", failure_text(&run)),
-            ));
-        }
         let n = compare_dbs(
             after_forward.db.as_ref(),
             &after_forward.fingerprint,
             r.work.as_ref(),
             plan.bookkeeping.as_deref(),
         )?;
+        if let Some(f) = run.failures.first() {
+            let (status, text) = refuses_twice(r, &*m, &run, f, n);
+            return Ok(((), status, text));
+        }
+        record_run(&mut r.report, &run, "sql.rerun", false);
         let n = push_claim(
             &mut r.report,
             Claim {
@@ -906,6 +903,75 @@ pub fn again(
             ),
         ))
     })
+}
+
+/// A second run that fails. A script written to run once (an `ALTER TABLE … ADD COLUMN`, a
+/// `CREATE TABLE`, a file that records itself in LiveOne's `migrations`) fails on its second
+/// run; when the database is then exactly as the first run left it (the runner rolled the
+/// failed run back, or nothing before the error changed anything) it "refuses to run twice",
+/// which is a pass. When the second run changed something before (or, under a runner that goes
+/// on, after) its error, that partial run is what a second deployment does to production: a
+/// failure naming the change and the error.
+fn refuses_twice(
+    r: &mut Rehearsal,
+    m: &dyn Migration,
+    run: &Run,
+    f: &crate::migrate::runner::Failure,
+    (n, examples): (u64, Vec<String>),
+) -> (Status, String) {
+    let at = format!("{}:{}", run.path, f.line);
+    let guard = crate::migrations::recorded_id(&f.statement)
+        .map(|id| format!("; the file records itself in migrations as '{id}'"))
+        .unwrap_or_default();
+    if n == 0 {
+        // the error is the script's guard, not a failure: keep the runner's other words
+        let mut quiet = run.clone();
+        quiet.failures.clear();
+        record_run(&mut r.report, &quiet, "sql.rerun", false);
+        let text = format!(
+            "refuses to run twice: the second run fails at {at} ({}){guard} and leaves the database exactly as its first run left it",
+            f.message
+        );
+        r.report.checks.push(
+            result("sql.rerun", m.identity())
+                .judged(
+                    0,
+                    "a second run changes nothing",
+                    format!("refuses to run twice: {}", f.message),
+                )
+                .with_examples(vec![
+                    format!("{at}: {}{guard}", f.message),
+                    format!(
+                        "statement: {}",
+                        crate::db::DbError::sql_excerpt(&f.statement)
+                    ),
+                    format!("second run: {}", run.kept()),
+                ]),
+        );
+        return (Status::Pass, text);
+    }
+    record_run(&mut r.report, run, "sql.rerun", false);
+    push_claim(
+        &mut r.report,
+        Claim {
+            check: "sql.rerun",
+            scope: m.identity(),
+            expected: "a second run changes nothing (or fails and keeps nothing)",
+            same: "nothing changed",
+            noun: "change",
+            tail: " kept by a second run that fails",
+        },
+        (n, examples),
+    );
+    (
+        Status::Fail,
+        format!(
+            "a second run makes {} and fails at {at}: {}{guard}; {}",
+            plural(n, "change"),
+            f.message,
+            run.kept()
+        ),
+    )
 }
 
 /// `undo` (the spec), `rollback` (a script) or `down` (a directory's migration): run the undo;
@@ -1221,8 +1287,9 @@ mod tests {
                 ("expectations m", Status::Pass),
                 // nothing declared: shown, not judged, and no pass
                 ("scope m", Status::Warn),
-                // a second run of this script inserts row 2 again: the key refuses it
-                ("forward again m", Status::Fail),
+                // a second run of this script inserts row 2 again: the key refuses it, and the
+                // runner's one transaction keeps nothing of it (it refuses to run twice)
+                ("forward again m", Status::Pass),
                 ("down m", Status::Skip),
                 ("redeploy m", Status::Skip),
             ]
@@ -1250,7 +1317,7 @@ mod tests {
             (t.scope.as_str(), t.status, t.actual.as_str()),
             (
                 "m: table t",
-                Status::Skip,
+                Status::Warn,
                 "1 inserted, 1 updated, 0 deleted; not judged"
             )
         );

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::migrate::expect::Expect;
 use crate::migrate::runner::Runner;
 use crate::migrate::script::{self, Script, ScriptError};
+use crate::migrations::file;
 use crate::report::{Report, SpecIdentity};
 
 pub struct Options {
@@ -68,12 +69,13 @@ struct Scripts<'a> {
     forward_refused: Option<ScriptError>,
     rollback_refused: Option<ScriptError>,
     runner: &'a Runner,
+    rollback_runner: &'a Runner,
 }
 
 impl Scripts<'_> {
-    fn run(&self, r: &Rehearsal, s: &Script) -> Result<Outcome, Error> {
+    fn run(&self, r: &Rehearsal, s: &Script, runner: &Runner) -> Result<Outcome, Error> {
         let mut session = r.session()?;
-        Ok(Outcome::Script(self.runner.execute(s, &mut session)?))
+        Ok(Outcome::Script(runner.execute(s, &mut session)?))
     }
 }
 
@@ -94,7 +96,7 @@ impl Migration for Scripts<'_> {
         if let Some(e) = self.forward_refused.take() {
             return Ok(Outcome::Refused(e));
         }
-        self.run(r, self.forward)
+        self.run(r, self.forward, self.runner)
     }
 
     fn undo(&mut self, r: &Rehearsal) -> Option<Result<Outcome, Error>> {
@@ -102,13 +104,70 @@ impl Migration for Scripts<'_> {
         if let Some(e) = self.rollback_refused.take() {
             return Some(Ok(Outcome::Refused(e)));
         }
-        Some(self.run(r, rollback))
+        Some(self.run(r, rollback, self.rollback_runner))
     }
 }
 
+/// A script as its runner takes it: as written, or, under a migration tool's profile, the file
+/// read as that tool reads one migration file (`crate::migrations::file`).
+pub struct Taken {
+    pub script: Script,
+    pub runner: Runner,
+    /// The tool refuses the file before anything runs.
+    pub refused: Option<ScriptError>,
+    /// Statements written in the file that the tool never runs.
+    pub unexecuted: Vec<crate::migrations::Statement>,
+    /// What the tool takes from the file, for the report's header.
+    pub says: Option<String>,
+}
+
+pub fn take(runner: &Runner, path: &Path, part: file::Part) -> Result<Taken, Error> {
+    if runner.tool.is_none() {
+        let script = script::load(path)?;
+        return Ok(Taken {
+            refused: runner.check(&script).err(),
+            script,
+            runner: runner.clone(),
+            unexecuted: Vec::new(),
+            says: None,
+        });
+    }
+    let p = file::prepare(runner, path, part)?;
+    let refused = p.refused.or_else(|| p.runner.check(&p.script).err());
+    Ok(Taken {
+        script: p.script,
+        runner: p.runner,
+        refused,
+        unexecuted: p.unexecuted,
+        says: Some(p.says),
+    })
+}
+
+/// A statement the tool never runs, as a failed check naming file, line and statement: the
+/// change it reads as would silently never happen.
+pub fn never_runs(tool: &str, s: &crate::migrations::Statement) -> crate::report::CheckResult {
+    let at = format!("{}:{}", s.file.display(), s.line);
+    let text = format!(
+        "{tool} never runs this statement: {}",
+        crate::db::DbError::sql_excerpt(&s.sql)
+    );
+    crate::checks::result("sql.runner", at.clone())
+        .judged(1, "the statement does what it reads", text.clone())
+        .with_examples(vec![
+            format!("{at}: {text}"),
+            format!("statement: {}", s.sql),
+        ])
+}
+
 pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
-    let forward = script::load(&opts.forward)?;
-    let rollback = opts.rollback.as_deref().map(script::load).transpose()?;
+    let taken = take(&opts.runner, &opts.forward, file::Part::Up)?;
+    let mut taken_back = opts
+        .rollback
+        .as_deref()
+        .map(|p| take(&opts.runner, p, file::Part::Down))
+        .transpose()?;
+    let forward = taken.script.clone();
+    let rollback = taken_back.as_ref().map(|t| t.script.clone());
     // a script that does not parse stops here, before anything has run
     for s in std::iter::once(&forward).chain(rollback.as_ref()) {
         if let Some(e) = s.syntax_error() {
@@ -130,19 +189,37 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
         on_stage,
     )?;
     let clock = r.freeze(opts.now)?;
-    r.report.runner = Some(format!("{}; {clock}", opts.runner.describe()));
+    r.report.runner = Some(format!(
+        "{}{}; {clock}",
+        taken.runner.describe(),
+        match &taken.says {
+            Some(says) => format!(
+                "; one file as the tool runs one migration file: {says} (no tracking row: a single file has no tracking table)"
+            ),
+            None => String::new(),
+        }
+    ));
+    for s in taken
+        .unexecuted
+        .iter()
+        .chain(taken_back.iter().flat_map(|t| &t.unexecuted))
+    {
+        r.report.checks.push(never_runs(&taken.runner.name, s));
+    }
     r.fingerprint()?;
     let expect_data: Expect = expect
         .as_ref()
         .map(|(_, (e, _))| e.clone())
         .unwrap_or_default();
     // one the runner refuses is a failed rehearsal: production would not run it either
+    let rollback_refused = taken_back.as_mut().and_then(|t| t.refused.take());
     let mut scripts = Scripts {
         forward: &forward,
         rollback: rollback.as_ref(),
-        forward_refused: opts.runner.check(&forward).err(),
-        rollback_refused: rollback.as_ref().and_then(|r| opts.runner.check(r).err()),
-        runner: &opts.runner,
+        forward_refused: taken.refused,
+        rollback_refused,
+        runner: &taken.runner,
+        rollback_runner: taken_back.as_ref().map_or(&taken.runner, |t| &t.runner),
     };
     pipeline::run(
         &mut r,

@@ -16,6 +16,8 @@ mod rehearse;
 mod rehearse_migrations;
 mod remote;
 mod report;
+mod rerun;
 mod sql;
 mod status;
+mod tool_runners;
 mod verify;

@@ -812,3 +812,66 @@ fn text_that_is_not_utf8_is_reported_not_fatal() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stdout.contains("FAIL"), "{}", r.stdout);
 }
+
+/// A database that is not LiveOne's but has a table named `systems` (an inventory, say) gets the
+/// generic checks, and the `suite` stage says which column of LiveOne's shape is missing; a spec
+/// given explicitly that does not fit still stops, naming the column and `--no-spec`.
+#[test]
+fn a_table_named_systems_is_not_enough_for_the_liveone_suite() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("inventory.db");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE systems (id INTEGER PRIMARY KEY, hostname TEXT NOT NULL, os TEXT);
+             CREATE TABLE disks (id INTEGER PRIMARY KEY, system_id INTEGER NOT NULL REFERENCES systems(id), size_gb INTEGER);
+             INSERT INTO systems VALUES (1, 'db1', 'linux'), (2, 'web1', 'linux');
+             INSERT INTO disks VALUES (1, 1, 500), (2, 2, 250);",
+        )
+        .unwrap();
+    let r = run(&["verify", s(&db), "--format", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["stages"][0]["name"], "suite", "{v}");
+    let why = v["stages"][0]["detail"].as_str().unwrap();
+    assert!(
+        why.contains("does not fit") && why.contains("systems") && why.contains("vendor_type"),
+        "{why}"
+    );
+    let checks: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"schema.foreign_keys"), "{checks:?}");
+    // an orphan disk still fails the generic suite
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO disks VALUES (3, 9, 100);")
+        .unwrap();
+    assert_eq!(run(&["verify", s(&db)]).code, 1);
+    // the built-in spec named explicitly: it does not fit, and the message says what to do
+    let spec = t.path().join("liveone.toml");
+    std::fs::write(&spec, preflight::spec::BUILTIN_TOML).unwrap();
+    let r = run(&["verify", s(&db), "--spec", s(&spec)]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("systems.vendor_type") && r.stderr.contains("--no-spec"),
+        "{}",
+        r.stderr
+    );
+    // a LiveOne database still gets the LiveOne suite without --spec
+    let live = small_fixture_db(t.path());
+    let r = run(&["verify", s(&live), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| !c["check"].as_str().unwrap().starts_with("schema.")),
+        "{v}"
+    );
+}

@@ -84,12 +84,14 @@ fn render_junit(r: &Report) -> String {
                 st.set_description(c.examples.join("\n"));
                 st
             }
-            Status::Skip => {
+            // a warning (a change not judged, no scope declared) is no passing case either: as
+            // the stages, and as the summary counts it, it is not a success
+            Status::Skip | Status::Warn => {
                 let mut st = TestCaseStatus::skipped();
                 st.set_message(c.actual.clone());
                 st
             }
-            _ => TestCaseStatus::success(),
+            Status::Pass => TestCaseStatus::success(),
         };
         let mut tc = TestCase::new(c.scope.clone(), status);
         tc.set_classname(format!("preflight.{}", c.check));
