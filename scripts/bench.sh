@@ -163,7 +163,7 @@ if want diff; then
   cp "$FIXTURE" "$WORK/changed.db"
   changed=$("$SQLITE3" "$WORK/changed.db" "UPDATE readings SET load_w = coalesce(load_w, 0) + 1 WHERE id % 100 = 0; SELECT changes();")
   "$BIN" diff "$FIXTURE" "$WORK/changed.db" --format json >"$WORK/diff.json" || true
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); t=[x for x in d['tables'] if x['table']=='readings']; assert len(d['tables'])==1 and t[0]['updated']==int(sys.argv[2]), d" "$WORK/diff.json" "$changed"
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['result']['diff']; t=[x for x in d['tables'] if x['table']=='readings']; assert len(d['tables'])==1 and t[0]['updated']==int(sys.argv[2]), d" "$WORK/diff.json" "$changed"
   t=()
   for _ in $(seq "$ROUNDS"); do t+=("$(measure -x 1 "$BIN" diff "$FIXTURE" "$WORK/changed.db" | secs)"); done
   m=$(echo "${t[*]}" | median)
