@@ -144,30 +144,27 @@ fn from_libsql(v: libsql::Value) -> Value {
     }
 }
 
-/// Whether a statement certainly returns no rows: a write or a schema change without RETURNING.
-fn returns_no_rows(sql: &str) -> bool {
-    let first = sql
-        .trim_start()
+/// A statement's first keyword, in capitals.
+fn first_keyword(sql: &str) -> String {
+    sql.trim_start()
         .split(|c: char| !c.is_ascii_alphabetic())
         .next()
         .unwrap_or("")
-        .to_ascii_uppercase();
+        .to_ascii_uppercase()
+}
+
+/// Whether a statement certainly returns no rows: a write or a schema change without RETURNING.
+fn returns_no_rows(sql: &str) -> bool {
     matches!(
-        first.as_str(),
+        first_keyword(sql).as_str(),
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "CREATE" | "DROP" | "ALTER"
     ) && !sql.to_ascii_uppercase().contains("RETURNING")
 }
 
 /// Whether a statement can change rows (the server reports a stale count for others).
 fn changes_rows(sql: &str) -> bool {
-    let first = sql
-        .trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
     matches!(
-        first.as_str(),
+        first_keyword(sql).as_str(),
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH"
     )
 }

@@ -48,18 +48,6 @@ fn backup_of(dir: &Path, name: &str, sql: &str) -> PathBuf {
     gz(&db)
 }
 
-fn gz(db: &Path) -> PathBuf {
-    use std::io::Write;
-    let out = db.with_extension("db.gz");
-    let mut e = flate2::write::GzEncoder::new(
-        std::fs::File::create(&out).unwrap(),
-        flate2::Compression::fast(),
-    );
-    e.write_all(&std::fs::read(db).unwrap()).unwrap();
-    e.finish().unwrap();
-    out
-}
-
 fn blog_sql() -> String {
     std::fs::read_to_string(repo("fixtures/sql/blog/blog.sql")).unwrap()
 }

@@ -300,15 +300,7 @@ fn on_independent_data(seed: u64, scale: f64) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("alt.db");
     crate::common::altgen::generate(&db, seed, scale);
-    let gz = dir.path().join("alt.db.gz");
-    {
-        let mut e = flate2::write::GzEncoder::new(
-            std::fs::File::create(&gz).unwrap(),
-            flate2::Compression::fast(),
-        );
-        std::io::copy(&mut std::fs::File::open(&db).unwrap(), &mut e).unwrap();
-        e.finish().unwrap();
-    }
+    let gz = gz(&db);
     let at = format!("seed {seed}, scale {scale}");
     let mut problems = Vec::new();
     let failed = |out: &str| -> String {

@@ -35,19 +35,6 @@ fn parse_tool(name: &str) -> Tool {
     Tool::ALL.into_iter().find(|t| t.name() == name).unwrap()
 }
 
-/// A gzipped copy of a database, as a backup to rehearse on.
-fn gz(db: &Path) -> PathBuf {
-    use std::io::Write;
-    let out = PathBuf::from(format!("{}.gz", db.display()));
-    let mut e = flate2::write::GzEncoder::new(
-        std::fs::File::create(&out).unwrap(),
-        flate2::Compression::fast(),
-    );
-    e.write_all(&std::fs::read(db).unwrap()).unwrap();
-    e.finish().unwrap();
-    out
-}
-
 /// The blog database with the first `n` migrations applied as modelled, and its rows.
 fn behind(tool: &str, dir: &Path, n: usize, at: &Path) -> PathBuf {
     apply_as_modelled(parse_tool(tool), dir, at, Some(n));

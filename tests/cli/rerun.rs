@@ -24,18 +24,6 @@ fn blog_gz(dir: &Path) -> PathBuf {
     gz(&db)
 }
 
-fn gz(db: &Path) -> PathBuf {
-    use std::io::Write;
-    let out = db.with_extension("db.gz");
-    let mut e = flate2::write::GzEncoder::new(
-        std::fs::File::create(&out).unwrap(),
-        flate2::Compression::fast(),
-    );
-    e.write_all(&std::fs::read(db).unwrap()).unwrap();
-    e.finish().unwrap();
-    out
-}
-
 fn rehearse_script(backup: &Path, forward: &Path, runner: Runner) -> Report {
     rehearse(
         &Options {

@@ -70,19 +70,6 @@ fn blog_db(dir: &Path, name: &str) -> PathBuf {
     p
 }
 
-/// A gzipped copy of a database, as a backup to rehearse on.
-fn gz(db: &Path) -> PathBuf {
-    use std::io::Write;
-    let out = db.with_extension("db.gz");
-    let mut e = flate2::write::GzEncoder::new(
-        std::fs::File::create(&out).unwrap(),
-        flate2::Compression::fast(),
-    );
-    e.write_all(&std::fs::read(db).unwrap()).unwrap();
-    e.finish().unwrap();
-    out
-}
-
 fn copy(db: &Path, name: &str) -> PathBuf {
     let p = db.with_file_name(name);
     std::fs::copy(db, &p).unwrap();

@@ -9,18 +9,6 @@ use preflight::report::{Report, Status};
 use crate::common::tools::*;
 use crate::common::*;
 
-fn gz(db: &Path) -> PathBuf {
-    use std::io::Write;
-    let out = PathBuf::from(format!("{}.gz", db.display()));
-    let mut e = flate2::write::GzEncoder::new(
-        std::fs::File::create(&out).unwrap(),
-        flate2::Compression::fast(),
-    );
-    e.write_all(&std::fs::read(db).unwrap()).unwrap();
-    e.finish().unwrap();
-    out
-}
-
 /// An empty database as a backup.
 fn empty_backup(dir: &Path) -> PathBuf {
     let db = dir.join("empty.db");

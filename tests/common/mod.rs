@@ -328,3 +328,16 @@ fn energy_id_rows(filter: &str) -> i64 {
         ),
     )
 }
+
+/// A gzipped copy of a database (`<db>.gz` beside it), as a backup to rehearse on.
+pub fn gz(db: &Path) -> PathBuf {
+    use std::io::Write;
+    let out = PathBuf::from(format!("{}.gz", db.display()));
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&out).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(&std::fs::read(db).unwrap()).unwrap();
+    e.finish().unwrap();
+    out
+}
