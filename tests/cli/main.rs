@@ -12,6 +12,7 @@ mod inputs;
 mod interrupt;
 mod journal;
 mod migrate;
+mod readme;
 mod rehearse;
 mod rehearse_migrations;
 mod remote;
