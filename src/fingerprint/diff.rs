@@ -259,10 +259,15 @@ pub fn definition_diff(before: &str, after: &str) -> Vec<String> {
         definition_lines(before, false),
         definition_lines(after, false),
     );
-    let (fa, fb) = (
-        definition_lines(before, true),
-        definition_lines(after, true),
-    );
+    // compared without the comma that ends a line: a column added at the end puts one after
+    // the line before it, which is not a change of that line
+    let bare = |sql: &str| -> Vec<String> {
+        definition_lines(sql, true)
+            .into_iter()
+            .map(|l| l.trim_end_matches(',').to_string())
+            .collect()
+    };
+    let (fa, fb) = (bare(before), bare(after));
     let mut out = Vec::new();
     for op in capture_diff_slices(Algorithm::Myers, &fa, &fb) {
         let (old, new) = match op {
@@ -984,6 +989,30 @@ pub fn diff(before: &dyn Db, after: &dyn Db, limit: usize) -> Result<DbDiff, DbE
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_column_added_at_the_end_is_the_only_line_that_changed() {
+        // SQLite's ALTER TABLE ADD COLUMN appends ", c TEXT" after the last definition
+        assert_eq!(
+            definition_diff(
+                "CREATE TABLE t (a INT, b INT NOT NULL DEFAULT (unixepoch()))",
+                "CREATE TABLE t (a INT, b INT NOT NULL DEFAULT (unixepoch()), c TEXT)"
+            ),
+            vec!["+ c TEXT".to_string()]
+        );
+        // a real change of the last line is still shown
+        assert_eq!(
+            definition_diff(
+                "CREATE TABLE t (a INT, b INT)",
+                "CREATE TABLE t (a INT, b TEXT, c TEXT)"
+            ),
+            vec![
+                "- b INT".to_string(),
+                "+ b TEXT".to_string(),
+                "+ c TEXT".to_string()
+            ]
+        );
+    }
     use super::*;
     use crate::db::{Access, Target, open};
 
