@@ -216,6 +216,20 @@ pub fn check_output_path(report: &Path, inputs: &[&Path], flag: &str) -> Result<
     if fsutil::is_gz(report) {
         return Err(refuse("a gzip file name (backups are .db.gz)"));
     }
+    // a database's rollback journal or WAL files are part of it: writing one corrupts it
+    let name = report.to_string_lossy();
+    for side in ["-journal", "-wal", "-shm"] {
+        if let Some(main) = name.strip_suffix(side) {
+            let main = Path::new(main);
+            let of_input = inputs.iter().any(|i| same_file(main, i));
+            if of_input || head(main).is_some_and(|h| h.starts_with(b"SQLite format 3\0")) {
+                return Err(refuse(&format!(
+                    "the {side} file of the SQLite database {}",
+                    main.display()
+                )));
+            }
+        }
+    }
     if let Some(h) = head(report) {
         if h.starts_with(b"SQLite format 3\0") {
             return Err(refuse("a SQLite database"));

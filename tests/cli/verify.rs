@@ -867,6 +867,7 @@ fn a_report_never_replaces_an_input_a_database_or_a_backup() {
     let spec = dir.path().join("spec.toml");
     std::fs::write(&spec, LoadedSpec::builtin().text).unwrap();
     let new_gz = dir.path().join("new.db.gz");
+    let [journal, wal, shm] = ["-journal", "-wal", "-shm"].map(|x| format!("{}{x}", db.display()));
     let sums = |paths: &[&Path]| paths.iter().map(|p| sha256(p)).collect::<Vec<_>>();
     let inputs = [&db, &backup, &other, &spec];
     let before = sums(&inputs.map(|p| p.as_path()));
@@ -889,6 +890,18 @@ fn a_report_never_replaces_an_input_a_database_or_a_backup() {
             vec!["rehearse", s(&backup), "--report", s(&backup)],
             "an input",
         ),
+        (
+            vec!["verify", s(&db), "--report", &journal],
+            "the -journal file of the SQLite database",
+        ),
+        (
+            vec!["verify", s(&db), "--report", &wal],
+            "the -wal file of the SQLite database",
+        ),
+        (
+            vec!["verify", s(&db), "--report", &shm],
+            "the -shm file of the SQLite database",
+        ),
     ] {
         let r = run(&args);
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
@@ -905,6 +918,9 @@ fn a_report_never_replaces_an_input_a_database_or_a_backup() {
         "an input changed"
     );
     assert!(!new_gz.exists());
+    for side in [&journal, &wal, &shm] {
+        assert!(!Path::new(side).exists(), "{side}");
+    }
 }
 
 /// TEXT that is not valid UTF-8 (SQLite stores what it is given) is a difference to report,
