@@ -251,12 +251,15 @@ pub fn confirm_write(target: &str, yes: bool, action: &str) -> Result<(), GuardE
         return Err(GuardError::NotConfirmed(target.to_string()));
     }
     let line = crate::interrupt::at_prompt(|| {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "preflight will {action} on {target}.\nType YES to continue: "
-        );
-        let _ = err.flush();
+        {
+            // released before the wait: a signal there prints its line on stderr and exits
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "preflight will {action} on {target}.\nType YES to continue: "
+            );
+            let _ = err.flush();
+        }
         let mut line = String::new();
         let _ = stdin.lock().read_line(&mut line);
         line

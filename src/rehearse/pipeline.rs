@@ -203,6 +203,8 @@ impl<'a> Rehearsal<'a> {
             &backup_path,
             dir.path(),
         )?;
+        // (debug builds: the switch that proves a panic here leaves no copy of the data)
+        crate::interrupt::debug_panic("rehearse-extracted");
         let path = extracted.db.path().to_path_buf();
         let work = open_work(&path, &backup_path)?;
         let base = db::open(&Target::Local(pristine), Access::ReadOnly)?;
