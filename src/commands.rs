@@ -468,6 +468,9 @@ fn check_report(out: &cli::ReportArgs, inputs: &[Option<&std::path::Path>]) -> R
 
 pub fn verify(a: cli::VerifyArgs) -> Result<Outcome, Error> {
     use crate::checks::generic;
+    if let Some(checks) = &a.checks {
+        fsutil::not_a_dir(checks)?;
+    }
     let extras = generic::Extras {
         checks: a.checks.clone(),
         migrations: a

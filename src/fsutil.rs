@@ -18,6 +18,8 @@ pub enum FsError {
     Missing(PathBuf),
     #[error("{}: is a directory; give the path of a file", .0.display())]
     IsDir(PathBuf),
+    #[error("{}: is a directory; give the path of the new file to write, such as {}", .0.display(), .0.join("out.db").display())]
+    OutIsDir(PathBuf),
     #[error("{}: no space left on the file system{}; nothing was kept (free some space, or write elsewhere)", path.display(), space_note(*needed, *free))]
     Full {
         path: PathBuf,
@@ -105,6 +107,18 @@ pub fn not_a_dir(path: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
+/// A text file's contents; a directory in its place says so in the words of `not_a_dir`
+/// (the system's "Is a directory (os error 21)" names nothing to do).
+pub fn read_to_string(path: &Path) -> io::Result<String> {
+    if path.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory; give the path of a file",
+        ));
+    }
+    std::fs::read_to_string(path)
+}
+
 pub fn is_gz(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
@@ -119,6 +133,9 @@ pub fn parent_dir(path: &Path) -> PathBuf {
 }
 
 pub fn ensure_absent(path: &Path) -> Result<(), FsError> {
+    if path.is_dir() {
+        return Err(FsError::OutIsDir(path.to_path_buf()));
+    }
     if path.symlink_metadata().is_ok() {
         return Err(FsError::Exists(path.to_path_buf()));
     }

@@ -216,6 +216,20 @@ pub fn check_output_path(report: &Path, inputs: &[&Path], flag: &str) -> Result<
     if fsutil::is_gz(report) {
         return Err(refuse("a gzip file name (backups are .db.gz)"));
     }
+    // a database's rollback journal or WAL files are part of it: writing one corrupts it
+    let name = report.to_string_lossy();
+    for side in ["-journal", "-wal", "-shm"] {
+        if let Some(main) = name.strip_suffix(side) {
+            let main = Path::new(main);
+            let of_input = inputs.iter().any(|i| same_file(main, i));
+            if of_input || head(main).is_some_and(|h| h.starts_with(b"SQLite format 3\0")) {
+                return Err(refuse(&format!(
+                    "the {side} file of the SQLite database {}",
+                    main.display()
+                )));
+            }
+        }
+    }
     if let Some(h) = head(report) {
         if h.starts_with(b"SQLite format 3\0") {
             return Err(refuse("a SQLite database"));
@@ -237,12 +251,15 @@ pub fn confirm_write(target: &str, yes: bool, action: &str) -> Result<(), GuardE
         return Err(GuardError::NotConfirmed(target.to_string()));
     }
     let line = crate::interrupt::at_prompt(|| {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "preflight will {action} on {target}.\nType YES to continue: "
-        );
-        let _ = err.flush();
+        {
+            // released before the wait: a signal there prints its line on stderr and exits
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "preflight will {action} on {target}.\nType YES to continue: "
+            );
+            let _ = err.flush();
+        }
         let mut line = String::new();
         let _ = stdin.lock().read_line(&mut line);
         line

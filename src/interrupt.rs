@@ -138,6 +138,10 @@ fn exit_now(sig: i32, second: bool) -> ! {
     // keep the state locked until the process ends: no temporary file can be made meanwhile
     let mut st = state();
     remove_all(&mut st);
+    if IMMEDIATE.load(Ordering::SeqCst) && !second {
+        // the prompt left the cursor on its line
+        eprintln!();
+    }
     eprintln!("{}", message_with(&st, sig, second));
     std::process::exit(exit_code(sig).into())
 }
@@ -297,6 +301,19 @@ fn remove_all(st: &mut State) {
 pub fn cleanup() {
     remove_all(&mut state());
 }
+
+/// A panic on purpose at the point named `at`, when the environment variable
+/// `PREFLIGHT_DEBUG_PANIC` names it: a hidden switch of debug builds only (release builds
+/// compile it away), for the test that a panic still removes the run's temporary files.
+#[cfg(debug_assertions)]
+pub fn debug_panic(at: &str) {
+    if std::env::var("PREFLIGHT_DEBUG_PANIC").as_deref() == Ok(at) {
+        panic!("PREFLIGHT_DEBUG_PANIC={at}: a panic on purpose (debug builds only)");
+    }
+}
+
+#[cfg(not(debug_assertions))]
+pub fn debug_panic(_at: &str) {}
 
 /// Removes every temporary file of the run when dropped, also while a panic unwinds.
 pub struct RunGuard(());

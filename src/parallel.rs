@@ -12,7 +12,8 @@ pub fn cores() -> usize {
 }
 
 /// Apply `f` to every item on up to `workers` threads (each worker reopens `db`; with one
-/// worker, `db` itself is used). Results come back in the items' order; the first error wins.
+/// worker, or a `db` pinned to one state, `db` itself is used). Results come back in the
+/// items' order; the first error wins.
 pub fn map<T, R, F>(db: &dyn Db, workers: usize, items: Vec<T>, f: F) -> Result<Vec<R>, DbError>
 where
     T: Send,
@@ -20,7 +21,7 @@ where
     F: Fn(&dyn Db, T) -> Result<R, DbError> + Sync,
 {
     let n = items.len();
-    if workers <= 1 || n <= 1 {
+    if workers <= 1 || n <= 1 || db.pinned() {
         return items.into_iter().map(|it| f(db, it)).collect();
     }
     let queue: Mutex<Vec<(usize, T)>> = Mutex::new(items.into_iter().enumerate().rev().collect());

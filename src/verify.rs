@@ -96,12 +96,14 @@ pub fn run_checks(
 }
 
 /// A read-only handle on one consistent state of `target`: for a local file, a snapshot copy
-/// (kept alive by the second value) named after the file in every message.
+/// (kept alive by the second value) named after the file in every message; for a server, its
+/// read transaction.
 pub fn open_snapshot(
     target: &Target,
 ) -> Result<(Box<dyn Db>, Option<tempfile::NamedTempFile>), Error> {
     let Target::Local(path) = target else {
-        return Ok((db::open(target, Access::ReadOnly)?, None));
+        // a server: one read transaction for every check
+        return Ok((db::open(target, Access::Snapshot)?, None));
     };
     crate::fsutil::not_a_dir(path)?;
     if !path.is_file() {

@@ -1,11 +1,14 @@
 //! The progress table, and collateral damage: nothing outside the migration's targets changed,
 //! and no row that was in a target table before changed.
 
-use super::rows::systems;
-use super::{Ctx, Task, result, scope, skipped};
+use super::expect::{bucket_of, makes_row};
+use super::rows::{makes_carried_row, systems};
+use super::{Ctx, Task, count, examples, result, scope, skipped};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
 use crate::fingerprint::{self, diff};
 use crate::migrate::journal::OWN_TABLES;
+use crate::spec::validate::{MigrationPlan, SystemPlan};
+use crate::sql::ident as q;
 use crate::table::count as thousands;
 
 pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
@@ -31,6 +34,27 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     None => r.judged(1, expected, "no row"),
                     Some(x) => {
                         let (last_recorded, rows) = (as_i64(&x[0]), as_i64(&x[1]));
+                        if let (Some(mark), Some(rows)) = (last_recorded, rows)
+                            && mark < last
+                            && let Some(after) = after_the_mark(db, mp, sp, mark, rows, range.rows)?
+                        {
+                            let (behind, missing, ex) = after;
+                            let found = format!("last {mark}, {} rows", thousands(rows));
+                            return Ok(vec![if missing == 0 {
+                                r.judged(
+                                    0,
+                                    expected,
+                                    format!("{found}; the {} source rows after it already have their target rows (the live app's dual-write)", thousands(behind)),
+                                )
+                            } else {
+                                r.judged(
+                                    missing,
+                                    expected,
+                                    format!("{found}; {} of the {} source rows after it lack target rows", thousands(missing as i64), thousands(behind)),
+                                )
+                                .with_examples(ex)
+                            }]);
+                        }
                         let mut bad = 0;
                         if last_recorded != Some(last) {
                             bad += 1;
@@ -48,6 +72,102 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             })
         })
         .collect()
+}
+
+/// A progress mark behind the last source row is right when the live app wrote the rows after
+/// it, target rows and all (the dual-write window): when the recorded row count is the source
+/// rows up to the mark, returns (source rows after the mark, how many of them lack a
+/// target row the spec makes of them, examples); None when the count does not fit the mark.
+/// (A roll-up's rows in the mark's own bucket count too: the live app adds to that bucket. A
+/// roll-up's bucket row that exists answers for every source row of the bucket here; whether it
+/// took them all in is the values check's to judge.)
+fn after_the_mark(
+    db: &dyn Db,
+    mp: &MigrationPlan,
+    sp: &SystemPlan,
+    mark: i64,
+    recorded: i64,
+    total: i64,
+) -> Result<Option<(i64, u64, Vec<String>)>, DbError> {
+    let m = &mp.migration;
+    let (sys, ts, mult) = (q(&m.system), q(&m.time.source), m.time.multiply);
+    let (src, tgt, pc, tt) = (
+        q(&m.source),
+        q(&m.target),
+        q(&m.point_column),
+        q(&m.time.target),
+    );
+    let params = [Value::Integer(sp.system_id), Value::Integer(mark)];
+    // a roll-up's last bucket may take more source rows after the migration counted it: the rows
+    // of that bucket and after are the window whose target rows must exist
+    let window = match &m.bucket {
+        Some(b) => format!(
+            "{} >= {}",
+            bucket_of(b, &format!("s.{ts}")),
+            bucket_of(b, "?2")
+        ),
+        None => format!("s.{ts} > ?2"),
+    };
+    let n = |cond: &str| {
+        count(
+            db,
+            &format!("SELECT count(*) FROM {src} AS s WHERE s.{sys} = ?1 AND {cond}"),
+            &params,
+        )
+        .map(|n| n as i64)
+    };
+    let after = n(&format!("s.{ts} > ?2"))?;
+    let in_window = n(&window)?;
+    let behind = total - recorded;
+    if after == 0 || behind < after || behind > in_window {
+        return Ok(None);
+    }
+    // the target time of the row a source row makes (a roll-up: its bucket's)
+    let at = match &m.bucket {
+        Some(b) => format!("{} * {mult}", bucket_of(b, &format!("s.{ts}"))),
+        None => format!("s.{ts} * {mult}"),
+    };
+    let lacks: Vec<String> = sp
+        .points
+        .iter()
+        .map(|p| {
+            let makes = match &m.bucket {
+                Some(_) => makes_row(mp, p, "s"),
+                None => makes_carried_row(mp, p, "s"),
+            };
+            format!(
+                "({makes} AND NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = {} AND t.{tt} = {at}))",
+                p.point_id
+            )
+        })
+        .collect();
+    if lacks.is_empty() {
+        return Ok(Some((behind, 0, Vec::new())));
+    }
+    let from = format!(
+        "FROM {src} AS s WHERE s.{sys} = ?1 AND {window} AND ({})",
+        lacks.join(" OR ")
+    );
+    let missing = count(db, &format!("SELECT count(*) {from}"), &params)?;
+    let ex = if missing > 0 {
+        examples(
+            db,
+            &format!("SELECT s.{ts} {from} ORDER BY s.{ts}"),
+            &params,
+            |r| {
+                format!(
+                    "{}.{} = {}: no target row in {}",
+                    m.source,
+                    m.time.source,
+                    crate::db::show(&r[0]),
+                    m.target
+                )
+            },
+        )?
+    } else {
+        Vec::new()
+    };
+    Ok(Some((behind, missing, ex)))
 }
 
 /// Tables the migration is allowed to change.

@@ -146,6 +146,11 @@ pub trait Db: Send {
     fn as_local(&self) -> Option<&local::LocalDb> {
         None
     }
+    /// Whether this handle reads one state that a reopened handle would not see (a server's
+    /// read transaction): work spread over threads then stays on this handle.
+    fn pinned(&self) -> bool {
+        false
+    }
     /// Rows per page for reads of whole tables (None: no need to page).
     fn page_rows(&self) -> Option<usize> {
         None

@@ -296,13 +296,32 @@ impl RemoteDb {
     }
 
     fn err(&self, sql: &str, e: &libsql::Error) -> DbError {
-        let mut message = clean(e, &self.token);
-        if message == "interrupted" && self.read.is_some() {
-            message = "the server ended the read transaction of this snapshot (interrupted); try again when the database is quieter".into();
-        }
+        let message = clean(e, &self.token);
         DbError::Sql {
             target: self.target.shown(),
             message,
+            sql: DbError::sql_excerpt(sql),
+            offset: None,
+        }
+    }
+
+    /// Whether the snapshot's read transaction is still open on the server after a statement
+    /// in it was interrupted (SQLite keeps a transaction open when a read in it is interrupted,
+    /// https://sqlite.org/c3ref/interrupt.html; this asks the server rather than assume it): a
+    /// BEGIN inside an open transaction fails with "cannot start a transaction within a
+    /// transaction", and one that succeeds means the snapshot is gone.
+    fn still_in_snapshot(&self) -> bool {
+        let Some(tx) = &self.read else { return false };
+        let probe = self.call("BEGIN", "to a check of the snapshot", async {
+            tx.execute("BEGIN", ()).await
+        });
+        matches!(probe, Err(DbError::Sql { message, .. }) if message.contains("within a transaction"))
+    }
+
+    fn snapshot_ended(&self, sql: &str) -> DbError {
+        DbError::Sql {
+            target: self.target.shown(),
+            message: "the server ended the read transaction that holds the one view of the database this command reads (interrupted); run the command again".into(),
             sql: DbError::sql_excerpt(sql),
             offset: None,
         }
@@ -373,7 +392,14 @@ impl Db for RemoteDb {
                 "to a query",
                 run_once(&self.read, self.access, &self.conn, &st),
             ) {
-                Err(e) if attempt < SERVER_CANCEL_RETRIES && cancelled_by_server(&e) => {
+                Err(e) if cancelled_by_server(&e) => {
+                    // a snapshot holds only while its read transaction is open
+                    if self.read.is_some() && !self.still_in_snapshot() {
+                        return Err(self.snapshot_ended(sql));
+                    }
+                    if attempt >= SERVER_CANCEL_RETRIES {
+                        return Err(e);
+                    }
                     attempt += 1;
                     std::thread::sleep(std::time::Duration::from_millis(100 * attempt as u64));
                 }
@@ -459,6 +485,10 @@ impl Db for RemoteDb {
 
     fn page_rows(&self) -> Option<usize> {
         Some(PAGE_ROWS)
+    }
+
+    fn pinned(&self) -> bool {
+        self.read.is_some()
     }
 }
 

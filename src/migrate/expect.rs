@@ -191,7 +191,7 @@ pub struct Expect {
 
 impl Expect {
     pub fn load(path: &Path) -> Result<(Expect, String), ExpectError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExpectError::Read {
+        let text = crate::fsutil::read_to_string(path).map_err(|source| ExpectError::Read {
             path: path.to_path_buf(),
             source,
         })?;

@@ -639,21 +639,37 @@ pub fn check_chain(
     Ok(out)
 }
 
-/// The migrations the journal can undo, the most recently started first.
+/// The migrations the journal can undo, the most recently started first; then any migration
+/// that has journal entries but no state (a damaged journal, which `rollback` then names).
 pub fn migrations(db: &dyn Db) -> Result<Vec<String>, DbError> {
-    if !db.table_exists(STATE)? {
-        return Ok(Vec::new());
+    let mut names: Vec<String> = Vec::new();
+    if db.table_exists(STATE)? {
+        names.extend(
+            db.query(
+                &format!(
+                    "SELECT DISTINCT migration_name FROM {STATE} WHERE migration_name != '*' ORDER BY rowid DESC"
+                ),
+                &[],
+            )?
+            .iter()
+            .filter_map(|r| as_text(&r[0])),
+        );
     }
-    Ok(db
-        .query(
-            &format!(
-                "SELECT DISTINCT migration_name FROM {STATE} WHERE migration_name != '*' ORDER BY rowid DESC"
-            ),
-            &[],
-        )?
-        .iter()
-        .filter_map(|r| as_text(&r[0]))
-        .collect())
+    if db.table_exists(JOURNAL)? {
+        for name in db
+            .query(
+                &format!("SELECT DISTINCT migration_name FROM {JOURNAL} ORDER BY id DESC"),
+                &[],
+            )?
+            .iter()
+            .filter_map(|r| as_text(&r[0]))
+        {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn state(db: &dyn Db, migration: &str) -> Result<Vec<(String, Value)>, DbError> {
@@ -707,6 +723,25 @@ fn undo(
         get("time_column").and_then(|v| as_text(&v)),
         get("time_multiply").and_then(|v| as_i64(&v)),
     ) else {
+        // entries without the state that says what they belong to: a damaged journal, not none
+        let held = if db.table_exists(JOURNAL)? {
+            db.scalar_i64(
+                &format!("SELECT count(*) FROM {JOURNAL} WHERE migration_name = ?1"),
+                &[text(migration)],
+            )?
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        if held > 0 {
+            return Err(JournalError::Damaged {
+                target: shown,
+                migration: migration.into(),
+                problem: format!(
+                    "{JOURNAL} holds {held} entries but {STATE} has no complete record of the migration (target table, system and time columns)"
+                ),
+            });
+        }
         return Err(JournalError::NothingToUndo {
             target: shown,
             migration: migration.into(),

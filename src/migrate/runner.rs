@@ -554,6 +554,10 @@ fn escapes(st: &ScriptStmt) -> Option<String> {
                 "PRAGMA {name} lets a script write the schema or files directly and can leave a corrupt database"
             ))
         }
+        Kind::Pragma {
+            name,
+            value: Some(_),
+        } if name == "schema_version" => Some(SCHEMA_COOKIE.into()),
         _ => None,
     }
 }
@@ -915,6 +919,11 @@ struct Guard {
     watch: Option<Box<dyn Watch>>,
 }
 
+/// Writing the schema cookie makes every connection misread the schema (SQLite's pragma
+/// documentation: "Misuse of this pragma can result in database corruption"), and defensive
+/// mode would silently skip it (https://sqlite.org/c3ref/c_dbconfig_defensive.html): refused.
+const SCHEMA_COOKIE: &str = "PRAGMA schema_version = N overwrites the schema cookie, which can leave a corrupt database (user_version is the one to set)";
+
 /// The containment rules, as SQLite's authorizer sees actions (anywhere in a statement, the
 /// triggers it fires and the views it reads included).
 fn contained(action: &AuthAction<'_>, allow_transaction: bool) -> Option<String> {
@@ -935,6 +944,10 @@ fn contained(action: &AuthAction<'_>, allow_transaction: bool) -> Option<String>
         {
             Some(format!("PRAGMA {pragma_name} can leave a corrupt database"))
         }
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if pragma_name.eq_ignore_ascii_case("schema_version") => Some(SCHEMA_COOKIE.into()),
         AuthAction::Function { function_name }
             if function_name.eq_ignore_ascii_case("load_extension") =>
         {
@@ -1855,6 +1868,12 @@ mod tests {
                 "writable_schema",
             ),
             ("SELECT load_extension('/tmp/x.so');\n", 1, "load_extension"),
+            (
+                "UPDATE users SET name = 'x';\nPRAGMA schema_version = 99;\n",
+                2,
+                "schema cookie",
+            ),
+            ("PRAGMA main.SCHEMA_VERSION=7;\n", 1, "schema cookie"),
             (
                 ".shell touch /tmp/x\nSELECT 1;\n",
                 1,

@@ -450,7 +450,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptError> {
 }
 
 pub fn load(path: &Path) -> Result<Script, ScriptError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
+    let text = crate::fsutil::read_to_string(path).map_err(|source| ScriptError::Read {
         path: path.to_path_buf(),
         source,
     })?;

@@ -172,6 +172,16 @@ pub struct Rehearsal<'a> {
     kept: usize,
 }
 
+/// The work copy at `path`, named after the user's `backup` in every message (never the
+/// temporary copy's name, which means nothing to the user).
+fn open_work(path: &std::path::Path, backup: &std::path::Path) -> Result<Box<dyn Db>, Error> {
+    Ok(Box::new(db::local::LocalDb::open_as(
+        path,
+        Target::Local(backup.to_path_buf()),
+        Access::Rehearsal,
+    )?))
+}
+
 impl<'a> Rehearsal<'a> {
     /// The work directory, the backup (the bundled fixture when none is given), the report's
     /// header, and the `extract` stage.
@@ -193,8 +203,10 @@ impl<'a> Rehearsal<'a> {
             &backup_path,
             dir.path(),
         )?;
+        // (debug builds: the switch that proves a panic here leaves no copy of the data)
+        crate::interrupt::debug_panic("rehearse-extracted");
         let path = extracted.db.path().to_path_buf();
-        let work = db::open(&Target::Local(path.clone()), Access::Rehearsal)?;
+        let work = open_work(&path, &backup_path)?;
         let base = db::open(&Target::Local(pristine), Access::ReadOnly)?;
         Ok(Rehearsal {
             report,
@@ -329,7 +341,7 @@ impl<'a> Rehearsal<'a> {
                 std::fs::remove_file(&side).map_err(|e| crate::fsutil::FsError::io(&side, e))?;
             }
         }
-        self.work = db::open(&Target::Local(self.path.clone()), Access::Rehearsal)?;
+        self.work = open_work(&self.path, &self.backup)?;
         self.reference = None;
         Ok(())
     }

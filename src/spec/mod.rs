@@ -414,7 +414,7 @@ impl LoadedSpec {
     }
 
     pub fn from_file(path: &Path) -> Result<LoadedSpec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        let text = crate::fsutil::read_to_string(path).map_err(|source| SpecError::Read {
             path: path.to_path_buf(),
             source,
         })?;

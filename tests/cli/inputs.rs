@@ -14,6 +14,13 @@ fn a_directory_for_a_file_is_named_as_such() {
     std::fs::create_dir(&d).unwrap();
     let out = dir.path().join("out");
     let db = small_fixture_db(dir.path());
+    let script = dir.path().join("change.sql");
+    std::fs::write(
+        &script,
+        "UPDATE systems SET owner_clerk_user_id = 'x' WHERE 0;\n",
+    )
+    .unwrap();
+    let sum = sha256(&db);
     for args in [
         vec!["extract", s(&d)],
         vec!["rehearse", s(&d)],
@@ -25,6 +32,12 @@ fn a_directory_for_a_file_is_named_as_such() {
         vec!["backup", s(&d), "--out", s(&out)],
         vec!["simulate-live", s(&d), "--yes"],
         vec!["verify", s(&db), "--report", s(&d)],
+        vec!["verify", s(&db), "--spec", s(&d)],
+        vec!["verify", s(&db), "--checks", s(&d)],
+        vec!["apply", s(&db), "--sql", s(&d), "--yes"],
+        vec!["rehearse", s(&db), "--sql", s(&d)],
+        vec!["rehearse", s(&db), "--sql", s(&script), "--rollback", s(&d)],
+        vec!["rehearse", s(&db), "--sql", s(&script), "--expect", s(&d)],
     ] {
         let r = run_in(&args, Some(dir.path()));
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
@@ -37,9 +50,28 @@ fn a_directory_for_a_file_is_named_as_such() {
         );
     }
     assert!(!out.exists());
+    assert_eq!(sha256(&db), sum);
+    // an output path that is a directory: said so, with the kind of path to give
+    for args in [
+        vec!["extract", s(&db), "--out", s(&d)],
+        vec!["fixture", "--scale", "0.01", "--out", s(&d)],
+    ] {
+        let r = run_in(&args, Some(dir.path()));
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert_eq!(
+            r.stderr.trim(),
+            format!(
+                "preflight: {}: is a directory; give the path of the new file to write, such as {}",
+                d.display(),
+                d.join("out.db").display()
+            ),
+            "{args:?}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
-        2,
+        3,
         "{:?}",
         leftovers(dir.path())
     );
@@ -65,6 +97,27 @@ fn a_plain_database_is_accepted_where_a_backup_is_expected() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(sha256(&db), sum, "the source is untouched");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// A rehearsal of a plain database names the user's file in its messages, never the
+/// temporary copy it works on.
+#[test]
+fn a_rehearsal_names_the_users_file_not_its_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("blog.db");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT);")
+        .unwrap();
+    let r = run(&["rehearse", s(&db)]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains(&format!("does not exist in {}", db.display())),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(".preflight-"), "{}", r.stderr);
 }
 
 /// `cp prod.db copy.db` over a rehearsal copy keeps its inode but not its content: preflight

@@ -435,3 +435,101 @@ fn a_second_signal_exits_at_once_and_still_removes_temporary_files() {
     }
     assert!(at_once > 0, "no try took the exit at once");
 }
+
+/// `migrate` without `--yes` on a terminal: stdin is a pseudo-terminal (openpty), so the
+/// command asks for YES; the signals come while it waits there. One signal, or two back to
+/// back: the exit status of the first, one line saying nothing was written, the database
+/// untouched and nothing left in TMPDIR.
+#[rstest]
+#[case::sigint(&[libc::SIGINT], 130)]
+#[case::sigterm(&[libc::SIGTERM], 143)]
+#[case::two_signals(&[libc::SIGINT, libc::SIGINT], 130)]
+fn a_signal_at_the_confirmation_prompt_writes_nothing(#[case] sigs: &[i32], #[case] code: i32) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let t = trial();
+    let db = small_fixture_db(&t.work);
+    let before = std::fs::read(&db).unwrap();
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes the two descriptors it opens; no name, settings or size given
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened by openpty and are owned here alone
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut child = preflight()
+        .args(["migrate", s(&db)])
+        .env("TMPDIR", &t.tmp)
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut said = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&said).contains("Type YES to continue: ") {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&said));
+        said.extend_from_slice(&buf[..n]);
+    }
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    for &sig in sigs {
+        // SAFETY: our child, not yet waited for
+        unsafe { libc::kill(pid, sig) };
+    }
+    let status = child.wait().unwrap();
+    stderr.read_to_end(&mut said).unwrap();
+    drop(master);
+    let said = String::from_utf8_lossy(&said);
+    assert_eq!(status.code(), Some(code), "{said}");
+    let last = said.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("preflight: interrupted by SIG")
+            && last.ends_with("at the confirmation prompt: nothing was written"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database changed");
+    assert_eq!(
+        listing(&t.work),
+        vec!["liveone.db".to_string()],
+        "beside the database"
+    );
+    assert!(
+        listing(&t.tmp).is_empty(),
+        "TMPDIR holds {:?}",
+        listing(&t.tmp)
+    );
+}
+
+/// A panic inside a command (debug builds have a switch for one, right after the rehearsal
+/// extracted its copy of the data) still removes the run's temporary directory.
+#[test]
+fn a_panic_mid_command_leaves_no_temporary_file() {
+    let i = inputs();
+    let t = trial();
+    let out = preflight()
+        .args(["rehearse", s(&i.gz)])
+        .env("TMPDIR", &t.tmp)
+        .env("PREFLIGHT_DEBUG_PANIC", "rehearse-extracted")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr.contains("PREFLIGHT_DEBUG_PANIC=rehearse-extracted: a panic on purpose"),
+        "{stderr}"
+    );
+    assert!(
+        listing(&t.tmp).is_empty(),
+        "TMPDIR holds {:?}",
+        listing(&t.tmp)
+    );
+}

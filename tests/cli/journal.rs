@@ -84,6 +84,30 @@ fn a_damaged_journal_is_refused_and_nothing_is_deleted(#[case] damage: &str, #[c
     }
 }
 
+/// The state table dropped while the journal holds entries: rollback says the journal is
+/// damaged (not that there is none) and deletes nothing.
+#[test]
+fn rollback_without_the_state_table_says_the_journal_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated(dir.path(), "x.db");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE preflight_state")
+        .unwrap();
+    let before = bytes(&db);
+    let r = run(&["rollback", s(&db), "--yes"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr_lines().len(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is damaged: preflight_journal holds")
+            && r.stderr.contains("preflight_state has no complete record")
+            && r.stderr.contains("nothing was deleted or written"),
+        "{}",
+        r.stderr
+    );
+    assert!(bytes(&db) == before, "rollback changed the file");
+}
+
 /// Overwrite the header of one b-tree page of `table` (its page type becomes invalid).
 fn corrupt_a_page_of(db: &Path, table: &str) {
     let c = Connection::open(db).unwrap();

@@ -619,3 +619,105 @@ fn a_read_only_token_is_named_as_such() {
     );
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+/// One write of the live app in the dual-write window, through the server: the legacy reading
+/// `step` × 5 minutes after system 1's last one, its point rows and its 5-minute rows (one
+/// sample each, as the live aggregator makes them), in one transaction.
+fn live_write(w: &dyn preflight::db::Db, last: i64, step: i64) {
+    use preflight::db::{Stmt, Value};
+    let t = last + 300 * step;
+    let end = (t + 299).div_euclid(300) * 300;
+    let readings = "system_id, inverter_time, received_time, delay_seconds, solar_w, solar_local_w, solar_remote_w, load_w, battery_w, grid_w, battery_soc, fault_code, fault_timestamp, generator_status, solar_wh_interval, load_wh_interval, battery_in_wh_interval, battery_out_wh_interval, grid_in_wh_interval, grid_out_wh_interval, solar_kwh_total, load_kwh_total, battery_in_kwh_total, battery_out_kwh_total, grid_in_kwh_total, grid_out_kwh_total, created_at, sequence";
+    let shifted = readings
+        .replace("inverter_time, received_time", "?2, received_time + ?3")
+        .replace("created_at", "created_at + ?3");
+    let (sys, last_v, dt, t_v, end_v) = (
+        Value::Integer(1),
+        Value::Integer(last),
+        Value::Integer(t - last),
+        Value::Integer(t),
+        Value::Integer(end * 1000),
+    );
+    w.write_batch(&[
+        Stmt::new(
+            format!("INSERT INTO readings ({readings}) SELECT {shifted} FROM readings WHERE system_id = ?1 AND inverter_time = ?4"),
+            vec![sys.clone(), t_v.clone(), dt.clone(), last_v.clone()],
+        ),
+        Stmt::new(
+            "INSERT INTO point_readings (system_id, point_id, session_id, measurement_time, received_time, value, error, data_quality, value_str)
+             SELECT system_id, point_id, session_id, ?2 * 1000, received_time + ?3 * 1000, value, error, data_quality, value_str
+             FROM point_readings WHERE system_id = ?1 AND measurement_time = ?4 * 1000",
+            vec![sys.clone(), t_v.clone(), dt, last_v],
+        ),
+        Stmt::new(
+            "INSERT INTO point_readings_agg_5m (system_id, point_id, interval_end, avg, min, max, last, sample_count, error_count, created_at, updated_at, session_id)
+             SELECT system_id, point_id, ?3, value, value, value, value, value IS NOT NULL, value IS NULL, received_time, received_time, NULL
+             FROM point_readings WHERE system_id = ?1 AND measurement_time = ?2 * 1000",
+            vec![sys, t_v, end_v],
+        ),
+    ])
+    .unwrap();
+}
+
+/// `verify` of a server that takes the live app's writes meanwhile: every check of one verify
+/// reads one state (the server's read transaction), so no count moves between two checks and
+/// nothing fails, the progress mark included (the rows after it came with their target rows).
+#[test]
+fn a_remote_verify_reads_one_state_while_the_server_takes_writes() {
+    use preflight::db::Access;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let last = scalar(
+        &rusqlite::Connection::open(&db).unwrap(),
+        "SELECT max(inverter_time) FROM readings WHERE system_id = 1",
+    );
+    let server = Sqld::start(Some(&db), false);
+    let url = server.url();
+    // the writes alone keep every check green: verify a state with a few of them first
+    let w = preflight::db::open(&Target::parse(&url).unwrap(), Access::Write).unwrap();
+    for step in 1..=3 {
+        live_write(w.as_ref(), last, step);
+    }
+    let r = run(&["verify", &url]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let (stop, written) = (AtomicBool::new(false), AtomicI64::new(3));
+    let (stop, written) = (&stop, &written);
+    let rounds = std::thread::scope(|sc| {
+        let w = w;
+        sc.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let n = written.load(Ordering::Relaxed) + 1;
+                live_write(w.as_ref(), last, n);
+                written.store(n, Ordering::Relaxed);
+            }
+        });
+        let rounds: Vec<(i64, Run)> = (0..2)
+            .map(|_| {
+                let before = written.load(Ordering::Relaxed);
+                let r = run(&["verify", &url, "--format", "json"]);
+                (written.load(Ordering::Relaxed) - before, r)
+            })
+            .collect();
+        // (the writer stops before anything is asserted)
+        stop.store(true, Ordering::Relaxed);
+        rounds
+    });
+    for (round, (during, r)) in rounds.iter().enumerate() {
+        assert!(
+            *during >= 2,
+            "round {round}: the server took {during} writes during the verify"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("round {round}: {e}: {r:?}"));
+        let failed: Vec<String> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail")
+            .map(|c| format!("{} {}: {}", c["check"], c["scope"], c["actual"]))
+            .collect();
+        assert!(failed.is_empty(), "round {round}: {failed:?}");
+        assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
+    }
+}

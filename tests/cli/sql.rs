@@ -1102,6 +1102,12 @@ fn a_script_cannot_escape_its_transaction_or_its_copy() {
             1,
             "PRAGMA writable_schema",
         ),
+        (
+            "cookie.sql",
+            "UPDATE systems SET serial = 3;\nPRAGMA schema_version = 4242;\n".into(),
+            2,
+            "PRAGMA schema_version = N overwrites the schema cookie",
+        ),
     ];
     for (name, text, line, why) in cases {
         let script = write(name, &text);
