@@ -268,7 +268,8 @@ pub fn definition_diff(before: &str, after: &str) -> Vec<String> {
             .collect()
     };
     let (fa, fb) = (bare(before), bare(after));
-    let mut out = Vec::new();
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
     for op in capture_diff_slices(Algorithm::Myers, &fa, &fb) {
         let (old, new) = match op {
             DiffOp::Equal { .. } => continue,
@@ -288,16 +289,36 @@ pub fn definition_diff(before: &str, after: &str) -> Vec<String> {
                 new_index..new_index + new_len,
             ),
         };
-        out.extend(
-            a[old]
-                .iter()
-                .map(|l| format!("- {}", l.trim_end_matches(','))),
-        );
-        out.extend(
-            b[new]
-                .iter()
-                .map(|l| format!("+ {}", l.trim_end_matches(','))),
-        );
+        removed.extend(old);
+        added.extend(new);
+    }
+    // a line removed in one place and added unchanged in another moved (columns reordered)
+    let mut moved = std::collections::BTreeSet::new();
+    for &j in &added {
+        if let Some(&i) = removed
+            .iter()
+            .find(|&&i| fa[i] == fb[j] && !moved.contains(&i))
+        {
+            moved.insert(i);
+        }
+    }
+    let mut out: Vec<String> = removed
+        .iter()
+        .filter(|i| !moved.contains(i))
+        .map(|&i| format!("- {}", a[i].trim_end_matches(',')))
+        .collect();
+    let mut taken = std::collections::BTreeSet::new();
+    for &j in &added {
+        let was = removed
+            .iter()
+            .find(|&&i| moved.contains(&i) && fa[i] == fb[j] && !taken.contains(&i));
+        match was {
+            Some(&i) => {
+                taken.insert(i);
+                out.push(format!("~ {} (moved)", b[j].trim_end_matches(',')));
+            }
+            None => out.push(format!("+ {}", b[j].trim_end_matches(','))),
+        }
     }
     out
 }
@@ -989,6 +1010,17 @@ pub fn diff(before: &dyn Db, after: &dyn Db, limit: usize) -> Result<DbDiff, DbE
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_column_moved_is_shown_once_as_moved() {
+        assert_eq!(
+            definition_diff(
+                "CREATE TABLE t (id INT, post_id INT, tag TEXT)",
+                "CREATE TABLE t (id INT, tag TEXT, post_id INT)"
+            ),
+            vec!["~ tag TEXT (moved)".to_string()]
+        );
+    }
 
     #[test]
     fn a_column_added_at_the_end_is_the_only_line_that_changed() {
