@@ -106,11 +106,12 @@ pub fn migration_results(status: &migrations::Status) -> Vec<CheckResult> {
                 format!("{} migration {} {}", status.tool, e.key, e.name),
             );
             r.expected = "applied".into();
-            r.actual = if e.detail.is_empty() {
+            r.found = if e.detail.is_empty() {
                 e.state.as_str().to_string()
             } else {
                 format!("{}: {}", e.state.as_str(), e.detail)
-            };
+            }
+            .into();
             r.status = match e.state {
                 State::Applied => Status::Pass,
                 State::Missing | State::Untracked => Status::Warn,
@@ -123,7 +124,7 @@ pub fn migration_results(status: &migrations::Status) -> Vec<CheckResult> {
     for n in &status.notes {
         let mut r = super::result("migrations.status", format!("{} directory", status.tool));
         r.status = Status::Warn;
-        r.actual = n.clone();
+        r.found = n.into();
         out.push(r);
     }
     out

@@ -235,7 +235,7 @@ mod tests {
             check("[[check]]\nname='n'\nsql=\"SELECT id, role FROM users WHERE role IS NULL\"");
         let r = run(db.as_ref(), &some);
         assert_eq!((r.status, r.violations), (Status::Fail, 1));
-        assert_eq!(r.examples, vec!["2|"]);
+        assert_eq!(r.example_texts(), vec!["2|"]);
         let rows = check(
             "[[check]]\nname='n'\nsql=\"SELECT email, role FROM users ORDER BY id\"\nrows=['admin@example.com|admin', 'b@example.com|']",
         );
@@ -245,7 +245,10 @@ mod tests {
         );
         let r = run(db.as_ref(), &wrong);
         assert_eq!(r.status, Status::Fail);
-        assert_eq!(r.examples, vec!["got \"b@example.com\", not expected"]);
+        assert_eq!(
+            r.example_texts(),
+            vec!["got \"b@example.com\", not expected"]
+        );
         let count =
             check("[[check]]\nname='n'\nsql=\"SELECT count(*) FROM users\"\ncount={min=1, max=2}");
         assert_eq!(run(db.as_ref(), &count).status, Status::Pass);
@@ -257,7 +260,11 @@ mod tests {
         let broken = check("[[check]]\nname='n'\nsql=\"SELECT * FROM no_such_table\"");
         let r = run(db.as_ref(), &broken);
         assert_eq!(r.status, Status::Fail);
-        assert!(r.actual.contains("no such table"), "{}", r.actual);
+        assert!(
+            r.found_text().contains("no such table"),
+            "{}",
+            r.found_text()
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::time::Instant;
 use crate::db::{Db, DbError, DbExt, Value, as_i64};
 use crate::fingerprint::Fingerprint;
 use crate::migrate::journal;
-use crate::report::CheckResult;
+use crate::report::{CheckResult, Fact, Scope};
 use crate::spec::validate::{MigrationPlan, Plan, ResolvedPoint, SystemPlan};
 use crate::sql::ident as q;
 
@@ -516,15 +516,15 @@ pub fn title(check: &str) -> &'static str {
         .unwrap_or("")
 }
 
-pub fn result(check: &str, scope: impl Into<String>) -> CheckResult {
+pub fn result(check: &str, scope: impl Into<Scope>) -> CheckResult {
     CheckResult::new(check, title(check), scope)
 }
 
 /// A check that could not be made here, and why.
-pub fn skipped(check: &str, scope: impl Into<String>, why: impl Into<String>) -> CheckResult {
+pub fn skipped(check: &str, scope: impl Into<Scope>, why: impl Into<Fact>) -> CheckResult {
     let mut r = result(check, scope);
     r.status = crate::report::Status::Skip;
-    r.actual = why.into();
+    r.found = why.into();
     r
 }
 

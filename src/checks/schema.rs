@@ -3,6 +3,7 @@
 
 use super::{Ctx, Task, count, examples, per_migration, result};
 use crate::db::{Db, DbError, DbExt, Value, as_text, show};
+use crate::report::{Fact, Noun, Scope};
 
 pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     per_migration(ctx, move |_db: &dyn Db, mp| {
@@ -231,9 +232,9 @@ pub fn integrity_tasks<'a>(quick: bool, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
                 .unwrap_or_default();
             let expected = format!("{pragma}: ok");
             Ok(vec![if first == "ok" {
-                result("schema.integrity", format!("table {table}")).judged(0, expected, "ok")
+                result("schema.integrity", Scope::table(&table)).judged(0, expected, "ok")
             } else {
-                result("schema.integrity", format!("table {table}")).judged(
+                result("schema.integrity", Scope::table(&table)).judged(
                     1,
                     expected,
                     format!("table {table}: {first}"),
@@ -282,8 +283,12 @@ pub fn foreign_key_tasks<'a>(db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
                     vec![]
                 };
                 Ok(vec![
-                    result("schema.foreign_keys", format!("table {table}"))
-                        .judged(n, "0 violations", format!("{n} violations"))
+                    result("schema.foreign_keys", Scope::table(&table))
+                        .judged(
+                            n,
+                            Fact::count(0, Noun::Violations),
+                            Fact::count(n, Noun::Violations),
+                        )
                         .with_examples(ex),
                 ])
             })

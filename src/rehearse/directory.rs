@@ -26,7 +26,7 @@ use crate::migrations::{
     self, Clock, Grouping, Migration as DirMigration, MigrationsError, State, Tool, Tracking,
     TrackingWrite,
 };
-use crate::report::{Report, SpecIdentity, Status};
+use crate::report::{Fact, Report, SpecIdentity, Status};
 
 pub struct Options {
     /// The backup; None: the bundled fixture.
@@ -483,11 +483,12 @@ fn pending_stage(
                         format!("{tool} migration {} {}", e.key, e.name),
                     );
                     c.expected = "applied, or pending and rehearsed here".into();
-                    c.actual = if e.detail.is_empty() {
+                    c.found = if e.detail.is_empty() {
                         state.as_str().to_string()
                     } else {
                         format!("{}: {}", state.as_str(), e.detail)
-                    };
+                    }
+                    .into();
                     if state.fails() {
                         c.status = Status::Fail;
                         c.violations = 1;
@@ -605,14 +606,14 @@ fn result_stage(
             if c.check != "schema.foreign_keys" || c.status != Status::Fail {
                 continue;
             }
-            let Some(name) = c.scope.strip_prefix("table ") else {
+            let Some(name) = c.scope.table.clone() else {
                 continue;
             };
-            let before = if r.base.table_exists(name)? {
+            let before = if r.base.table_exists(&name)? {
                 r.base
                     .query(
                         "SELECT count(*) FROM pragma_foreign_key_check(?1)",
-                        &[Value::Text(name.to_string())],
+                        &[Value::Text(name)],
                     )?
                     .first()
                     .and_then(|row| crate::db::as_i64(&row[0]))
@@ -622,7 +623,10 @@ fn result_stage(
             };
             if before as u64 >= c.violations {
                 c.status = Status::Warn;
-                c.actual = format!("{} ({before} before the migrations)", c.actual);
+                c.found = Fact::BeforeMigrations {
+                    now: Box::new(c.found.clone()),
+                    before: before.max(0) as u64,
+                };
             } else {
                 fk_rows += c.violations;
             }

@@ -740,7 +740,7 @@ pub fn scope(
         let (status, detail) = judged.stage(&failed);
         if let Some(l) = &plan.label {
             for c in &mut judged.results {
-                c.scope = format!("{l}: {}", c.scope);
+                c.scope.label = Some(l.clone());
             }
         }
         r.report.checks.extend(judged.results);
@@ -789,8 +789,8 @@ pub fn hazards(
     if let Some(l) = &plan.label {
         let file = script.name();
         for c in &mut found {
-            if !c.scope.starts_with(&file) {
-                c.scope = format!("{l}: {}", c.scope);
+            if !c.scope.begins_with(&file) {
+                c.scope.label = Some(l.clone());
             }
         }
     }
@@ -1298,15 +1298,15 @@ mod tests {
         assert!(lines.contains(&1) && lines.contains(&2), "{lines:?}");
         // beside the watch, the hazards saw what each statement touched: every one judged, none
         // found
-        let judged: Vec<(&str, Status)> = report
+        let judged: Vec<(String, Status)> = report
             .checks
             .iter()
             .filter(|c| crate::hazards::HAZARDS.iter().any(|h| h.0 == c.check))
-            .map(|c| (c.scope.as_str(), c.status))
+            .map(|c| (c.scope_text(), c.status))
             .collect();
         assert_eq!(
             judged,
-            vec![("m.sql", Status::Pass); crate::hazards::HAZARDS.len()]
+            vec![("m.sql".to_string(), Status::Pass); crate::hazards::HAZARDS.len()]
         );
         let t = report
             .checks
@@ -1314,11 +1314,11 @@ mod tests {
             .find(|c| c.check == "sql.scope")
             .unwrap();
         assert_eq!(
-            (t.scope.as_str(), t.status, t.actual.as_str()),
+            (t.scope_text(), t.status, t.found_text()),
             (
-                "m: table t",
+                "m: table t".to_string(),
                 Status::Warn,
-                "1 inserted, 1 updated, 0 deleted; not judged"
+                "1 inserted, 1 updated, 0 deleted; not judged".to_string()
             )
         );
     }

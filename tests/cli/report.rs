@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use preflight::report::{
-    CheckResult, Format, Identity, Report, SpecIdentity, Stage, Status, SystemTimeline, Timeline,
-    render,
+    CheckResult, Example, Format, Identity, Report, SpecIdentity, Stage, Status, SystemTimeline,
+    Timeline, render,
 };
 use rusqlite::Connection;
 
@@ -49,9 +49,9 @@ fn small_report() -> Report {
         let mut c = CheckResult::new(id, &format!("what {id} proves"), scope);
         c.status = status;
         c.violations = v;
-        c.expected = format!("{id} expected <all>");
-        c.actual = format!("{id} found \"{v}\" & more");
-        c.examples = ex.iter().map(|e| e.to_string()).collect();
+        c.expected = format!("{id} expected <all>").into();
+        c.found = format!("{id} found \"{v}\" & more").into();
+        c.examples = ex.iter().map(|e| Example::from(*e)).collect();
         c
     };
     r.checks = vec![
@@ -361,7 +361,7 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(args: &[&str], 
     assert_eq!(r.code, code, "{args:?}: {}{}", r.stdout, r.stderr);
     let v: serde_json::Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout));
-    assert_eq!(v["format_version"], 1, "{args:?}");
+    assert_eq!(v["format_version"], 2, "{args:?}");
     let model: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert_eq!(serde_json::to_value(&model).unwrap(), v, "{args:?}");
     model

@@ -1,0 +1,251 @@
+//! What a check found, as data: where it looked ([`Scope`]), what it expected and what it found
+//! ([`Fact`]), and examples ([`Example`]). Numbers are numbers, times are times, values are
+//! values; the words people read are made from these by the renderers' phrasing module only.
+
+use serde::{Deserialize, Serialize};
+
+/// A value read from a database, as JSON carries it: null, a number, a string, or a blob's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob { blob_bytes: u64 },
+}
+
+impl From<&rusqlite::types::Value> for Value {
+    fn from(v: &rusqlite::types::Value) -> Value {
+        use rusqlite::types::Value as V;
+        match v {
+            V::Null => Value::Null,
+            V::Integer(i) => Value::Integer(*i),
+            V::Real(f) => Value::Real(*f),
+            V::Text(t) => Value::Text(t.clone()),
+            V::Blob(b) => Value::Blob {
+                blob_bytes: b.len() as u64,
+            },
+        }
+    }
+}
+
+/// A time in a migration's target unit (`per_second` units a second: 1000 for milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Time {
+    pub t: i64,
+    pub per_second: i64,
+}
+
+impl Time {
+    pub fn new(t: i64, per_second: i64) -> Time {
+        Time { t, per_second }
+    }
+}
+
+/// A point of a system: its catalogue id and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Where a check looked. Every part is optional; the phrasing joins the present ones, in this
+/// order, with ` · `.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    /// The label of the migration step the check belongs to (`--sql` with a label), printed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// A whole thing named by itself: `database`, `pages`, an invariant, a script, a target table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The migration tool, for a tool's migration or directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<PointRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The spot check's sample: rows and seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<(u64, u64)>,
+}
+
+impl Scope {
+    /// Whether the scope's first named part (a name, or a file) starts with `prefix`.
+    pub fn begins_with(&self, prefix: &str) -> bool {
+        self.name
+            .as_deref()
+            .or(self.file.as_deref())
+            .is_some_and(|s| s.starts_with(prefix))
+    }
+
+    /// A scope named by itself.
+    pub fn named(name: impl Into<String>) -> Scope {
+        Scope {
+            name: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    pub fn table(name: impl Into<String>) -> Scope {
+        Scope {
+            table: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    pub fn migration(name: impl Into<String>) -> Scope {
+        Scope {
+            migration: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    /// `file:line`, or the file alone.
+    pub fn at(file: impl Into<String>, line: Option<u64>) -> Scope {
+        Scope {
+            file: Some(file.into()),
+            line,
+            ..Scope::default()
+        }
+    }
+}
+
+/// A number of things of one kind: `35,776 rows`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub n: u64,
+    pub of: Noun,
+}
+
+/// What a [`Count`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Noun {
+    Rows,
+    Violations,
+    Problems,
+    Differ,
+    Match,
+    Decreases,
+    Moved,
+    LeftBehind,
+    Resolved,
+    Missing,
+    DistinctTimes,
+    Off,
+    WithoutTheirPoint,
+    MigratedRowsAsTheSpecSays,
+    MigratedRowsMatch,
+    MigratedRowsWithValues,
+    MappedFieldsReadExistingColumns,
+    RowsAsBefore,
+    RowsUnchanged,
+}
+
+/// What a check expected, or what it found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fact {
+    /// Nothing to say.
+    Nothing,
+    /// Counts of things, in order: `35,776 rows, 0 without their point`.
+    Counts { counts: Vec<Count> },
+    /// A finding, and how many of it the database held before the migrations ran.
+    BeforeMigrations { now: Box<Fact>, before: u64 },
+    /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
+    Note { text: String },
+}
+
+impl Fact {
+    /// One count.
+    pub fn count(n: u64, of: Noun) -> Fact {
+        Fact::Counts {
+            counts: vec![Count { n, of }],
+        }
+    }
+
+    /// Several counts.
+    pub fn counts(counts: &[(u64, Noun)]) -> Fact {
+        Fact::Counts {
+            counts: counts.iter().map(|&(n, of)| Count { n, of }).collect(),
+        }
+    }
+}
+
+impl From<String> for Fact {
+    fn from(text: String) -> Fact {
+        Fact::Note { text }
+    }
+}
+
+impl From<&str> for Fact {
+    fn from(text: &str) -> Fact {
+        Fact::Note { text: text.into() }
+    }
+}
+
+impl From<&String> for Fact {
+    fn from(text: &String) -> Fact {
+        Fact::Note { text: text.clone() }
+    }
+}
+
+/// One example of what a check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Example {
+    /// Text that is not yet typed: the words as printed.
+    Note { text: String },
+}
+
+impl From<String> for Example {
+    fn from(text: String) -> Example {
+        Example::Note { text }
+    }
+}
+
+impl From<&str> for Example {
+    fn from(text: &str) -> Example {
+        Example::Note { text: text.into() }
+    }
+}
+
+impl From<String> for Scope {
+    fn from(name: String) -> Scope {
+        Scope::named(name)
+    }
+}
+
+impl From<&str> for Scope {
+    fn from(name: &str) -> Scope {
+        Scope::named(name)
+    }
+}
+
+impl From<&String> for Scope {
+    fn from(name: &String) -> Scope {
+        Scope::named(name.clone())
+    }
+}
+
+/// A check's findings in words, as the text formats print them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckText {
+    pub scope: String,
+    pub expected: String,
+    pub found: String,
+    pub examples: Vec<String>,
+}
