@@ -150,9 +150,61 @@ pub enum Noun {
     MigratedRowsAsTheSpecSays,
     MigratedRowsMatch,
     MigratedRowsWithValues,
+    MigratedRowsAllNull,
     MappedFieldsReadExistingColumns,
     RowsAsBefore,
     RowsUnchanged,
+}
+
+/// Duplicate columns checked, and the rows where one differs from the column it repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicates {
+    pub checked: u64,
+    pub rows_differ: u64,
+}
+
+/// A length of time in a source's own unit (`seconds`: the unit is the second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Length {
+    pub units: i64,
+    pub seconds: bool,
+}
+
+/// Gaps of a source: how many, each longer than `longer_than`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gaps {
+    pub n: u64,
+    pub longer_than: Length,
+}
+
+/// Findings that are a fixed statement: a state, or why a check had nothing to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fixed {
+    Ok,
+    None,
+    Identical,
+    Unchanged,
+    Applied,
+    AppliedOrRehearsedHere,
+    NoRow,
+    NoRows,
+    NoMigratedRows,
+    /// A system of which the migration wrote nothing (live rows, or finer data replace them).
+    NoMigratedRowsLiveOrFiner,
+    /// A point of which the migration wrote nothing (live rows, or no source row).
+    NoMigratedRowsLiveOrNoSource,
+    NoSourceRowOfThisSystem,
+    NoMigratedRowTheSpecMakesNone,
+    EveryPageUsedOnce,
+    EverySystemPointCatalogued,
+    AbsentAsBefore,
+    ANewTable,
+    NoLiveRowsOfThisSystem,
+    AMappingForEveryVendor,
+    ValuesWhereThereIsData,
+    NoSourceValueOfThisSystem,
+    NoLiveRowsAtTimesOfThisMigration,
 }
 
 /// What a check expected, or what it found.
@@ -163,6 +215,42 @@ pub enum Fact {
     Nothing,
     /// Counts of things, in order: `35,776 rows, 0 without their point`.
     Counts { counts: Vec<Count> },
+    /// A fixed statement.
+    Fixed { what: Fixed },
+    /// The first and last time: `2025-11-05T10:00:00Z → 2025-11-06T10:00:00Z`.
+    Span {
+        first: Option<Time>,
+        last: Option<Time>,
+    },
+    /// Coverage found: the first and last target time, instants missing, gaps of the source.
+    Coverage {
+        first: Option<Time>,
+        last: Option<Time>,
+        missing: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gaps: Option<Gaps>,
+    },
+    /// How target times are made of source times: times `multiply`, of buckets `bucket_width`
+    /// source units wide when the migration rolls up.
+    TimeConversion {
+        multiply: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bucket_width: Option<i64>,
+    },
+    /// Rows of systems whose vendor the migration has no mapping for.
+    Unmapped { rows: u64, systems: Vec<i64> },
+    /// Every source column with data is carried or ignored.
+    AccountedFor { columns_with_data: u64 },
+    /// Source columns with data neither carried nor ignored, and the duplicate columns checked.
+    LeftBehind {
+        columns: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicates: Option<Duplicates>,
+    },
+    /// No migrated row: the rows the spec makes were already present (written live).
+    AlreadyPresent { rows: u64 },
+    /// No migrated row: the source holds no value the spec carries for this point.
+    NothingCarried { point: String },
     /// A finding, and how many of it the database held before the migrations ran.
     BeforeMigrations { now: Box<Fact>, before: u64 },
     /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
@@ -182,6 +270,12 @@ impl Fact {
         Fact::Counts {
             counts: counts.iter().map(|&(n, of)| Count { n, of }).collect(),
         }
+    }
+}
+
+impl From<Fixed> for Fact {
+    fn from(what: Fixed) -> Fact {
+        Fact::Fixed { what }
     }
 }
 
@@ -207,8 +301,93 @@ impl From<&String> for Fact {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Example {
+    /// A row the target should hold at this time and does not.
+    Missing { at: Time },
+    /// A row the target holds at this time and should not (`raw`: the stored time).
+    Extra { at: Time, raw: Value },
+    /// A row whose values differ from what the spec makes.
+    Differs { at: Time, diffs: Vec<Diff> },
+    /// A target row with no source row at its time (`in_bucket`: in its roll-up bucket).
+    NoSourceRow { at: Time, in_bucket: bool },
+    /// A target time that is wrong, and why.
+    BadTime { at: Time, why: TimeCause },
+    /// Rows of a (system, point) pair the catalogue does not hold; `point_of`: the systems that
+    /// do have that point.
+    UncataloguedPoint {
+        system: i64,
+        point: i64,
+        rows: u64,
+        point_of: Vec<i64>,
+    },
+    /// A source column with data, neither carried nor ignored.
+    LeftBehind {
+        table: String,
+        column: String,
+        rows: u64,
+    },
+    /// A duplicate column that differs from the transform of the column it repeats.
+    Duplicate {
+        table: String,
+        column: String,
+        at: Value,
+        found: Value,
+        repeats: String,
+        expected: Value,
+    },
+    /// The spec reads columns the source table does not have.
+    SpecReadsMissing { table: String, columns: Vec<String> },
+    /// Every migrated row of a point is NULL while the source (or the live app) has values.
+    AllNull {
+        migrated: u64,
+        source_values: u64,
+        live_values: bool,
+        point: String,
+    },
+    /// The spec makes no row of a point the live app wrote values for.
+    LiveOnly { point: String },
+    /// The first or last time differs between source and target.
+    Edge {
+        edge: Edge,
+        source: Option<Time>,
+        target: Option<Time>,
+    },
+    /// The target has nothing at a time the source has a row.
+    TargetHasNothing { at: Time },
+    /// A gap in the source longer than its cadence (also a gap in the target).
+    SourceGap {
+        after: Time,
+        gap: Length,
+        cadence: Length,
+    },
     /// Text that is not yet typed: the words as printed.
     Note { text: String },
+}
+
+/// One column's value: as found, and as expected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diff {
+    pub column: String,
+    pub found: Value,
+    pub expected: Value,
+}
+
+/// Why a target time is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum TimeCause {
+    /// Not a plausible time in the target's unit (a time left unconverted?).
+    Implausible { unit: String },
+    /// Not a whole bucket (a roll-up), or not a whole source time unit.
+    NotWhole { bucket: bool },
+    /// No source row at this time.
+    NoSourceRow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    First,
+    Last,
 }
 
 impl From<String> for Example {

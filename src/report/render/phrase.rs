@@ -2,7 +2,10 @@
 //! [`Example`] into the text the table, Markdown, JUnit and HTML renderers print.
 
 use crate::checks::show_time;
-use crate::report::{CheckResult, CheckText, Count, Example, Fact, Noun, Scope, Time, Value};
+use crate::report::{
+    CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, Length, Noun, Scope, Time,
+    TimeCause, Value,
+};
 use crate::table::count as thousands;
 
 /// A check's findings in words.
@@ -70,6 +73,59 @@ pub fn value(v: &Value) -> String {
     }
 }
 
+fn opt_time(t: &Option<Time>) -> String {
+    t.as_ref().map_or("none".into(), time)
+}
+
+/// A length of time in source units, as hours and minutes when they are seconds.
+pub fn length(l: &Length) -> String {
+    let units = l.units;
+    if !l.seconds {
+        format!("{units} time units")
+    } else if units >= 3600 {
+        format!("{}h{:02}m", units / 3600, units % 3600 / 60)
+    } else if units % 60 == 0 {
+        format!("{} min", units / 60)
+    } else {
+        format!("{units} s")
+    }
+}
+
+fn fixed(f: Fixed) -> &'static str {
+    match f {
+        Fixed::Ok => "ok",
+        Fixed::None => "none",
+        Fixed::Identical => "identical",
+        Fixed::Unchanged => "unchanged",
+        Fixed::Applied => "applied",
+        Fixed::AppliedOrRehearsedHere => "applied, or pending and rehearsed here",
+        Fixed::NoRow => "no row",
+        Fixed::NoRows => "no rows",
+        Fixed::NoMigratedRows => "no migrated rows",
+        Fixed::NoMigratedRowsLiveOrFiner => {
+            "no migrated rows to compare (the live app wrote them all, or finer data replaces them)"
+        }
+        Fixed::NoMigratedRowsLiveOrNoSource => {
+            "no migrated rows to compare (the live app wrote them all, or the source has none)"
+        }
+        Fixed::NoSourceRowOfThisSystem => "the spec carries no source row of this system",
+        Fixed::NoMigratedRowTheSpecMakesNone => "no migrated row; the spec makes none",
+        Fixed::EveryPageUsedOnce => "every page used once",
+        Fixed::EverySystemPointCatalogued => "every (system, point) catalogued",
+        Fixed::AbsentAsBefore => "absent, as before",
+        Fixed::ANewTable => "a new table",
+        Fixed::NoLiveRowsOfThisSystem => "no live rows for this system",
+        Fixed::AMappingForEveryVendor => "a mapping for every vendor with rows",
+        Fixed::ValuesWhereThereIsData => "values where the source or the live app has data",
+        Fixed::NoSourceValueOfThisSystem => {
+            "no migrated row: the spec carries no source value of this system (finer data replaces it, or there is none)"
+        }
+        Fixed::NoLiveRowsAtTimesOfThisMigration => {
+            "no live rows of this system at times this migration answers for"
+        }
+    }
+}
+
 fn noun(n: Noun) -> &'static str {
     match n {
         Noun::Rows => "rows",
@@ -88,6 +144,7 @@ fn noun(n: Noun) -> &'static str {
         Noun::MigratedRowsAsTheSpecSays => "migrated rows as the spec says",
         Noun::MigratedRowsMatch => "migrated rows match",
         Noun::MigratedRowsWithValues => "migrated rows with values",
+        Noun::MigratedRowsAllNull => "migrated rows, all NULL",
         Noun::MappedFieldsReadExistingColumns => "mapped fields read existing columns",
         Noun::RowsAsBefore => "rows, as before",
         Noun::RowsUnchanged => "rows, unchanged",
@@ -102,6 +159,65 @@ pub fn fact(f: &Fact) -> String {
     match f {
         Fact::Nothing => String::new(),
         Fact::Counts { counts } => counts.iter().map(counted).collect::<Vec<_>>().join(", "),
+        Fact::Fixed { what } => fixed(*what).into(),
+        Fact::Span { first, last } => format!("{} → {}", opt_time(first), opt_time(last)),
+        Fact::Coverage {
+            first,
+            last,
+            missing,
+            gaps,
+        } => {
+            let mut s = format!(
+                "{} → {}, {missing} instants missing",
+                opt_time(first),
+                opt_time(last)
+            );
+            if let Some(g) = gaps {
+                s.push_str(&format!(
+                    ", {} source gaps > {}",
+                    g.n,
+                    length(&g.longer_than)
+                ));
+            }
+            s
+        }
+        Fact::TimeConversion {
+            multiply,
+            bucket_width,
+        } => match bucket_width {
+            Some(w) => format!("bucket × {multiply} (buckets of {w} source units)"),
+            None => format!("source time × {multiply}"),
+        },
+        Fact::Unmapped { rows, systems } => format!(
+            "{} rows of systems {} and no mapping",
+            thousands(*rows as i64),
+            systems
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Fact::AccountedFor { columns_with_data } => {
+            format!("{columns_with_data} columns with data, all accounted for")
+        }
+        Fact::LeftBehind {
+            columns,
+            duplicates,
+        } => match duplicates {
+            None => format!("{columns} left behind"),
+            Some(d) => format!(
+                "{columns} left behind, {} duplicate columns checked ({} rows differ)",
+                d.checked,
+                thousands(d.rows_differ as i64)
+            ),
+        },
+        Fact::AlreadyPresent { rows } => format!(
+            "no migrated row: the {} rows the spec makes were already present (written live)",
+            thousands(*rows as i64)
+        ),
+        Fact::NothingCarried { point } => {
+            format!("no migrated row: the source holds no value the spec carries for {point}")
+        }
         Fact::BeforeMigrations { now, before } => {
             format!("{} ({before} before the migrations)", fact(now))
         }
@@ -111,6 +227,137 @@ pub fn fact(f: &Fact) -> String {
 
 pub fn example(e: &Example) -> String {
     match e {
+        Example::Missing { at } => format!("missing: {}", time(at)),
+        Example::Extra { at, raw } => format!("extra: {} ({})", time(at), value(raw)),
+        Example::Differs { at, diffs } => format!(
+            "{}: {}",
+            time(at),
+            diffs
+                .iter()
+                .map(|d| format!(
+                    "{} {} (expected {})",
+                    d.column,
+                    value(&d.found),
+                    value(&d.expected)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Example::NoSourceRow { at, in_bucket } => format!(
+            "{}: no source row {}",
+            time(at),
+            if *in_bucket {
+                "in this bucket"
+            } else {
+                "at this time"
+            }
+        ),
+        Example::BadTime { at, why } => match why {
+            TimeCause::Implausible { unit } => {
+                format!(
+                    "{}: not a plausible {unit} (a time left unconverted?)",
+                    at.t
+                )
+            }
+            TimeCause::NotWhole { bucket } => format!(
+                "{}: not a whole {}",
+                at.t,
+                if *bucket {
+                    "bucket"
+                } else {
+                    "source time unit"
+                }
+            ),
+            TimeCause::NoSourceRow => {
+                format!("{} ({}): no source row at this time", at.t, time(at))
+            }
+        },
+        Example::UncataloguedPoint {
+            system,
+            point,
+            rows,
+            point_of,
+        } => {
+            let rows = thousands(*rows as i64);
+            if point_of.is_empty() {
+                format!("system {system}, point {point}: {rows} rows; no system has point {point}")
+            } else {
+                let list: Vec<String> = point_of.iter().map(|s| s.to_string()).collect();
+                format!(
+                    "system {system}, point {point}: {rows} rows; system {system} has no point {point}, it is a point of system {}",
+                    list.join(", ")
+                )
+            }
+        }
+        Example::LeftBehind {
+            table,
+            column,
+            rows,
+        } => format!(
+            "{table}.{column}: {} rows with data, neither carried nor ignored",
+            thousands(*rows as i64)
+        ),
+        Example::Duplicate {
+            table,
+            column,
+            at,
+            found,
+            repeats,
+            expected,
+        } => format!(
+            "{table}.{column} at {}: {}, but it repeats {repeats} → {}",
+            value(at),
+            value(found),
+            value(expected)
+        ),
+        Example::SpecReadsMissing { table, columns } => format!(
+            "the spec reads {table}.{}, which does not exist",
+            columns.join(", ")
+        ),
+        Example::AllNull {
+            migrated,
+            source_values,
+            live_values,
+            point,
+        } => format!(
+            "{} migrated rows, all NULL; the source holds {} values{} for {point}",
+            thousands(*migrated as i64),
+            thousands(*source_values as i64),
+            if *live_values {
+                ", and the live app wrote values"
+            } else {
+                ""
+            }
+        ),
+        Example::LiveOnly { point } => {
+            format!("the spec makes no row of {point} while the live app wrote values for it")
+        }
+        Example::Edge {
+            edge,
+            source,
+            target,
+        } => format!(
+            "{}: source {}, target {}",
+            match edge {
+                Edge::First => "first",
+                Edge::Last => "last",
+            },
+            opt_time(source),
+            opt_time(target)
+        ),
+        Example::TargetHasNothing { at } => {
+            format!("target has nothing at {} (the source has a row)", time(at))
+        }
+        Example::SourceGap {
+            after,
+            gap,
+            cadence,
+        } => format!(
+            "source gap of {} after {} (a row is expected every {}; also a gap in the target)",
+            length(gap),
+            time(after),
+            length(cadence)
+        ),
         Example::Note { text } => text.clone(),
     }
 }
