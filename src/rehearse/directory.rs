@@ -480,15 +480,17 @@ fn pending_stage(
                 (state, _) => {
                     let mut c = result(
                         "migrations.status",
-                        format!("{tool} migration {} {}", e.key, e.name),
+                        crate::report::Scope {
+                            tool: Some(tool.to_string()),
+                            migration: Some(format!("{} {}", e.key, e.name)),
+                            ..Default::default()
+                        },
                     );
-                    c.expected = "applied, or pending and rehearsed here".into();
-                    c.found = if e.detail.is_empty() {
-                        state.as_str().to_string()
-                    } else {
-                        format!("{}: {}", state.as_str(), e.detail)
-                    }
-                    .into();
+                    c.expected = crate::report::Fixed::AppliedOrRehearsedHere.into();
+                    c.found = Fact::MigrationState {
+                        state: state.as_str().to_string(),
+                        detail: (!e.detail.is_empty()).then(|| e.detail.clone()),
+                    };
                     if state.fails() {
                         c.status = Status::Fail;
                         c.violations = 1;

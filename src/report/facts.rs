@@ -163,6 +163,13 @@ pub struct Duplicates {
     pub rows_differ: u64,
 }
 
+/// A conversion factor: what the spec multiplies by, and what the units need.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    pub spec: f64,
+    pub unit: f64,
+}
+
 /// A length of time in a source's own unit (`seconds`: the unit is the second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Length {
@@ -202,6 +209,10 @@ pub enum Fixed {
     ANewTable,
     NoLiveRowsOfThisSystem,
     AMappingForEveryVendor,
+    NoSourceRowsToSample,
+    EverySampleLive,
+    AllPresent,
+    EveryMappedPointInPointInfo,
     ValuesWhereThereIsData,
     NoSourceValueOfThisSystem,
     NoLiveRowsAtTimesOfThisMigration,
@@ -251,6 +262,49 @@ pub enum Fact {
     AlreadyPresent { rows: u64 },
     /// No migrated row: the source holds no value the spec carries for this point.
     NothingCarried { point: String },
+    /// Values in the point's unit, converted as the spec's units say, and plausible.
+    Plausible { unit: String },
+    /// Counters that never decrease.
+    NeverDecrease { columns: Vec<String> },
+    /// Mapped fields reading columns the source table lacks (read as NULL).
+    ColumnsLacking { fields: u64, table: String },
+    /// The target table with a unique key on (system, point, time).
+    UniqueKey { table: String },
+    /// As many indexes as before the migration, each the same.
+    IndexesAsBefore { indexes: u64 },
+    /// The indexes a table has.
+    Indexes { names: Vec<String> },
+    /// An integrity pragma answers `ok`.
+    PragmaOk { pragma: String },
+    /// What SQLite said of a table, verbatim.
+    TableMessage { table: String, message: String },
+    /// A message of SQLite or of the page census, verbatim.
+    Message { text: String },
+    /// A migration's state as its tool records it, and the tool's detail.
+    MigrationState {
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A query SQLite refused, and its message.
+    QueryFailed { message: String },
+    /// Exactly these rows (as the sqlite3 shell prints them: `a|b`).
+    ExactRows { rows: Vec<String> },
+    /// A number within bounds (either may be open).
+    Between {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// A number.
+    Number { value: f64 },
+    /// A query meant to return one number returned `rows` rows (the one value, when it is one).
+    NotOneNumber {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Value>,
+        rows: u64,
+    },
     /// A finding, and how many of it the database held before the migrations ran.
     BeforeMigrations { now: Box<Fact>, before: u64 },
     /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
@@ -345,6 +399,78 @@ pub enum Example {
     },
     /// The spec makes no row of a point the live app wrote values for.
     LiveOnly { point: String },
+    /// A field whose source unit the spec converts wrongly (`factor`: what the spec multiplies by
+    /// and what the units need), or not at all (no conversion declared).
+    Conversion {
+        field: String,
+        table: String,
+        column: String,
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<Factor>,
+    },
+    /// A row whose values are not plausible in the unit (or not rounded as the spec rounds).
+    Implausible {
+        at: Time,
+        values: Vec<(String, Value)>,
+        unit: String,
+    },
+    /// A counter that decreased (`seam`: at the seam from migrated to live rows).
+    Decrease {
+        at: Time,
+        column: String,
+        from: Value,
+        to: Value,
+        seam: bool,
+    },
+    /// A mapped field reading a column the source table lacks.
+    NoColumn {
+        vendor: String,
+        point: String,
+        field: String,
+        table: String,
+        column: String,
+    },
+    /// A mapped point missing from the point catalogue.
+    NoPoint {
+        system: i64,
+        vendor: String,
+        point: String,
+    },
+    /// The target has no unique key on these columns.
+    NoUniqueKey { columns: Vec<String> },
+    /// An index gone, changed or new since before the migration.
+    Index { name: String, change: IndexChange },
+    /// A row whose foreign key finds no parent (as `PRAGMA foreign_key_check` reports it).
+    NoParent {
+        table: Value,
+        rowid: Value,
+        parent: Value,
+    },
+    /// A row a query returned (`got`) where another (`expected`) was expected; either may be
+    /// absent (an extra row, a missing row). Rows as the sqlite3 shell prints them.
+    RowDiff {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        got: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<String>,
+    },
+    /// A row a query returned, as the sqlite3 shell prints it.
+    ShellRow { row: String },
+    /// One sampled source row of the spot check: what the source holds, what the spec makes of
+    /// it (absent: no row), and what the target holds (absent: no row). No `source`: a roll-up
+    /// bucket with no sample of this point, where the spec makes no row.
+    Sample {
+        verdict: Verdict,
+        at: Sampled,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SampleSource>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spec: Option<Vec<(String, Value)>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Vec<(String, Value)>>,
+    },
     /// The first or last time differs between source and target.
     Edge {
         edge: Edge,
@@ -369,6 +495,49 @@ pub struct Diff {
     pub column: String,
     pub found: Value,
     pub expected: Value,
+}
+
+/// How an index differs from before the migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum IndexChange {
+    Gone,
+    Changed { sql: String },
+    New,
+}
+
+/// The spot check's verdict on one sampled row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    Mismatch,
+    /// Written by the live app: live_parity compares it.
+    Live,
+}
+
+/// Where a sampled row lands: migration, system, point and target time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sampled {
+    pub migration: String,
+    pub system: i64,
+    pub point: PointRef,
+    pub at: Time,
+}
+
+/// What the source holds for a sampled row: its columns, or a roll-up's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum SampleSource {
+    Row {
+        table: String,
+        values: Vec<(String, Value)>,
+    },
+    Samples {
+        table: String,
+        columns: Vec<String>,
+        samples: String,
+    },
 }
 
 /// Why a target time is wrong.

@@ -11,10 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use document::{DocTable, Document, Envelope, Shown, View};
-pub use facts::{
-    CheckText, Count, Diff, Duplicates, Edge, Example, Fact, Fixed, Gaps, Length, Noun, PointRef,
-    Scope, Time, TimeCause, Value,
-};
+pub use facts::*;
 pub use render::{RenderOptions, Renderer, render, render_view, renderer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

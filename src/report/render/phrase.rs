@@ -3,8 +3,8 @@
 
 use crate::checks::show_time;
 use crate::report::{
-    CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, Length, Noun, Scope, Time,
-    TimeCause, Value,
+    CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
+    SampleSource, Scope, Time, TimeCause, Value, Verdict,
 };
 use crate::table::count as thousands;
 
@@ -73,6 +73,15 @@ pub fn value(v: &Value) -> String {
     }
 }
 
+/// A number: whole numbers without a fraction.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
 fn opt_time(t: &Option<Time>) -> String {
     t.as_ref().map_or("none".into(), time)
 }
@@ -116,6 +125,12 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::ANewTable => "a new table",
         Fixed::NoLiveRowsOfThisSystem => "no live rows for this system",
         Fixed::AMappingForEveryVendor => "a mapping for every vendor with rows",
+        Fixed::NoSourceRowsToSample => "no source rows to sample",
+        Fixed::EverySampleLive => {
+            "every sampled row was written by the live app (live_parity compares those)"
+        }
+        Fixed::AllPresent => "all present",
+        Fixed::EveryMappedPointInPointInfo => "every mapped point in point_info",
         Fixed::ValuesWhereThereIsData => "values where the source or the live app has data",
         Fixed::NoSourceValueOfThisSystem => {
             "no migrated row: the spec carries no source value of this system (finer data replaces it, or there is none)"
@@ -218,6 +233,41 @@ pub fn fact(f: &Fact) -> String {
         Fact::NothingCarried { point } => {
             format!("no migrated row: the source holds no value the spec carries for {point}")
         }
+        Fact::Plausible { unit } => format!("{unit}, converted and plausible"),
+        Fact::NeverDecrease { columns } => format!("{} never decrease", columns.join(", ")),
+        Fact::ColumnsLacking { fields, table } => {
+            format!("{fields} read columns {table} lacks (NULL)")
+        }
+        Fact::UniqueKey { table } => {
+            format!("{table} with a unique key on (system, point, time)")
+        }
+        Fact::IndexesAsBefore { indexes } => {
+            format!("{indexes} indexes as before the migration")
+        }
+        Fact::Indexes { names } => format!("{} indexes: {}", names.len(), names.join(", ")),
+        Fact::PragmaOk { pragma } => format!("{pragma}: ok"),
+        Fact::TableMessage { table, message } => format!("table {table}: {message}"),
+        Fact::Message { text } => text.clone(),
+        Fact::MigrationState { state, detail } => match detail {
+            Some(d) => format!("{state}: {d}"),
+            None => state.clone(),
+        },
+        Fact::QueryFailed { message } => format!("the query failed: {message}"),
+        Fact::ExactRows { rows } => format!("exactly {} rows: {}", rows.len(), rows.join(", ")),
+        Fact::Between { min, max } => match (min, max) {
+            (Some(lo), Some(hi)) => format!("between {} and {}", number(*lo), number(*hi)),
+            (Some(lo), None) => format!("at least {}", number(*lo)),
+            (None, Some(hi)) => format!("at most {}", number(*hi)),
+            (None, None) => "any number".into(),
+        },
+        Fact::Number { value } => number(*value),
+        Fact::NotOneNumber { value, rows } => format!(
+            "{}; a count check needs the query to return one number",
+            match value {
+                Some(v) => self::value(v),
+                None => format!("{rows} rows"),
+            }
+        ),
         Fact::BeforeMigrations { now, before } => {
             format!("{} ({before} before the migrations)", fact(now))
         }
@@ -331,6 +381,135 @@ pub fn example(e: &Example) -> String {
         ),
         Example::LiveOnly { point } => {
             format!("the spec makes no row of {point} while the live app wrote values for it")
+        }
+        Example::Conversion {
+            field,
+            table,
+            column,
+            from,
+            to,
+            factor,
+        } => match factor {
+            None => format!(
+                "{field} ← {table}.{column} is {from}, the point is {to}: the spec's [units] declare no conversion"
+            ),
+            Some(f) => format!(
+                "{field} ← {table}.{column} is {from}, the point is {to}: the spec multiplies by {}, the unit needs {}",
+                f.spec, f.unit
+            ),
+        },
+        Example::Implausible { at, values, unit } => format!(
+            "{}: {} (not a plausible {unit}, or not rounded as the spec rounds)",
+            time(at),
+            values
+                .iter()
+                .map(|(c, v)| format!("{c} {}", value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Example::Decrease {
+            at,
+            column,
+            from,
+            to,
+            seam,
+        } => format!(
+            "{}: {column} {} → {}{}",
+            time(at),
+            value(from),
+            value(to),
+            if *seam {
+                " (at the seam from migrated to live rows)"
+            } else {
+                ""
+            }
+        ),
+        Example::NoColumn {
+            vendor,
+            point,
+            field,
+            table,
+            column,
+        } => format!("vendor {vendor} · point {point}: {field} ← {table}.{column} does not exist"),
+        Example::NoPoint {
+            system,
+            vendor,
+            point,
+        } => format!("system {system} ({vendor}): no point {point}"),
+        Example::NoUniqueKey { columns } => {
+            format!("no UNIQUE key on ({})", columns.join(", "))
+        }
+        Example::Index { name, change } => match change {
+            IndexChange::Gone => format!("index {name} is gone"),
+            IndexChange::Changed { sql } => format!("index {name} changed: {sql}"),
+            IndexChange::New => format!("index {name} is new"),
+        },
+        Example::NoParent {
+            table,
+            rowid,
+            parent,
+        } => format!(
+            "{} rowid {} has no parent in {}",
+            value(table),
+            value(rowid),
+            value(parent)
+        ),
+        Example::RowDiff { got, expected } => match (got, expected) {
+            (Some(g), Some(w)) => format!("got {g:?}, expected {w:?}"),
+            (Some(g), None) => format!("got {g:?}, not expected"),
+            (None, Some(w)) => format!("missing {w:?}"),
+            (None, None) => String::new(),
+        },
+        Example::ShellRow { row } => row.clone(),
+        Example::Sample {
+            verdict,
+            at,
+            source,
+            spec,
+            target,
+        } => {
+            let head = format!(
+                "{} · system {} · {} ({}) @ {}",
+                at.migration,
+                at.system,
+                at.point.name,
+                at.point.id,
+                time(&at.at)
+            );
+            let verdict = match verdict {
+                Verdict::Ok => "ok",
+                Verdict::Mismatch => "MISMATCH",
+                Verdict::Live => "live",
+            };
+            let Some(source) = source else {
+                return format!("{verdict} {head}: no sample of this point → spec no row");
+            };
+            let source = match source {
+                SampleSource::Samples {
+                    table,
+                    columns,
+                    samples,
+                } => format!("samples {table}.{} = {samples}", columns.join("/")),
+                SampleSource::Row { table, values } => values
+                    .iter()
+                    .map(|(c, v)| format!("{table}.{c} = {}", value(v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let side = |s: &Option<Vec<(String, Value)>>| match s {
+                Some(vs) => vs
+                    .iter()
+                    .map(|(c, v)| format!("{c} {}", value(v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "no row".into(),
+            };
+            let spec = side(spec);
+            let mut target = side(target);
+            if verdict == "live" {
+                target.push_str(" (a live row)");
+            }
+            format!("{verdict} {head}: {source} → spec {spec}; target {target}")
         }
         Example::Edge {
             edge,
