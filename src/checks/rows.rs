@@ -6,7 +6,7 @@ use super::expect::{
 };
 use super::{Ctx, Task, count, examples, result, scope, skipped};
 use crate::db::{Db, Value, as_i64};
-use crate::report::{Diff, Example, Fact, Fixed, Noun, Time, TimeCause};
+use crate::report::{Diff, Example, Fact, Factor, Fixed, Noun, Time, TimeCause};
 use crate::spec::Column;
 use crate::spec::validate::{MigrationPlan, ResolvedPoint, SystemPlan};
 use crate::sql::{ident as q, literal};
@@ -593,8 +593,8 @@ pub fn timestamps<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 if let (Some((to, _)), Some(from)) = (unit, ctx.column_info(mp, &m.time.source).and_then(|c| c.unit.as_ref())) {
                     match unit_factor(spec, from, to) {
                         Some(f) if f == mult as f64 => {}
-                        Some(f) => problems.push(Example::from(format!("{}.{} is {from}, the target time is {to}: the spec multiplies by {mult}, the units need {f}", m.source, m.time.source))),
-                        None => problems.push(Example::from(format!("the spec declares no conversion from {from} to {to} (time of {}.{})", m.source, m.time.source))),
+                        Some(f) => problems.push(Example::TimeConversion { table: m.source.clone(), column: m.time.source.clone(), from: from.to_string(), to: to.to_string(), factor: Some(Factor { spec: mult as f64, unit: f }) }),
+                        None => problems.push(Example::TimeConversion { table: m.source.clone(), column: m.time.source.clone(), from: from.to_string(), to: to.to_string(), factor: None }),
                     }
                 }
                 let plausible = unit.map(|(_, i)| {

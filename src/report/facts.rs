@@ -54,6 +54,9 @@ pub struct PointRef {
 /// order, with ` · `.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Scope {
+    /// A point's standing when it is not one the spec maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmapped: Option<Unmapped>,
     /// The label of the migration step the check belongs to (`--sql` with a label), printed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -209,6 +212,7 @@ pub enum Fixed {
     ANewTable,
     NoLiveRowsOfThisSystem,
     AMappingForEveryVendor,
+    LiveRowsUnknown,
     NoSourceRowsToSample,
     EverySampleLive,
     AllPresent,
@@ -304,6 +308,18 @@ pub enum Fact {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<Value>,
         rows: u64,
+    },
+    /// Rows differing from the live rows, and the differences each verified cause explains.
+    Parity {
+        differ: u64,
+        explained: Vec<Explained>,
+    },
+    /// The live window: how many source instants (or roll-up intervals) it holds, first to last.
+    Window {
+        rows: u64,
+        of: WindowOf,
+        first: Time,
+        last: Time,
     },
     /// A finding, and how many of it the database held before the migrations ran.
     BeforeMigrations { now: Box<Fact>, before: u64 },
@@ -403,6 +419,16 @@ pub enum Example {
     /// and what the units need), or not at all (no conversion declared).
     Conversion {
         field: String,
+        table: String,
+        column: String,
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<Factor>,
+    },
+    /// A source time column whose unit the spec converts to the target time's unit wrongly
+    /// (`factor`), or not at all.
+    TimeConversion {
         table: String,
         column: String,
         from: String,
@@ -538,6 +564,51 @@ pub enum SampleSource {
         columns: Vec<String>,
         samples: String,
     },
+}
+
+/// A point the live app writes that the spec does not map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmapped {
+    /// In the point catalogue, not in the spec.
+    NotInSpec,
+    /// Not in the point catalogue.
+    NotCatalogued,
+}
+
+/// A cause that explains a difference between live and migrated rows, verified in the data.
+/// (Declared in the order the report lists them.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Live rows where the source has no row (nothing to migrate).
+    NoSourceRow,
+    /// Rows at instants the live app wrote nothing at.
+    NothingLiveThen,
+    /// Rows of a point the live app wrote nothing of in the window.
+    NotWrittenLive,
+    /// Rows of intervals in which the live app wrote no point row of the point.
+    NoLivePoints,
+    /// Rows whose live row is the roll-up of the live app's point rows, which hold other
+    /// samples than the source there.
+    LivePointsDiffer,
+    /// Seam rows: the live aggregator started inside the interval.
+    Seam,
+}
+
+/// How many differences one cause explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explained {
+    pub cause: Cause,
+    pub n: u64,
+}
+
+/// What a live-parity window counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowOf {
+    SourceInstants,
+    IntervalsWithSourceRows,
 }
 
 /// Why a target time is wrong.

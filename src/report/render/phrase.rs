@@ -3,8 +3,8 @@
 
 use crate::checks::show_time;
 use crate::report::{
-    CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
-    SampleSource, Scope, Time, TimeCause, Value, Verdict,
+    Cause, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
+    SampleSource, Scope, Time, TimeCause, Unmapped, Value, Verdict, WindowOf,
 };
 use crate::table::count as thousands;
 
@@ -37,7 +37,11 @@ pub fn scope(s: &Scope) -> String {
         (None, None) => {}
     }
     if let Some(p) = &s.point {
-        parts.push(format!("{} ({})", p.name, p.id));
+        parts.push(match s.unmapped {
+            None => format!("{} ({})", p.name, p.id),
+            Some(Unmapped::NotInSpec) => format!("{} ({}), not in the spec", p.name, p.id),
+            Some(Unmapped::NotCatalogued) => format!("point {}, not catalogued", p.id),
+        });
     }
     if let Some(t) = &s.table {
         parts.push(format!("table {t}"));
@@ -125,6 +129,9 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::ANewTable => "a new table",
         Fixed::NoLiveRowsOfThisSystem => "no live rows for this system",
         Fixed::AMappingForEveryVendor => "a mapping for every vendor with rows",
+        Fixed::LiveRowsUnknown => {
+            "cannot tell live rows apart: no preflight journal and no live marker in the spec"
+        }
         Fixed::NoSourceRowsToSample => "no source rows to sample",
         Fixed::EverySampleLive => {
             "every sampled row was written by the live app (live_parity compares those)"
@@ -137,6 +144,23 @@ fn fixed(f: Fixed) -> &'static str {
         }
         Fixed::NoLiveRowsAtTimesOfThisMigration => {
             "no live rows of this system at times this migration answers for"
+        }
+    }
+}
+
+fn cause(c: Cause) -> &'static str {
+    match c {
+        Cause::NoSourceRow => "live rows where the source has no row (nothing to migrate)",
+        Cause::NothingLiveThen => "rows at instants the live app wrote nothing at",
+        Cause::NotWrittenLive => "rows of a point the live app wrote nothing of in the window",
+        Cause::NoLivePoints => {
+            "rows of intervals in which the live app wrote no point row of the point"
+        }
+        Cause::LivePointsDiffer => {
+            "rows whose live row is the roll-up of the live app's point rows (recomputed), which hold other samples than the source there"
+        }
+        Cause::Seam => {
+            "seam rows: the live aggregator started inside the interval, its row holds only the latest samples"
         }
     }
 }
@@ -268,6 +292,32 @@ pub fn fact(f: &Fact) -> String {
                 None => format!("{rows} rows"),
             }
         ),
+        Fact::Parity { differ, explained } => {
+            let mut s = format!("{} differ", thousands(*differ as i64));
+            if !explained.is_empty() {
+                let causes: Vec<String> = explained
+                    .iter()
+                    .map(|e| format!("{} {}", thousands(e.n as i64), cause(e.cause)))
+                    .collect();
+                s.push_str(&format!("; explained: {}", causes.join("; ")));
+            }
+            s
+        }
+        Fact::Window {
+            rows,
+            of,
+            first,
+            last,
+        } => format!(
+            "{} {} in {} → {}",
+            thousands(*rows as i64),
+            match of {
+                WindowOf::SourceInstants => "source instants",
+                WindowOf::IntervalsWithSourceRows => "intervals with source rows",
+            },
+            time(first),
+            time(last)
+        ),
         Fact::BeforeMigrations { now, before } => {
             format!("{} ({before} before the migrations)", fact(now))
         }
@@ -396,6 +446,21 @@ pub fn example(e: &Example) -> String {
             Some(f) => format!(
                 "{field} ← {table}.{column} is {from}, the point is {to}: the spec multiplies by {}, the unit needs {}",
                 f.spec, f.unit
+            ),
+        },
+        Example::TimeConversion {
+            table,
+            column,
+            from,
+            to,
+            factor,
+        } => match factor {
+            Some(f) => format!(
+                "{table}.{column} is {from}, the target time is {to}: the spec multiplies by {}, the units need {}",
+                f.spec, f.unit
+            ),
+            None => format!(
+                "the spec declares no conversion from {from} to {to} (time of {table}.{column})"
             ),
         },
         Example::Implausible { at, values, unit } => format!(
