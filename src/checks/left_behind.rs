@@ -149,7 +149,7 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 }
             }
             let violations = left.len() as u64 + unequal_rows;
-            let duplicates = (!vm.duplicates.is_empty()).then(|| Duplicates {
+            let duplicates = (!vm.duplicates.is_empty()).then_some(Duplicates {
                 checked: vm.duplicates.len() as u64,
                 rows_differ: unequal_rows,
             });

@@ -21,7 +21,7 @@ use crate::sql::ident as q;
 pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     vec![Box::new(move |db: &dyn Db| {
         let scope = Scope {
-            sample: Some((ctx.sample as u64, ctx.seed)),
+            sample: Some((ctx.sample, ctx.seed)),
             ..Scope::default()
         };
         // the source rows each (migration, system) carries
@@ -267,11 +267,8 @@ pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             result("spot_checks", scope)
                 .judged(
                     bad,
-                    Fact::count(compared as u64, Noun::MigratedRowsMatch),
-                    Fact::counts(&[
-                        ((compared - bad) as u64, Noun::Match),
-                        (bad as u64, Noun::Differ),
-                    ]),
+                    Fact::count(compared, Noun::MigratedRowsMatch),
+                    Fact::counts(&[(compared - bad, Noun::Match), (bad, Noun::Differ)]),
                 )
                 .with_examples(lines),
         ])
