@@ -834,15 +834,14 @@ pub fn again(
             }
             let violations = inserted + changed;
             r.report.checks.push(
-                checks::result("rehearse.rerun", "database")
+                checks::result("rehearse.rerun", crate::report::Scope::named("database"))
                     .judged(
                         violations,
-                        "0 rows inserted, every table unchanged",
-                        format!(
-                            "{} inserted, {} changed",
-                            count(inserted as i64),
-                            count(changed as i64)
-                        ),
+                        crate::report::Fixed::NothingInsertedEveryTableUnchanged,
+                        crate::report::Fact::counts(&[
+                            (inserted, crate::report::Noun::Inserted),
+                            (changed, crate::report::Noun::Changed),
+                        ]),
                     )
                     .with_examples(ex),
             );
@@ -988,14 +987,14 @@ pub fn undo(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<boo
                     diff::diff_databases(r.base.as_ref(), r.work.as_ref(), &r.before, &after, 5)?
                         .summary(5);
                 r.report.checks.push(
-                    checks::result("rehearse.undo", "database")
+                    checks::result("rehearse.undo", crate::report::Scope::named("database"))
                         .judged(
                             changed,
-                            "schema and every table as before the migration",
+                            crate::report::Fixed::AsBeforeTheMigration,
                             if changed == 0 {
-                                "identical".to_string()
+                                crate::report::Fact::from(crate::report::Fixed::Identical)
                             } else {
-                                format!("{} rows differ", count(changed as i64))
+                                crate::report::Fact::count(changed, crate::report::Noun::RowsDiffer)
                             },
                         )
                         .with_examples(ex),

@@ -129,6 +129,8 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::ANewTable => "a new table",
         Fixed::NoLiveRowsOfThisSystem => "no live rows for this system",
         Fixed::AMappingForEveryVendor => "a mapping for every vendor with rows",
+        Fixed::NothingInsertedEveryTableUnchanged => "0 rows inserted, every table unchanged",
+        Fixed::AsBeforeTheMigration => "schema and every table as before the migration",
         Fixed::LiveRowsUnknown => {
             "cannot tell live rows apart: no preflight journal and no live marker in the spec"
         }
@@ -184,6 +186,9 @@ fn noun(n: Noun) -> &'static str {
         Noun::MigratedRowsMatch => "migrated rows match",
         Noun::MigratedRowsWithValues => "migrated rows with values",
         Noun::MigratedRowsAllNull => "migrated rows, all NULL",
+        Noun::Inserted => "inserted",
+        Noun::Changed => "changed",
+        Noun::RowsDiffer => "rows differ",
         Noun::MappedFieldsReadExistingColumns => "mapped fields read existing columns",
         Noun::RowsAsBefore => "rows, as before",
         Noun::RowsUnchanged => "rows, unchanged",
