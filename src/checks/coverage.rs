@@ -4,8 +4,9 @@
 
 use super::expect::{bucket_of, makes_row};
 use super::rows::{makes_carried_row, systems};
-use super::{Ctx, Task, count, examples, result, scope, show_time, skipped};
+use super::{Ctx, Task, count, examples, result, scope, skipped};
 use crate::db::{Db, Value, as_i64};
+use crate::report::{Edge, Example, Fact, Fixed, Gaps, Length, Time};
 use crate::sql::ident as q;
 
 pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
@@ -38,7 +39,7 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     return Ok(vec![skipped(
                         "coverage",
                         scope(mp, sp, None),
-                        "the spec carries no source row of this system",
+                        Fixed::NoSourceRowOfThisSystem,
                     )]);
                 };
                 let ids: Vec<String> = sp.points.iter().map(|p| p.point_id.to_string()).collect();
@@ -58,11 +59,11 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 let mut ex = Vec::new();
                 if s_first != t_first {
                     violations += 1;
-                    ex.push(format!("first: source {}, target {}", opt_time(s_first, mult), opt_time(t_first, mult)));
+                    ex.push(Example::Edge { edge: Edge::First, source: opt_time(s_first, mult), target: opt_time(t_first, mult) });
                 }
                 if s_last != t_last {
                     violations += 1;
-                    ex.push(format!("last: source {}, target {}", opt_time(s_last, mult), opt_time(t_last, mult)));
+                    ex.push(Example::Edge { edge: Edge::Last, source: opt_time(s_last, mult), target: opt_time(t_last, mult) });
                 }
                 let missing_from = format!(
                     "FROM {src} AS s WHERE s.{sys} = ?1 AND {carried} AND NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{tt} = {at})",
@@ -73,7 +74,7 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 violations += missing;
                 if missing > 0 {
                     ex.extend(examples(db, &format!("SELECT DISTINCT {at} AS x {missing_from} ORDER BY x"), &p, |r| {
-                        format!("target has nothing at {} (the source has a row)", show_time(as_i64(&r[0]).unwrap_or(0), mult))
+                        Example::TargetHasNothing { at: Time::new(as_i64(&r[0]).unwrap_or(0), mult) }
                     })?);
                     ex.truncate(5);
                 }
@@ -90,24 +91,23 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         if ex.len() < 5 && gaps > 0 {
                             ex.extend(examples(db, &format!("SELECT at, gap {gaps_sql} ORDER BY gap DESC, at"), &p, |r| {
                                 let gap = as_i64(&r[1]).unwrap_or(0);
-                                format!(
-                                    "source gap of {} after {} (a row is expected every {}; also a gap in the target)",
-                                    span(gap, seconds),
-                                    show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult),
-                                    span(c.cadence, seconds)
-                                )
+                                Example::SourceGap {
+                                    after: Time::new(as_i64(&r[0]).unwrap_or(0) * mult, mult),
+                                    gap: Length { units: gap, seconds },
+                                    cadence: Length { units: c.cadence, seconds },
+                                }
                             })?);
                             ex.truncate(5);
                         }
-                        format!(", {gaps} source gaps > {}", span(c.gap, seconds))
+                        Some(Gaps { n: gaps, longer_than: Length { units: c.gap, seconds } })
                     }
-                    None => String::new(),
+                    None => None,
                 };
                 Ok(vec![result("coverage", scope(mp, sp, None))
                     .judged(
                         violations,
-                        format!("{} → {}", show_time(first, mult), show_time(last, mult)),
-                        format!("{} → {}, {missing} instants missing{gap_note}", opt_time(t_first, mult), opt_time(t_last, mult)),
+                        Fact::Span { first: Some(Time::new(first, mult)), last: Some(Time::new(last, mult)) },
+                        Fact::Coverage { first: opt_time(t_first, mult), last: opt_time(t_last, mult), missing, gaps: gap_note },
                     )
                     .with_examples(ex)])
             })
@@ -115,19 +115,6 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
         .collect()
 }
 
-/// A duration in source time units, as hours and minutes when they are seconds.
-fn span(units: i64, seconds: bool) -> String {
-    if !seconds {
-        format!("{units} time units")
-    } else if units >= 3600 {
-        format!("{}h{:02}m", units / 3600, units % 3600 / 60)
-    } else if units % 60 == 0 {
-        format!("{} min", units / 60)
-    } else {
-        format!("{units} s")
-    }
-}
-
-fn opt_time(t: Option<i64>, mult: i64) -> String {
-    t.map_or("none".into(), |t| show_time(t, mult))
+fn opt_time(t: Option<i64>, mult: i64) -> Option<Time> {
+    t.map(|t| Time::new(t, mult))
 }

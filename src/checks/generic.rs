@@ -11,7 +11,7 @@ use super::{SuiteOptions, Task};
 use crate::db::{self, Access, Db, DbExt, Target};
 use crate::error::Error;
 use crate::migrations::{self, State, Tool};
-use crate::report::{CheckResult, Report, SpecIdentity, Stage, Status};
+use crate::report::{CheckResult, Fact, Fixed, Report, Scope, SpecIdentity, Stage, Status};
 use crate::spec::LoadedSpec;
 
 /// A migrations directory to check the database against.
@@ -103,13 +103,16 @@ pub fn migration_results(status: &migrations::Status) -> Vec<CheckResult> {
         .map(|e| {
             let mut r = super::result(
                 "migrations.status",
-                format!("{} migration {} {}", status.tool, e.key, e.name),
+                Scope {
+                    tool: Some(status.tool.to_string()),
+                    migration: Some(format!("{} {}", e.key, e.name)),
+                    ..Scope::default()
+                },
             );
-            r.expected = "applied".into();
-            r.actual = if e.detail.is_empty() {
-                e.state.as_str().to_string()
-            } else {
-                format!("{}: {}", e.state.as_str(), e.detail)
+            r.expected = Fixed::Applied.into();
+            r.found = Fact::MigrationState {
+                state: e.state.as_str().to_string(),
+                detail: (!e.detail.is_empty()).then(|| e.detail.clone()),
             };
             r.status = match e.state {
                 State::Applied => Status::Pass,
@@ -121,9 +124,15 @@ pub fn migration_results(status: &migrations::Status) -> Vec<CheckResult> {
         })
         .collect();
     for n in &status.notes {
-        let mut r = super::result("migrations.status", format!("{} directory", status.tool));
+        let mut r = super::result(
+            "migrations.status",
+            Scope {
+                tool: Some(status.tool.to_string()),
+                ..Scope::default()
+            },
+        );
         r.status = Status::Warn;
-        r.actual = n.clone();
+        r.found = Fact::Message { text: n.clone() };
         out.push(r);
     }
     out

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::db::{Db, as_f64, show};
+use crate::db::{Db, as_f64};
 use crate::migrate::expect::shell_row;
-use crate::report::{CheckResult, Status};
+use crate::report::{CheckResult, Example, Fact, Fixed, Noun, Scope, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChecksError {
@@ -106,7 +106,7 @@ impl ChecksFile {
 const CHECK: &str = "invariant";
 
 fn result(c: &Invariant) -> CheckResult {
-    super::result(CHECK, c.name.clone())
+    super::result(CHECK, Scope::named(&c.name))
 }
 
 /// Run one invariant on `db`. A query SQLite refuses fails the check, naming the error.
@@ -114,7 +114,13 @@ pub fn run(db: &dyn Db, c: &Invariant) -> CheckResult {
     let rows = match db.query(&c.sql, &[]) {
         Ok(rows) => rows,
         Err(e) => {
-            return result(c).judged(1, expected(c), format!("the query failed: {}", e.message()));
+            return result(c).judged(
+                1,
+                expected(c),
+                Fact::QueryFailed {
+                    message: e.message().to_string(),
+                },
+            );
         }
     };
     if let Some(want) = &c.rows {
@@ -125,19 +131,22 @@ pub fn run(db: &dyn Db, c: &Invariant) -> CheckResult {
             .iter()
             .zip(want.iter().map(Some).chain(std::iter::repeat(None)))
             .filter(|(g, w)| Some(*g) != *w)
-            .map(|(g, w)| match w {
-                Some(w) => format!("got {g:?}, expected {w:?}"),
-                None => format!("got {g:?}, not expected"),
+            .map(|(g, w)| Example::RowDiff {
+                got: Some(g.clone()),
+                expected: w.cloned(),
             })
-            .chain(
-                want.iter()
-                    .skip(got.len())
-                    .map(|w| format!("missing {w:?}")),
-            )
+            .chain(want.iter().skip(got.len()).map(|w| Example::RowDiff {
+                got: None,
+                expected: Some(w.clone()),
+            }))
             .take(5)
             .collect();
         return result(c)
-            .judged(wrong as u64, expected(c), format!("{} rows", got.len()))
+            .judged(
+                wrong as u64,
+                expected(c),
+                Fact::count(got.len() as u64, Noun::Rows),
+            )
             .with_examples(examples);
     }
     if let Some(b) = c.count {
@@ -146,50 +155,47 @@ pub fn run(db: &dyn Db, c: &Invariant) -> CheckResult {
             _ => None,
         };
         let Some(v) = value else {
-            let got = match rows.as_slice() {
-                [row] if row.len() == 1 => show(&row[0]),
-                _ => format!("{} rows", rows.len()),
+            let value = match rows.as_slice() {
+                [row] if row.len() == 1 => Some((&row[0]).into()),
+                _ => None,
             };
             return result(c).judged(
                 1,
                 expected(c),
-                format!("{got}; a count check needs the query to return one number"),
+                Fact::NotOneNumber {
+                    value,
+                    rows: rows.len() as u64,
+                },
             );
         };
         let inside = b.min.is_none_or(|m| v >= m) && b.max.is_none_or(|m| v <= m);
-        return result(c).judged(u64::from(!inside), expected(c), number(v));
+        return result(c).judged(u64::from(!inside), expected(c), Fact::Number { value: v });
     }
-    let examples = rows.iter().take(5).map(|r| shell_row(r)).collect();
+    let examples = rows
+        .iter()
+        .take(5)
+        .map(|r| Example::ShellRow { row: shell_row(r) })
+        .collect();
     result(c)
         .judged(
             rows.len() as u64,
             expected(c),
-            format!("{} rows", rows.len()),
+            Fact::count(rows.len() as u64, Noun::Rows),
         )
         .with_examples(examples)
 }
 
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-fn expected(c: &Invariant) -> String {
+fn expected(c: &Invariant) -> Fact {
     if let Some(rows) = &c.rows {
-        return format!("exactly {} rows: {}", rows.len(), rows.join(", "));
+        return Fact::ExactRows { rows: rows.clone() };
     }
     if let Some(b) = c.count {
-        return match (b.min, b.max) {
-            (Some(lo), Some(hi)) => format!("between {} and {}", number(lo), number(hi)),
-            (Some(lo), None) => format!("at least {}", number(lo)),
-            (None, Some(hi)) => format!("at most {}", number(hi)),
-            (None, None) => unreachable!("refused when loaded"),
+        return Fact::Between {
+            min: b.min,
+            max: b.max,
         };
     }
-    "no rows".into()
+    Fixed::NoRows.into()
 }
 
 /// Every invariant of a file, in order.
@@ -235,7 +241,7 @@ mod tests {
             check("[[check]]\nname='n'\nsql=\"SELECT id, role FROM users WHERE role IS NULL\"");
         let r = run(db.as_ref(), &some);
         assert_eq!((r.status, r.violations), (Status::Fail, 1));
-        assert_eq!(r.examples, vec!["2|"]);
+        assert_eq!(r.example_texts(), vec!["2|"]);
         let rows = check(
             "[[check]]\nname='n'\nsql=\"SELECT email, role FROM users ORDER BY id\"\nrows=['admin@example.com|admin', 'b@example.com|']",
         );
@@ -245,7 +251,10 @@ mod tests {
         );
         let r = run(db.as_ref(), &wrong);
         assert_eq!(r.status, Status::Fail);
-        assert_eq!(r.examples, vec!["got \"b@example.com\", not expected"]);
+        assert_eq!(
+            r.example_texts(),
+            vec!["got \"b@example.com\", not expected"]
+        );
         let count =
             check("[[check]]\nname='n'\nsql=\"SELECT count(*) FROM users\"\ncount={min=1, max=2}");
         assert_eq!(run(db.as_ref(), &count).status, Status::Pass);
@@ -257,7 +266,11 @@ mod tests {
         let broken = check("[[check]]\nname='n'\nsql=\"SELECT * FROM no_such_table\"");
         let r = run(db.as_ref(), &broken);
         assert_eq!(r.status, Status::Fail);
-        assert!(r.actual.contains("no such table"), "{}", r.actual);
+        assert!(
+            r.found_text().contains("no such table"),
+            "{}",
+            r.found_text()
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ctx, Task, result};
 use crate::db::{Db, as_i64};
+use crate::report::{Example, Fact, Fixed, Noun, Scope};
 use crate::sql::ident as q;
-use crate::table::count as thousands;
 
 pub fn keys<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     let mut targets: Vec<(&str, &str, &str)> = ctx
@@ -26,7 +26,15 @@ pub fn keys<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
         .into_iter()
         .map(|(target, sys, pc)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
-                let pairs = db.query(&format!("SELECT {s}, {p}, count(*) FROM {} GROUP BY {s}, {p}", q(target), s = q(sys), p = q(pc)), &[])?;
+                let pairs = db.query(
+                    &format!(
+                        "SELECT {s}, {p}, count(*) FROM {} GROUP BY {s}, {p}",
+                        q(target),
+                        s = q(sys),
+                        p = q(pc)
+                    ),
+                    &[],
+                )?;
                 let mut systems_of: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
                 for (s, p) in ctx.points.keys() {
                     systems_of.entry(*p).or_default().insert(*s);
@@ -35,23 +43,40 @@ pub fn keys<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 let mut ex = Vec::new();
                 let mut total = 0i64;
                 for r in pairs {
-                    let (Some(s), Some(p), Some(n)) = (as_i64(&r[0]), as_i64(&r[1]), as_i64(&r[2])) else { continue };
+                    let (Some(s), Some(p), Some(n)) = (as_i64(&r[0]), as_i64(&r[1]), as_i64(&r[2]))
+                    else {
+                        continue;
+                    };
                     total += n;
                     if ctx.points.contains_key(&(s, p)) {
                         continue;
                     }
                     bad += n as u64;
                     if ex.len() < 5 {
-                        let elsewhere = systems_of.get(&p).map(|set| set.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
-                        ex.push(match elsewhere {
-                            Some(list) => format!("system {s}, point {p}: {} rows; system {s} has no point {p}, it is a point of system {list}", thousands(n)),
-                            None => format!("system {s}, point {p}: {} rows; no system has point {p}", thousands(n)),
+                        let point_of = systems_of
+                            .get(&p)
+                            .map(|set| set.iter().copied().collect())
+                            .unwrap_or_default();
+                        ex.push(Example::UncataloguedPoint {
+                            system: s,
+                            point: p,
+                            rows: n as u64,
+                            point_of,
                         });
                     }
                 }
-                Ok(vec![result("keys", format!("table {target}"))
-                    .judged(bad, "every (system, point) catalogued", format!("{} rows, {} without their point", thousands(total), thousands(bad as i64)))
-                    .with_examples(ex)])
+                Ok(vec![
+                    result("keys", Scope::table(target.to_string()))
+                        .judged(
+                            bad,
+                            Fixed::EverySystemPointCatalogued,
+                            Fact::counts(&[
+                                (total as u64, Noun::Rows),
+                                (bad, Noun::WithoutTheirPoint),
+                            ]),
+                        )
+                        .with_examples(ex),
+                ])
             })
         })
         .collect()

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::expect::{expected, same_value};
 use super::{Ctx, Task, per_migration, result};
 use crate::db::{Db, DbExt, as_i64};
+use crate::report::{Duplicates, Example, Fact, Fixed, Scope};
 use crate::spec::Column;
 use crate::sql::ident as q;
-use crate::table::count as thousands;
 
 pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     per_migration(ctx, move |db: &dyn Db, mp| {
@@ -53,16 +53,19 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
         for (vendor, systems) in by_vendor {
             let rows: i64 = systems.iter().map(|x| x.1).sum();
             let ids: Vec<String> = systems.iter().map(|x| x.0.to_string()).collect();
-            let scope = format!("{} · vendor {vendor}", m.name);
+            let scope = Scope {
+                migration: Some(m.name.clone()),
+                vendor: Some(vendor.to_string()),
+                ..Scope::default()
+            };
             let Some(vm) = m.vendor(&vendor) else {
                 out.push(result("left_behind", scope).judged(
                     1,
-                    "a mapping for every vendor with rows",
-                    format!(
-                        "{} rows of systems {} and no mapping",
-                        thousands(rows),
-                        ids.join(", ")
-                    ),
+                    Fixed::AMappingForEveryVendor,
+                    Fact::Unmapped {
+                        rows: rows as u64,
+                        systems: systems.iter().map(|x| x.0).collect(),
+                    },
                 ));
                 continue;
             };
@@ -85,7 +88,7 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 ),
                 &[],
             )?;
-            let left: Vec<String> = columns
+            let left: Vec<Example> = columns
                 .iter()
                 .zip(&counts[0])
                 .filter(|(c, n)| {
@@ -96,12 +99,10 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         && !vm.ignore.contains_key(*c)
                         && !vm.duplicates.contains_key(*c)
                 })
-                .map(|(c, n)| {
-                    format!(
-                        "{}.{c}: {} rows with data, neither carried nor ignored",
-                        m.source,
-                        thousands(as_i64(n).unwrap_or(0))
-                    )
+                .map(|(c, n)| Example::LeftBehind {
+                    table: m.source.clone(),
+                    column: c.to_string(),
+                    rows: as_i64(n).unwrap_or(0) as u64,
                 })
                 .collect();
             let with_data = counts[0]
@@ -109,7 +110,7 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 .filter(|n| as_i64(n).unwrap_or(0) > 0)
                 .count();
             // a duplicate must equal the transform of the column it repeats wherever it holds data
-            let mut unequal: Vec<String> = Vec::new();
+            let mut unequal: Vec<Example> = Vec::new();
             let mut unequal_rows = 0u64;
             for (c, t) in &vm.duplicates {
                 if !columns.contains(c) {
@@ -136,35 +137,33 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                             q(&m.time.source)
                         ),
                         &[],
-                        |r| {
-                            format!(
-                                "{}.{c} at {}: {}, but it repeats {} → {}",
-                                m.source,
-                                crate::db::show(&r[0]),
-                                crate::db::show(&r[1]),
-                                t.source,
-                                crate::db::show(&r[2])
-                            )
+                        |r| Example::Duplicate {
+                            table: m.source.clone(),
+                            column: c.to_string(),
+                            at: (&r[0]).into(),
+                            found: (&r[1]).into(),
+                            repeats: t.source.clone(),
+                            expected: (&r[2]).into(),
                         },
                     )?);
                 }
             }
             let violations = left.len() as u64 + unequal_rows;
-            let duplicates = if vm.duplicates.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ", {} duplicate columns checked ({} rows differ)",
-                    vm.duplicates.len(),
-                    thousands(unequal_rows as i64)
-                )
-            };
+            let duplicates = (!vm.duplicates.is_empty()).then_some(Duplicates {
+                checked: vm.duplicates.len() as u64,
+                rows_differ: unequal_rows,
+            });
             out.push(
                 result("left_behind", scope)
                     .judged(
                         violations,
-                        format!("{with_data} columns with data, all accounted for"),
-                        format!("{} left behind{duplicates}", left.len()),
+                        Fact::AccountedFor {
+                            columns_with_data: with_data as u64,
+                        },
+                        Fact::LeftBehind {
+                            columns: left.len() as u64,
+                            duplicates,
+                        },
                     )
                     .with_examples(left.into_iter().chain(unequal).take(5).collect()),
             );

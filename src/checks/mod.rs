@@ -24,7 +24,7 @@ use std::time::Instant;
 use crate::db::{Db, DbError, DbExt, Value, as_i64};
 use crate::fingerprint::Fingerprint;
 use crate::migrate::journal;
-use crate::report::CheckResult;
+use crate::report::{CheckResult, Fact, Scope};
 use crate::spec::validate::{MigrationPlan, Plan, ResolvedPoint, SystemPlan};
 use crate::sql::ident as q;
 
@@ -331,16 +331,16 @@ impl<'a> Ctx<'a> {
 }
 
 /// `migration · system N · point (id)`
-pub fn scope(mp: &MigrationPlan, sp: &SystemPlan, p: Option<&ResolvedPoint>) -> String {
-    match p {
-        Some(p) => format!(
-            "{} · system {} · {} ({})",
-            mp.migration.name, sp.system_id, p.point, p.point_id
-        ),
-        None => format!(
-            "{} · system {} ({})",
-            mp.migration.name, sp.system_id, sp.vendor_type
-        ),
+pub fn scope(mp: &MigrationPlan, sp: &SystemPlan, p: Option<&ResolvedPoint>) -> Scope {
+    Scope {
+        migration: Some(mp.migration.name.clone()),
+        system: Some(sp.system_id),
+        vendor: Some(sp.vendor_type.clone()),
+        point: p.map(|p| crate::report::PointRef {
+            id: p.point_id,
+            name: p.point.clone(),
+        }),
+        ..Scope::default()
     }
 }
 
@@ -516,15 +516,15 @@ pub fn title(check: &str) -> &'static str {
         .unwrap_or("")
 }
 
-pub fn result(check: &str, scope: impl Into<String>) -> CheckResult {
+pub fn result(check: &str, scope: impl Into<Scope>) -> CheckResult {
     CheckResult::new(check, title(check), scope)
 }
 
 /// A check that could not be made here, and why.
-pub fn skipped(check: &str, scope: impl Into<String>, why: impl Into<String>) -> CheckResult {
+pub fn skipped(check: &str, scope: impl Into<Scope>, why: impl Into<Fact>) -> CheckResult {
     let mut r = result(check, scope);
     r.status = crate::report::Status::Skip;
-    r.actual = why.into();
+    r.found = why.into();
     r
 }
 
@@ -600,13 +600,13 @@ pub fn count(db: &dyn Db, sql: &str, params: &[Value]) -> Result<u64, DbError> {
     Ok(db.scalar_i64(sql, params)?.unwrap_or(0).max(0) as u64)
 }
 
-/// Up to five rows of a query, each rendered by `f`.
-pub fn examples(
+/// Up to five rows of a query, each made an example by `f`.
+pub fn examples<E>(
     db: &dyn Db,
     sql: &str,
     params: &[Value],
-    f: impl Fn(&[Value]) -> String,
-) -> Result<Vec<String>, DbError> {
+    f: impl Fn(&[Value]) -> E,
+) -> Result<Vec<E>, DbError> {
     Ok(db
         .query(&format!("{sql} LIMIT 5"), params)?
         .iter()

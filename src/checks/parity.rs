@@ -20,40 +20,40 @@ use super::expect::{
 use super::rows::{makes_carried_row, systems};
 use super::{Ctx, LiveRows, Task, count, examples, result, show_time, skipped};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, show};
-use crate::report::{CheckResult, Status};
+use crate::report::{
+    Cause, CheckResult, Explained, Fact, Fixed, PointRef, Scope, Status, Time, Unmapped, WindowOf,
+};
 use crate::spec::validate::{MigrationPlan, ResolvedPoint, SystemPlan};
 use crate::spec::{Aggregate, Kind};
 use crate::sql::ident as q;
-use crate::table::count as thousands;
 
 /// Differences found for one point, by cause.
 #[derive(Default)]
 struct Found {
     violations: u64,
     /// (cause, count)
-    warned: BTreeMap<&'static str, u64>,
+    warned: BTreeMap<Cause, u64>,
     examples: Vec<String>,
     notes: Vec<String>,
 }
 
 impl Found {
-    fn warn(&mut self, cause: &'static str, n: u64) {
+    fn warn(&mut self, cause: Cause, n: u64) {
         if n > 0 {
             *self.warned.entry(cause).or_default() += n;
         }
     }
 
-    fn into_result(self, scope: String, expected: String) -> CheckResult {
+    fn into_result(self, scope: Scope, expected: Fact) -> CheckResult {
         let warned: u64 = self.warned.values().sum();
-        let mut actual = format!("{} differ", thousands(self.violations as i64));
-        if warned > 0 {
-            let causes: Vec<String> = self
+        let actual = Fact::Parity {
+            differ: self.violations,
+            explained: self
                 .warned
                 .iter()
-                .map(|(c, n)| format!("{} {c}", thousands(*n as i64)))
-                .collect();
-            actual.push_str(&format!("; explained: {}", causes.join("; ")));
-        }
+                .map(|(&cause, &n)| Explained { cause, n })
+                .collect(),
+        };
         let mut ex = self.examples;
         ex.extend(self.notes);
         ex.truncate(5);
@@ -68,26 +68,29 @@ impl Found {
     }
 }
 
-const NOT_WRITTEN_LIVE: &str = "rows of a point the live app wrote nothing of in the window";
-const NOTHING_LIVE_THEN: &str = "rows at instants the live app wrote nothing at";
-const NO_SOURCE_ROW: &str = "live rows where the source has no row (nothing to migrate)";
-const LIVE_POINTS_DIFFER: &str = "rows whose live row is the roll-up of the live app's point rows (recomputed), which hold other samples than the source there";
-const NO_LIVE_POINTS: &str =
-    "rows of intervals in which the live app wrote no point row of the point";
-const SEAM: &str = "seam rows: the live aggregator started inside the interval, its row holds only the latest samples";
+const NOT_WRITTEN_LIVE: Cause = Cause::NotWrittenLive;
+const NOTHING_LIVE_THEN: Cause = Cause::NothingLiveThen;
+const NO_SOURCE_ROW: Cause = Cause::NoSourceRow;
+const LIVE_POINTS_DIFFER: Cause = Cause::LivePointsDiffer;
+const NO_LIVE_POINTS: Cause = Cause::NoLivePoints;
+const SEAM: Cause = Cause::Seam;
 
 pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     systems(ctx)
         .map(|(mp, sp, _)| -> Task<'a> {
             Box::new(move |db: &dyn Db| {
                 let m = &mp.migration;
-                let scope_of = |name: &str| format!("{} · system {} · {name}", m.name, sp.system_id);
+                let scope_of = |point: Scope| Scope {
+                    migration: Some(m.name.clone()),
+                    system: Some(sp.system_id),
+                    ..point
+                };
                 let how = ctx.live_rows(mp);
                 if *how == LiveRows::Unknown {
                     return Ok(vec![skipped(
                         "live_parity",
                         super::scope(mp, sp, None),
-                        "cannot tell live rows apart: no preflight journal and no live marker in the spec",
+                        Fixed::LiveRowsUnknown,
                     )]);
                 }
                 let (sys, pc, tt) = (q(&m.system), q(&m.point_column), q(&m.time.target));
@@ -98,7 +101,7 @@ pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     &[Value::Integer(sp.system_id)],
                 )?;
                 let (Some(lo), Some(hi)) = (as_i64(&w[0][0]), as_i64(&w[0][1])) else {
-                    return Ok(vec![skipped("live_parity", super::scope(mp, sp, None), if owned == "1" { "no live rows for this system" } else { "no live rows of this system at times this migration answers for" })]);
+                    return Ok(vec![skipped("live_parity", super::scope(mp, sp, None), if owned == "1" { Fixed::NoLiveRowsOfThisSystem } else { Fixed::NoLiveRowsAtTimesOfThisMigration })]);
                 };
                 let window = [Value::Integer(sp.system_id), Value::Integer(lo), Value::Integer(hi)];
                 // live rows per point in the window; the points are every mapped one, and for
@@ -115,16 +118,16 @@ pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 if matches!(m.kind, Kind::Raw | Kind::Rollup) {
                     ids.extend(live_per_point.keys().copied());
                 }
-                let names = |id: i64| -> (Option<&ResolvedPoint>, String) {
+                let names = |id: i64| -> (Option<&ResolvedPoint>, Scope) {
                     let mapped = sp.points.iter().find(|p| p.point_id == id);
-                    let name = match mapped {
-                        Some(p) => format!("{} ({id})", p.point),
+                    let (name, unmapped) = match mapped {
+                        Some(p) => (p.point.clone(), None),
                         None => match ctx.points.get(&(sp.system_id, id)) {
-                            Some((key, _)) => format!("{key} ({id}), not in the spec"),
-                            None => format!("point {id}, not catalogued"),
+                            Some((key, _)) => (key.clone(), Some(Unmapped::NotInSpec)),
+                            None => (String::new(), Some(Unmapped::NotCatalogued)),
                         },
                     };
-                    (mapped, name)
+                    (mapped, Scope { point: Some(PointRef { id, name }), unmapped, ..Scope::default() })
                 };
                 if m.kind == Kind::Rollup {
                     return rollup_parity(ctx, db, mp, sp, (lo, hi), &ids, &live_per_point, &|id| names(id).1, &scope_of);
@@ -241,8 +244,8 @@ pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         })?);
                     }
                     out.push(found.into_result(
-                        scope_of(&name),
-                        format!("{} source instants in {} → {}", thousands(instants as i64), show_time(lo, mult), show_time(hi, mult)),
+                        scope_of(name),
+                        Fact::Window { rows: instants, of: WindowOf::SourceInstants, first: Time::new(lo, mult), last: Time::new(hi, mult) },
                     ));
                 }
                 Ok(out)
@@ -269,8 +272,8 @@ fn rollup_parity(
     (lo, hi): (i64, i64),
     ids: &BTreeSet<i64>,
     live_per_point: &BTreeMap<i64, u64>,
-    names: &dyn Fn(i64) -> String,
-    scope_of: &dyn Fn(&str) -> String,
+    names: &dyn Fn(i64) -> Scope,
+    scope_of: &dyn Fn(Scope) -> Scope,
 ) -> Result<Vec<CheckResult>, DbError> {
     let m = &mp.migration;
     let b = m.bucket.as_ref().expect("a roll-up");
@@ -546,13 +549,13 @@ fn rollup_parity(
             f.violations += unread;
         }
         out.push(f.into_result(
-            scope_of(&name),
-            format!(
-                "{} intervals with source rows in {} → {}",
-                thousands(buckets as i64),
-                show_time(lo, mult),
-                show_time(hi, mult)
-            ),
+            scope_of(name),
+            Fact::Window {
+                rows: buckets as u64,
+                of: WindowOf::IntervalsWithSourceRows,
+                first: Time::new(lo, mult),
+                last: Time::new(hi, mult),
+            },
         ));
     }
     Ok(out)

@@ -7,10 +7,10 @@ use super::expect::bucket_of;
 use super::rows::{makes_carried_row, systems};
 use super::{Ctx, Task, result, scope, skipped};
 use crate::db::{Db, Value, as_i64};
+use crate::report::{Example, Fact, Fixed, Noun};
 use crate::spec::Aggregate;
 use crate::spec::validate::{MigrationPlan, ResolvedPoint};
 use crate::sql::ident as q;
-use crate::table::count as thousands;
 
 /// SQL on alias `t`: the stored row of point `p` holds something (a roll-up: a value, or a
 /// sample counted, with or without a value).
@@ -106,44 +106,36 @@ pub fn empty_points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     };
                     let missing: Vec<&str> = p.fields.values().filter(|t| !mp.has_column(&t.source)).map(|t| t.source.as_str()).collect();
                     let missing_note = (!missing.is_empty())
-                        .then(|| format!("the spec reads {}.{}, which does not exist", m.source, missing.join(", ")));
+                        .then(|| Example::SpecReadsMissing { table: m.source.clone(), columns: missing.iter().map(|c| c.to_string()).collect() });
                     let r = result("empty_points", scope(mp, sp, Some(p)));
-                    let expected = "values where the source or the live app has data";
+                    let expected = Fixed::ValuesWhereThereIsData;
                     if values {
-                        out.push(r.judged(0, expected, format!("{} migrated rows with values", thousands(migrated as i64))));
+                        out.push(r.judged(0, expected, Fact::count(migrated, Noun::MigratedRowsWithValues)));
                     } else if migrated > 0 {
                         // every migrated row is empty: wrong only where there was data to carry
                         let empty = source_values > 0 || live_values;
-                        let actual = format!("{} migrated rows, all NULL", thousands(migrated as i64));
+                        let actual = Fact::count(migrated, Noun::MigratedRowsAllNull);
                         let mut ex = Vec::new();
                         if empty {
-                            ex.push(format!(
-                                "{actual}; the source holds {} values{} for {}",
-                                thousands(source_values),
-                                if live_values { ", and the live app wrote values" } else { "" },
-                                p.point
-                            ));
+                            ex.push(Example::AllNull { migrated, source_values: source_values as u64, live_values, point: p.point.clone() });
                             ex.extend(missing_note);
                         }
                         out.push(r.judged(u64::from(empty), expected, actual).with_examples(ex));
                     } else if spec_rows == 0 && live_values {
-                        let mut ex = vec![format!("the spec makes no row of {} while the live app wrote values for it", p.point)];
+                        let mut ex = vec![Example::LiveOnly { point: p.point.clone() }];
                         ex.extend(missing_note);
-                        out.push(r.judged(1, expected, "no migrated row; the spec makes none").with_examples(ex));
+                        out.push(r.judged(1, expected, Fixed::NoMigratedRowTheSpecMakesNone).with_examples(ex));
                     } else if spec_rows > 0 {
                         out.push(skipped(
                             "empty_points",
                             scope(mp, sp, Some(p)),
-                            format!(
-                                "no migrated row: the {} rows the spec makes were already present (written live)",
-                                thousands(spec_rows)
-                            ),
+                            Fact::AlreadyPresent { rows: spec_rows as u64 },
                         ));
                     } else {
                         out.push(skipped(
                             "empty_points",
                             scope(mp, sp, Some(p)),
-                            format!("no migrated row: the source holds no value the spec carries for {}", p.point),
+                            Fact::NothingCarried { point: p.point.clone() },
                         ));
                         nothing_carried += 1;
                     }
@@ -152,7 +144,7 @@ pub fn empty_points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     return Ok(vec![skipped(
                         "empty_points",
                         scope(mp, sp, None),
-                        "no migrated row: the spec carries no source value of this system (finer data replaces it, or there is none)",
+                        Fixed::NoSourceValueOfThisSystem,
                     )]);
                 }
                 Ok(out)

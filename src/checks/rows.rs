@@ -4,12 +4,12 @@ use super::expect::{
     bucket_of, carried, field, in_bucket, makes_row, rollup_columns, rollup_expected,
     same_read_value, same_value,
 };
-use super::{Ctx, Task, count, examples, result, scope, show_time, skipped};
-use crate::db::{Db, Value, as_i64, show};
+use super::{Ctx, Task, count, examples, result, scope, skipped};
+use crate::db::{Db, Value, as_i64};
+use crate::report::{Diff, Example, Fact, Factor, Fixed, Noun, Time, TimeCause};
 use crate::spec::Column;
 use crate::spec::validate::{MigrationPlan, ResolvedPoint, SystemPlan};
 use crate::sql::{ident as q, literal};
-use crate::table::count as thousands;
 
 /// Every (migration, system) with resolved points and source rows.
 pub fn systems<'a>(
@@ -133,7 +133,7 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                                 pc = q(&m.point_column)
                             ),
                             &params[..2],
-                            |r| format!("missing: {}", show_time(as_i64(&r[0]).unwrap_or(0), mult)),
+                            |r| Example::Missing { at: Time::new(as_i64(&r[0]).unwrap_or(0), mult) },
                         )?);
                         ex.extend(examples(
                             db,
@@ -145,13 +145,13 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                                 made = made(p),
                             ),
                             &params,
-                            |r| format!("extra: {} ({})", show_time(as_i64(&r[0]).unwrap_or(0), mult), show(&r[0])),
+                            |r| Example::Extra { at: Time::new(as_i64(&r[0]).unwrap_or(0), mult), raw: (&r[0]).into() },
                         )?);
                         ex.truncate(5);
                     }
                     out.push(
                         result("row_counts", scope(mp, sp, Some(p)))
-                            .judged(violations, format!("{} rows", thousands(expected_n)), format!("{} rows", thousands(actual_n)))
+                            .judged(violations, Fact::count(expected_n as u64, Noun::Rows), Fact::count(actual_n as u64, Noun::Rows))
                             .with_examples(ex),
                     );
                 }
@@ -194,7 +194,7 @@ fn values_of_point(
     mp: &MigrationPlan,
     sp: &SystemPlan,
     p: &ResolvedPoint,
-) -> Result<(u64, u64, Vec<String>), crate::db::DbError> {
+) -> Result<(u64, u64, Vec<Example>), crate::db::DbError> {
     let m = &mp.migration;
     let mult = m.time.multiply;
     let pairs = row_pairs(mp, p);
@@ -251,22 +251,22 @@ fn values_of_point(
             &format!("SELECT at, orphan, {} {from} ORDER BY at", sel.join(", ")),
             &params,
             |r| {
-                let at = show_time(as_i64(&r[0]).unwrap_or(0), mult);
+                let at = Time::new(as_i64(&r[0]).unwrap_or(0), mult);
                 if as_i64(&r[1]) == Some(1) {
-                    return format!("{at}: no source row at this time");
+                    return Example::NoSourceRow {
+                        at,
+                        in_bucket: false,
+                    };
                 }
-                let diffs: Vec<String> = (0..k)
+                let diffs = (0..k)
                     .filter(|i| r[2 + 2 * i] != r[3 + 2 * i])
-                    .map(|i| {
-                        format!(
-                            "{} {} (expected {})",
-                            names[i],
-                            show(&r[2 + 2 * i]),
-                            show(&r[3 + 2 * i])
-                        )
+                    .map(|i| Diff {
+                        column: names[i].clone(),
+                        found: (&r[2 + 2 * i]).into(),
+                        expected: (&r[3 + 2 * i]).into(),
                     })
                     .collect();
-                format!("{at}: {}", diffs.join(", "))
+                Example::Differs { at, diffs }
             },
         )?;
     }
@@ -429,7 +429,7 @@ fn nothing_migrated(mp: &MigrationPlan, sp: &SystemPlan) -> crate::report::Check
     skipped(
         "values",
         scope(mp, sp, None),
-        "no migrated rows to compare (the live app wrote them all, or finer data replaces them)",
+        Fixed::NoMigratedRowsLiveOrFiner,
     )
 }
 
@@ -440,20 +440,20 @@ fn values_result(
     p: &ResolvedPoint,
     total: u64,
     bad: u64,
-    ex: Vec<String>,
+    ex: Vec<Example>,
 ) -> crate::report::CheckResult {
     if total == 0 && bad == 0 {
         return skipped(
             "values",
             scope(mp, sp, Some(p)),
-            "no migrated rows to compare (the live app wrote them all, or the source has none)",
+            Fixed::NoMigratedRowsLiveOrNoSource,
         );
     }
     result("values", scope(mp, sp, Some(p)))
         .judged(
             bad,
-            format!("{} migrated rows as the spec says", thousands(total as i64)),
-            format!("{} differ", thousands(bad as i64)),
+            Fact::count(total, Noun::MigratedRowsAsTheSpecSays),
+            Fact::count(bad, Noun::Differ),
         )
         .with_examples(ex)
 }
@@ -532,23 +532,20 @@ fn rollup_values(
                 ),
                 &params,
                 |r| {
-                    let diffs: Vec<String> = cols
+                    let diffs = cols
                         .iter()
                         .enumerate()
                         .filter(|(k, _)| !same_read_value(&r[1 + 2 * k], &r[2 + 2 * k]))
-                        .map(|(k, (c, _))| {
-                            format!(
-                                "{c} {} (expected {})",
-                                show(&r[1 + 2 * k]),
-                                show(&r[2 + 2 * k])
-                            )
+                        .map(|(k, (c, _))| Diff {
+                            column: c.to_string(),
+                            found: (&r[1 + 2 * k]).into(),
+                            expected: (&r[2 + 2 * k]).into(),
                         })
                         .collect();
-                    format!(
-                        "{}: {}",
-                        show_time(as_i64(&r[0]).unwrap_or(0), mult),
-                        diffs.join(", ")
-                    )
+                    Example::Differs {
+                        at: Time::new(as_i64(&r[0]).unwrap_or(0), mult),
+                        diffs,
+                    }
                 },
             )?;
             if ex.len() < 5 && total > found {
@@ -562,7 +559,7 @@ fn rollup_values(
                         mk = makes_row(mp, p, "s"),
                     ),
                     &params,
-                    |r| format!("{}: no source row in this bucket", show_time(as_i64(&r[0]).unwrap_or(0), mult)),
+                    |r| Example::NoSourceRow { at: Time::new(as_i64(&r[0]).unwrap_or(0), mult), in_bucket: true },
                 )?);
                 ex.truncate(5);
             }
@@ -596,8 +593,8 @@ pub fn timestamps<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 if let (Some((to, _)), Some(from)) = (unit, ctx.column_info(mp, &m.time.source).and_then(|c| c.unit.as_ref())) {
                     match unit_factor(spec, from, to) {
                         Some(f) if f == mult as f64 => {}
-                        Some(f) => problems.push(format!("{}.{} is {from}, the target time is {to}: the spec multiplies by {mult}, the units need {f}", m.source, m.time.source)),
-                        None => problems.push(format!("the spec declares no conversion from {from} to {to} (time of {}.{})", m.source, m.time.source)),
+                        Some(f) => problems.push(Example::TimeConversion { table: m.source.clone(), column: m.time.source.clone(), from: from.to_string(), to: to.to_string(), factor: Some(Factor { spec: mult as f64, unit: f }) }),
+                        None => problems.push(Example::TimeConversion { table: m.source.clone(), column: m.time.source.clone(), from: from.to_string(), to: to.to_string(), factor: None }),
                     }
                 }
                 let plausible = unit.map(|(_, i)| {
@@ -628,30 +625,28 @@ pub fn timestamps<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     &p,
                 )?;
                 if distinct == 0 && problems.is_empty() {
-                    return Ok(vec![skipped("timestamps", scope(mp, sp, None), "no migrated rows")]);
+                    return Ok(vec![skipped("timestamps", scope(mp, sp, None), Fixed::NoMigratedRows)]);
                 }
                 let n = count(db, &format!("SELECT count(*) {from}"), &p)?;
                 let spec_problems = problems.len() as u64;
-                let what = match &m.bucket {
-                    Some(b) => format!("bucket × {mult} (buckets of {} source units)", b.width),
-                    None => format!("source time × {mult}"),
-                };
+                let what = Fact::TimeConversion { multiply: mult, bucket_width: m.bucket.as_ref().map(|b| b.width) };
                 if n > 0 {
                     problems.extend(examples(db, &format!("SELECT x.tt, ({plausible}) {from} ORDER BY x.tt"), &p, |r| {
-                        let t = as_i64(&r[0]).unwrap_or(0);
-                        if as_i64(&r[1]) == Some(0) {
-                            format!("{t}: not a plausible {} (a time left unconverted?)", m.time.unit.as_deref().unwrap_or("time"))
-                        } else if t % step != 0 {
-                            format!("{t}: not a whole {}", if m.bucket.is_some() { "bucket" } else { "source time unit" })
+                        let at = Time::new(as_i64(&r[0]).unwrap_or(0), mult);
+                        let why = if as_i64(&r[1]) == Some(0) {
+                            TimeCause::Implausible { unit: m.time.unit.clone().unwrap_or_else(|| "time".into()) }
+                        } else if at.t % step != 0 {
+                            TimeCause::NotWhole { bucket: m.bucket.is_some() }
                         } else {
-                            format!("{t} ({}): no source row at this time", show_time(t, mult))
-                        }
+                            TimeCause::NoSourceRow
+                        };
+                        Example::BadTime { at, why }
                     })?);
                 }
                 let violations = n + spec_problems;
                 problems.truncate(5);
                 Ok(vec![result("timestamps", scope(mp, sp, None))
-                    .judged(violations, what, format!("{} distinct times, {} off", thousands(distinct as i64), thousands(n as i64)))
+                    .judged(violations, what, Fact::counts(&[(distinct, Noun::DistinctTimes), (n, Noun::Off)]))
                     .with_examples(problems)])
             })
         })

@@ -2,7 +2,8 @@
 //! file is sound, foreign keys hold.
 
 use super::{Ctx, Task, count, examples, per_migration, result};
-use crate::db::{Db, DbError, DbExt, Value, as_text, show};
+use crate::db::{Db, DbError, DbExt, Value, as_text};
+use crate::report::{Example, Fact, Fixed, IndexChange, Noun, Scope};
 
 pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     per_migration(ctx, move |_db: &dyn Db, mp| {
@@ -20,29 +21,29 @@ pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             .map(|p| p.fields.len())
             .sum();
         Ok(vec![
-            result("schema.columns", mp.migration.name.clone())
+            result("schema.columns", Scope::migration(&mp.migration.name))
                 .judged(
                     missing.len() as u64,
-                    format!("{mapped} mapped fields read existing columns"),
+                    Fact::count(mapped as u64, Noun::MappedFieldsReadExistingColumns),
                     if missing.is_empty() {
-                        "all present".to_string()
+                        Fact::from(Fixed::AllPresent)
                     } else {
-                        format!(
-                            "{} read columns {} lacks (NULL)",
-                            missing.len(),
-                            mp.migration.source
-                        )
+                        Fact::ColumnsLacking {
+                            fields: missing.len() as u64,
+                            table: mp.migration.source.clone(),
+                        }
                     },
                 )
                 .with_examples(
                     missing
                         .iter()
                         .take(5)
-                        .map(|c| {
-                            format!(
-                                "vendor {} · point {}: {} ← {}.{} does not exist",
-                                c.vendor_type, c.point, c.field, mp.migration.source, c.column
-                            )
+                        .map(|c| Example::NoColumn {
+                            vendor: c.vendor_type.clone(),
+                            point: c.point.clone(),
+                            field: c.field.clone(),
+                            table: mp.migration.source.clone(),
+                            column: c.column.clone(),
                         })
                         .collect(),
                 ),
@@ -60,21 +61,23 @@ pub fn points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             .collect();
         let resolved: usize = mp.systems.iter().map(|s| s.points.len()).sum();
         Ok(vec![
-            result("schema.points", mp.migration.name.clone())
+            result("schema.points", Scope::migration(&mp.migration.name))
                 .judged(
                     missing.len() as u64,
-                    "every mapped point in point_info",
-                    format!("{resolved} resolved, {} missing", missing.len()),
+                    Fixed::EveryMappedPointInPointInfo,
+                    Fact::counts(&[
+                        (resolved as u64, Noun::Resolved),
+                        (missing.len() as u64, Noun::Missing),
+                    ]),
                 )
                 .with_examples(
                     missing
                         .iter()
                         .take(5)
-                        .map(|p| {
-                            format!(
-                                "system {} ({}): no point {}",
-                                p.system_id, p.vendor_type, p.point
-                            )
+                        .map(|p| Example::NoPoint {
+                            system: p.system_id,
+                            vendor: p.vendor_type.clone(),
+                            point: p.point.clone(),
                         })
                         .collect(),
                 ),
@@ -117,35 +120,49 @@ pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     })],
                 )?;
         if unique.is_empty() {
-            problems.push(format!(
-                "no UNIQUE key on ({}, {}, {})",
-                m.system, m.point_column, m.time.target
-            ));
+            problems.push(Example::NoUniqueKey {
+                columns: vec![
+                    m.system.clone(),
+                    m.point_column.clone(),
+                    m.time.target.clone(),
+                ],
+            });
         }
-        let mut expected = format!("{} with a unique key on (system, point, time)", m.target);
+        let mut expected = Fact::UniqueKey {
+            table: m.target.clone(),
+        };
         if let Some(base) = &ctx.baseline {
             let before = indexes(base.open()?.as_ref(), &m.target)?;
-            expected = format!("{} indexes as before the migration", before.len());
+            expected = Fact::IndexesAsBefore {
+                indexes: before.len() as u64,
+            };
+            let index = |name: &str, change| Example::Index {
+                name: name.to_string(),
+                change,
+            };
             for (name, sql) in &before {
                 match now.iter().find(|(n, _)| n == name) {
-                    None => problems.push(format!("index {name} is gone")),
-                    Some((_, s)) if s != sql => problems.push(format!("index {name} changed: {s}")),
+                    None => problems.push(index(name, IndexChange::Gone)),
+                    Some((_, s)) if s != sql => {
+                        problems.push(index(name, IndexChange::Changed { sql: s.clone() }))
+                    }
                     _ => {}
                 }
             }
             for (name, _) in &now {
                 if !before.iter().any(|(n, _)| n == name) {
-                    problems.push(format!("index {name} is new"));
+                    problems.push(index(name, IndexChange::New));
                 }
             }
         }
-        let names: Vec<&str> = now.iter().map(|(n, _)| n.as_str()).collect();
         Ok(vec![
-            result("schema.targets", m.target.clone())
+            result("schema.targets", Scope::named(&m.target))
                 .judged(
                     problems.len() as u64,
                     expected,
-                    format!("{} indexes: {}", now.len(), names.join(", ")),
+                    Fact::Indexes {
+                        names: now.iter().map(|(n, _)| n.clone()).collect(),
+                    },
                 )
                 .with_examples(problems.into_iter().take(5).collect()),
         ])
@@ -215,8 +232,16 @@ pub fn integrity_tasks<'a>(quick: bool, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
             None => remote_census(db)?,
         };
         Ok(vec![match problem {
-            None => result("schema.integrity", "pages").judged(0, "every page used once", "ok"),
-            Some(p) => result("schema.integrity", "pages").judged(1, "every page used once", p),
+            None => result("schema.integrity", Scope::named("pages")).judged(
+                0,
+                Fixed::EveryPageUsedOnce,
+                Fixed::Ok,
+            ),
+            Some(text) => result("schema.integrity", Scope::named("pages")).judged(
+                1,
+                Fixed::EveryPageUsedOnce,
+                Fact::Message { text },
+            ),
         }])
     })];
     for table in tables {
@@ -229,14 +254,19 @@ pub fn integrity_tasks<'a>(quick: bool, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
                 .first()
                 .and_then(|r| as_text(&r[0]))
                 .unwrap_or_default();
-            let expected = format!("{pragma}: ok");
+            let expected = Fact::PragmaOk {
+                pragma: pragma.to_string(),
+            };
             Ok(vec![if first == "ok" {
-                result("schema.integrity", format!("table {table}")).judged(0, expected, "ok")
+                result("schema.integrity", Scope::table(&table)).judged(0, expected, Fixed::Ok)
             } else {
-                result("schema.integrity", format!("table {table}")).judged(
+                result("schema.integrity", Scope::table(&table)).judged(
                     1,
                     expected,
-                    format!("table {table}: {first}"),
+                    Fact::TableMessage {
+                        table: table.clone(),
+                        message: first,
+                    },
                 )
             }])
         }));
@@ -269,21 +299,22 @@ pub fn foreign_key_tasks<'a>(db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
                         db,
                         "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1)",
                         &p,
-                        |r| {
-                            format!(
-                                "{} rowid {} has no parent in {}",
-                                show(&r[0]),
-                                show(&r[1]),
-                                show(&r[2])
-                            )
+                        |r| Example::NoParent {
+                            table: (&r[0]).into(),
+                            rowid: (&r[1]).into(),
+                            parent: (&r[2]).into(),
                         },
                     )?
                 } else {
                     vec![]
                 };
                 Ok(vec![
-                    result("schema.foreign_keys", format!("table {table}"))
-                        .judged(n, "0 violations", format!("{n} violations"))
+                    result("schema.foreign_keys", Scope::table(&table))
+                        .judged(
+                            n,
+                            Fact::count(0, Noun::Violations),
+                            Fact::count(n, Noun::Violations),
+                        )
                         .with_examples(ex),
                 ])
             })

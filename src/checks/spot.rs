@@ -11,13 +11,19 @@ use super::expect::{
     bucket_of, carried, field, in_bucket, makes_row, rollup_columns, rollup_expected, same_value,
 };
 use super::rows::systems;
-use super::{Ctx, Task, result, show_time};
-use crate::db::{Db, Value, as_i64, show};
+use super::{Ctx, Task, result};
+use crate::db::{Db, Value, as_i64};
+use crate::report::{
+    Example, Fact, Fixed, Noun, PointRef, SampleSource, Sampled, Scope, Time, Verdict,
+};
 use crate::sql::ident as q;
 
 pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     vec![Box::new(move |db: &dyn Db| {
-        let scope = format!("{} rows, seed {}", ctx.sample, ctx.seed);
+        let scope = Scope {
+            sample: Some((ctx.sample, ctx.seed)),
+            ..Scope::default()
+        };
         // the source rows each (migration, system) carries
         let mut candidates = Vec::new();
         for (mp, sp, range) in systems(ctx) {
@@ -45,7 +51,7 @@ pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             return Ok(vec![super::skipped(
                 "spot_checks",
                 scope,
-                "no source rows to sample",
+                Fixed::NoSourceRowsToSample,
             )]);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
@@ -179,17 +185,24 @@ pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 Some(b) => b.of(time) * mult,
                 None => time * mult,
             };
-            let head = format!(
-                "{} · system {} · {} ({}) @ {}",
-                m.name,
-                sp.system_id,
-                p.point,
-                p.point_id,
-                show_time(target_time, mult)
-            );
+            let at = Sampled {
+                migration: m.name.clone(),
+                system: sp.system_id,
+                point: PointRef {
+                    id: p.point_id,
+                    name: p.point.clone(),
+                },
+                at: Time::new(target_time, mult),
+            };
             let Some(r) = row.first() else {
                 // a roll-up bucket in which this point has no sample
-                lines.push(format!("ok {head}: no sample of this point → spec no row"));
+                lines.push(Example::Sample {
+                    verdict: Verdict::Ok,
+                    at,
+                    source: None,
+                    spec: None,
+                    target: None,
+                });
                 compared += 1;
                 continue;
             };
@@ -199,37 +212,33 @@ pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             let present = as_i64(&r[ns + 2 * nf + 1]) == Some(1);
             let equal = as_i64(&r[ns + 2 * nf + 2]) == Some(1);
             let migrated = as_i64(&r[ns + 2 * nf + 3]) == Some(1);
-            let src_text = if m.bucket.is_some() {
-                format!(
-                    "samples {}.{} = {}",
-                    m.source,
-                    sources.join("/"),
-                    crate::db::as_text(&r[0]).unwrap_or_default()
-                )
+            let source = if m.bucket.is_some() {
+                SampleSource::Samples {
+                    table: m.source.clone(),
+                    columns: sources.iter().map(|c| c.to_string()).collect(),
+                    samples: crate::db::as_text(&r[0]).unwrap_or_default(),
+                }
             } else {
-                sources
-                    .iter()
-                    .zip(&r[..ns])
-                    .map(|(c, v)| format!("{}.{c} = {}", m.source, show(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                SampleSource::Row {
+                    table: m.source.clone(),
+                    values: sources
+                        .iter()
+                        .zip(&r[..ns])
+                        .map(|(c, v)| (c.to_string(), v.into()))
+                        .collect(),
+                }
             };
-            let show_side = |off: usize| {
+            let side = |off: usize| -> Vec<(String, crate::report::Value)> {
                 pairs
                     .iter()
                     .enumerate()
-                    .map(|(i, (c, _))| format!("{c} {}", show(&r[off + i])))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                    .map(|(i, (c, _))| (c.to_string(), (&r[off + i]).into()))
+                    .collect()
             };
-            let spec_text = if makes {
-                show_side(ns)
-            } else {
-                "no row".into()
-            };
-            let (verdict, target_text) = if present && !migrated {
+            let spec = makes.then(|| side(ns));
+            let (verdict, target) = if present && !migrated {
                 // written by the live app: live_parity compares it
-                ("live", format!("{} (a live row)", show_side(ns + nf)))
+                (Verdict::Live, Some(side(ns + nf)))
             } else {
                 compared += 1;
                 let ok = if makes { present && equal } else { !present };
@@ -237,34 +246,29 @@ pub fn spot<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     bad += 1;
                 }
                 (
-                    if ok { "ok" } else { "MISMATCH" },
-                    if present {
-                        show_side(ns + nf)
-                    } else {
-                        "no row".into()
-                    },
+                    if ok { Verdict::Ok } else { Verdict::Mismatch },
+                    present.then(|| side(ns + nf)),
                 )
             };
-            lines.push(format!(
-                "{verdict} {head}: {src_text} → spec {spec_text}; target {target_text}"
-            ));
+            lines.push(Example::Sample {
+                verdict,
+                at,
+                source: Some(source),
+                spec,
+                target,
+            });
         }
         if compared == 0 {
             return Ok(vec![
-                super::skipped(
-                    "spot_checks",
-                    scope,
-                    "every sampled row was written by the live app (live_parity compares those)",
-                )
-                .with_examples(lines),
+                super::skipped("spot_checks", scope, Fixed::EverySampleLive).with_examples(lines),
             ]);
         }
         Ok(vec![
             result("spot_checks", scope)
                 .judged(
                     bad,
-                    format!("{compared} migrated rows match"),
-                    format!("{} match, {bad} differ", compared - bad),
+                    Fact::count(compared, Noun::MigratedRowsMatch),
+                    Fact::counts(&[(compared - bad, Noun::Match), (bad, Noun::Differ)]),
                 )
                 .with_examples(lines),
         ])

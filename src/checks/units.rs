@@ -4,8 +4,9 @@
 //! decrease, across the seam between migrated history and live rows.
 
 use super::rows::{systems, unit_factor};
-use super::{Ctx, Task, count, examples, result, scope, show_time, skipped};
-use crate::db::{Db, Value, as_i64, show};
+use super::{Ctx, Task, count, examples, result, scope, skipped};
+use crate::db::{Db, Value, as_i64};
+use crate::report::{Example, Fact, Factor, Fixed, Noun, Time};
 use crate::spec::Transform;
 use crate::spec::validate::{MigrationPlan, ResolvedPoint};
 use crate::sql::ident as q;
@@ -52,7 +53,7 @@ fn filled<'p>(mp: &'p MigrationPlan, p: &'p ResolvedPoint) -> Vec<Filled<'p>> {
 
 /// The spec's conversion of each source column's unit (as its `[columns]` section declares)
 /// into the point's unit (through `[units]`).
-fn spec_problem(ctx: &Ctx, mp: &MigrationPlan, p: &ResolvedPoint) -> Option<String> {
+fn spec_problem(ctx: &Ctx, mp: &MigrationPlan, p: &ResolvedPoint) -> Option<Example> {
     let spec = &ctx.plan.spec.spec;
     for (f, t) in &p.fields {
         let Some(from) = ctx
@@ -65,17 +66,28 @@ fn spec_problem(ctx: &Ctx, mp: &MigrationPlan, p: &ResolvedPoint) -> Option<Stri
             continue; // the spec says nothing of this point unit
         }
         let Some(need) = unit_factor(spec, from, &p.metric_unit) else {
-            return Some(format!(
-                "{f} ← {}.{} is {from}, the point is {}: the spec's [units] declare no conversion",
-                mp.migration.source, t.source, p.metric_unit
-            ));
+            return Some(Example::Conversion {
+                field: f.to_string(),
+                table: mp.migration.source.clone(),
+                column: t.source.clone(),
+                from: from.to_string(),
+                to: p.metric_unit.clone(),
+                factor: None,
+            });
         };
         let have = t.multiply.unwrap_or(1.0);
         if (have - need).abs() > f64::EPSILON * need.abs() {
-            return Some(format!(
-                "{f} ← {}.{} is {from}, the point is {}: the spec multiplies by {have}, the unit needs {need}",
-                mp.migration.source, t.source, p.metric_unit
-            ));
+            return Some(Example::Conversion {
+                field: f.to_string(),
+                table: mp.migration.source.clone(),
+                column: t.source.clone(),
+                from: from.to_string(),
+                to: p.metric_unit.clone(),
+                factor: Some(Factor {
+                    spec: have,
+                    unit: need,
+                }),
+            });
         }
     }
     None
@@ -128,7 +140,7 @@ fn point_units(
 ) -> Result<crate::report::CheckResult, crate::db::DbError> {
     let m = &mp.migration;
     let unit = p.metric_unit.as_str();
-    let mut problems: Vec<String> = spec_problem(ctx, mp, p).into_iter().collect();
+    let mut problems: Vec<Example> = spec_problem(ctx, mp, p).into_iter().collect();
     let mut violations = problems.len() as u64;
     if let (true, Some(bad)) = (scan, bad_row(ctx, mp, p)) {
         let from = format!(
@@ -152,17 +164,14 @@ fn point_units(
                     tt = q(&m.time.target)
                 ),
                 &params,
-                |r| {
-                    let vals: Vec<String> = fields
+                |r| Example::Implausible {
+                    at: Time::new(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
+                    values: fields
                         .iter()
                         .zip(&r[1..])
-                        .map(|(f, v)| format!("{f} {}", show(v)))
-                        .collect();
-                    format!(
-                        "{}: {} (not a plausible {unit}, or not rounded as the spec rounds)",
-                        show_time(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
-                        vals.join(", ")
-                    )
+                        .map(|(f, v)| (f.to_string(), v.into()))
+                        .collect(),
+                    unit: unit.to_string(),
                 },
             )?);
         }
@@ -171,11 +180,13 @@ fn point_units(
     Ok(result("units", scope(mp, sp, Some(p)))
         .judged(
             violations,
-            format!("{unit}, converted and plausible"),
+            Fact::Plausible {
+                unit: unit.to_string(),
+            },
             if violations == 0 {
-                "ok".to_string()
+                Fact::from(Fixed::Ok)
             } else {
-                format!("{violations} problems")
+                Fact::count(violations, Noun::Problems)
             },
         )
         .with_examples(problems))
@@ -262,7 +273,7 @@ pub fn counters<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     &params,
                 )?;
                 if rows == 0 {
-                    return Ok(vec![skipped("counters", scope(mp, sp, Some(p)), "no rows")]);
+                    return Ok(vec![skipped("counters", scope(mp, sp, Some(p)), Fixed::NoRows)]);
                 }
                 let mut n = 0;
                 let mut ex = Vec::new();
@@ -282,19 +293,19 @@ pub fn counters<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     if k > 0 && ex.len() < 5 {
                         ex.extend(examples(db, &format!("SELECT at, prev, v, prev_live, live FROM ({inner}) WHERE v < prev ORDER BY at"), &params, |r| {
                             let seam = as_i64(&r[3]) == Some(0) && as_i64(&r[4]) == Some(1);
-                            format!(
-                                "{}: {f} {} → {}{}",
-                                show_time(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
-                                show(&r[1]),
-                                show(&r[2]),
-                                if seam { " (at the seam from migrated to live rows)" } else { "" }
-                            )
+                            Example::Decrease {
+                                at: Time::new(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
+                                column: f.to_string(),
+                                from: (&r[1]).into(),
+                                to: (&r[2]).into(),
+                                seam,
+                            }
                         })?);
                         ex.truncate(5);
                     }
                 }
                 Ok(vec![result("counters", scope(mp, sp, Some(p)))
-                    .judged(n, format!("{} never decrease", columns.join(", ")), format!("{} rows, {n} decreases", crate::table::count(rows as i64)))
+                    .judged(n, Fact::NeverDecrease { columns: columns.iter().map(|c| c.to_string()).collect() }, Fact::counts(&[(rows as u64, Noun::Rows), (n, Noun::Decreases)]))
                     .with_examples(ex)])
             }));
         }

@@ -252,7 +252,7 @@ mod tests {
         let failed = results
             .iter()
             .filter(|r| r.status == Status::Fail)
-            .map(|r| (r.check.clone(), r.scope.clone()))
+            .map(|r| (r.check.clone(), r.scope_text()))
             .collect();
         (failed, results)
     }
@@ -334,10 +334,9 @@ mod tests {
         let actual = |scope: &str| {
             results
                 .iter()
-                .find(|r| r.scope == scope && r.status == Status::Fail)
+                .find(|r| r.scope_text() == scope && r.status == Status::Fail)
                 .unwrap()
-                .actual
-                .clone()
+                .found_text()
         };
         assert_eq!(
             actual("column users.email"),
@@ -410,10 +409,10 @@ mod tests {
         );
         assert!(
             results[0]
-                .actual
+                .found_text()
                 .contains("line 1 (DELETE FROM posts) updates counts through trigger posts_count"),
             "{}",
-            results[0].actual
+            results[0].found_text()
         );
         // a parent deleted, its children kept with a NULL key: an update nobody wrote
         let (failed, results) = judge(
@@ -423,7 +422,7 @@ mod tests {
         );
         assert_eq!(failed, vec![("sql.collateral".into(), "table c".into())]);
         assert_eq!(
-            results[0].actual,
+            results[0].found_text(),
             "c: 1 updated; no statement names c: line 1 (DELETE FROM p) updates c through the foreign key c(p_id) → p ON DELETE SET NULL"
         );
         let (failed, _) = judge(
@@ -461,7 +460,7 @@ ALTER TABLE posts_new RENAME TO posts;
         results
             .iter()
             .filter(|r| r.check == "sql.collateral" && r.status == Status::Fail)
-            .map(|r| r.actual.clone())
+            .map(|r| r.found_text())
             .collect()
     }
 
@@ -544,13 +543,13 @@ ALTER TABLE posts_new RENAME TO posts;
             ]
         );
         assert_eq!(
-            results[0].actual,
+            results[0].found_text(),
             "comments: 1 deleted, 1 updated; no statement names comments: \
              line 1 (DELETE FROM users) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE; \
              line 1 (DELETE FROM users) updates comments through the foreign key comments(author_id) → users ON DELETE SET NULL"
         );
         assert_eq!(
-            results[1].actual,
+            results[1].found_text(),
             "posts: 1 deleted; no statement names posts: line 1 (DELETE FROM users) deletes from posts through the foreign key posts(author_id) → users ON DELETE CASCADE"
         );
     }

@@ -279,8 +279,8 @@ pub fn judge(
         let r = match expect {
             None => {
                 let mut r = r.with_examples(ex);
-                r.expected = format!("no scope declared ({hint})");
-                r.actual = format!("{actual}; not judged");
+                r.expected = format!("no scope declared ({hint})").into();
+                r.found = format!("{actual}; not judged").into();
                 // not judged: a warning, as the scope stage says, never a pass nor a skip
                 r.status = Status::Warn;
                 r

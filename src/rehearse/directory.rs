@@ -26,7 +26,7 @@ use crate::migrations::{
     self, Clock, Grouping, Migration as DirMigration, MigrationsError, State, Tool, Tracking,
     TrackingWrite,
 };
-use crate::report::{Report, SpecIdentity, Status};
+use crate::report::{Fact, Report, SpecIdentity, Status};
 
 pub struct Options {
     /// The backup; None: the bundled fixture.
@@ -480,13 +480,16 @@ fn pending_stage(
                 (state, _) => {
                     let mut c = result(
                         "migrations.status",
-                        format!("{tool} migration {} {}", e.key, e.name),
+                        crate::report::Scope {
+                            tool: Some(tool.to_string()),
+                            migration: Some(format!("{} {}", e.key, e.name)),
+                            ..Default::default()
+                        },
                     );
-                    c.expected = "applied, or pending and rehearsed here".into();
-                    c.actual = if e.detail.is_empty() {
-                        state.as_str().to_string()
-                    } else {
-                        format!("{}: {}", state.as_str(), e.detail)
+                    c.expected = crate::report::Fixed::AppliedOrRehearsedHere.into();
+                    c.found = Fact::MigrationState {
+                        state: state.as_str().to_string(),
+                        detail: (!e.detail.is_empty()).then(|| e.detail.clone()),
                     };
                     if state.fails() {
                         c.status = Status::Fail;
@@ -605,14 +608,14 @@ fn result_stage(
             if c.check != "schema.foreign_keys" || c.status != Status::Fail {
                 continue;
             }
-            let Some(name) = c.scope.strip_prefix("table ") else {
+            let Some(name) = c.scope.table.clone() else {
                 continue;
             };
-            let before = if r.base.table_exists(name)? {
+            let before = if r.base.table_exists(&name)? {
                 r.base
                     .query(
                         "SELECT count(*) FROM pragma_foreign_key_check(?1)",
-                        &[Value::Text(name.to_string())],
+                        &[Value::Text(name)],
                     )?
                     .first()
                     .and_then(|row| crate::db::as_i64(&row[0]))
@@ -622,7 +625,10 @@ fn result_stage(
             };
             if before as u64 >= c.violations {
                 c.status = Status::Warn;
-                c.actual = format!("{} ({before} before the migrations)", c.actual);
+                c.found = Fact::BeforeMigrations {
+                    now: Box::new(c.found.clone()),
+                    before: before.max(0) as u64,
+                };
             } else {
                 fk_rows += c.violations;
             }

@@ -752,7 +752,7 @@ pub fn scope(
         let (status, detail) = judged.stage(&failed);
         if let Some(l) = &plan.label {
             for c in &mut judged.results {
-                c.scope = format!("{l}: {}", c.scope);
+                c.scope.label = Some(l.clone());
             }
         }
         r.report.checks.extend(judged.results);
@@ -801,8 +801,8 @@ pub fn hazards(
     if let Some(l) = &plan.label {
         let file = script.name();
         for c in &mut found {
-            if !c.scope.starts_with(&file) {
-                c.scope = format!("{l}: {}", c.scope);
+            if !c.scope.begins_with(&file) {
+                c.scope.label = Some(l.clone());
             }
         }
     }
@@ -846,15 +846,14 @@ pub fn again(
             }
             let violations = inserted + changed;
             r.report.checks.push(
-                checks::result("rehearse.rerun", "database")
+                checks::result("rehearse.rerun", crate::report::Scope::named("database"))
                     .judged(
                         violations,
-                        "0 rows inserted, every table unchanged",
-                        format!(
-                            "{} inserted, {} changed",
-                            count(inserted as i64),
-                            count(changed as i64)
-                        ),
+                        crate::report::Fixed::NothingInsertedEveryTableUnchanged,
+                        crate::report::Fact::counts(&[
+                            (inserted, crate::report::Noun::Inserted),
+                            (changed, crate::report::Noun::Changed),
+                        ]),
                     )
                     .with_examples(ex),
             );
@@ -1000,14 +999,14 @@ pub fn undo(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<boo
                     diff::diff_databases(r.base.as_ref(), r.work.as_ref(), &r.before, &after, 5)?
                         .summary(5);
                 r.report.checks.push(
-                    checks::result("rehearse.undo", "database")
+                    checks::result("rehearse.undo", crate::report::Scope::named("database"))
                         .judged(
                             changed,
-                            "schema and every table as before the migration",
+                            crate::report::Fixed::AsBeforeTheMigration,
                             if changed == 0 {
-                                "identical".to_string()
+                                crate::report::Fact::from(crate::report::Fixed::Identical)
                             } else {
-                                format!("{} rows differ", count(changed as i64))
+                                crate::report::Fact::count(changed, crate::report::Noun::RowsDiffer)
                             },
                         )
                         .with_examples(ex),
@@ -1310,15 +1309,15 @@ mod tests {
         assert!(lines.contains(&1) && lines.contains(&2), "{lines:?}");
         // beside the watch, the hazards saw what each statement touched: every one judged, none
         // found
-        let judged: Vec<(&str, Status)> = report
+        let judged: Vec<(String, Status)> = report
             .checks
             .iter()
             .filter(|c| crate::hazards::HAZARDS.iter().any(|h| h.0 == c.check))
-            .map(|c| (c.scope.as_str(), c.status))
+            .map(|c| (c.scope_text(), c.status))
             .collect();
         assert_eq!(
             judged,
-            vec![("m.sql", Status::Pass); crate::hazards::HAZARDS.len()]
+            vec![("m.sql".to_string(), Status::Pass); crate::hazards::HAZARDS.len()]
         );
         let t = report
             .checks
@@ -1326,11 +1325,11 @@ mod tests {
             .find(|c| c.check == "sql.scope")
             .unwrap();
         assert_eq!(
-            (t.scope.as_str(), t.status, t.actual.as_str()),
+            (t.scope_text(), t.status, t.found_text()),
             (
-                "m: table t",
+                "m: table t".to_string(),
                 Status::Warn,
-                "1 inserted, 1 updated, 0 deleted; not judged"
+                "1 inserted, 1 updated, 0 deleted; not judged".to_string()
             )
         );
     }

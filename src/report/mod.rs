@@ -3,6 +3,7 @@
 //! report byte for byte once timings are left out.
 
 pub mod document;
+pub mod facts;
 mod render;
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use document::{DocTable, Document, Envelope, Shown, View};
+pub use facts::*;
 pub use render::{RenderOptions, Renderer, render, render_view, renderer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,27 +41,32 @@ pub struct CheckResult {
     pub check: String,
     /// What is checked, in words.
     pub title: String,
-    /// Where: e.g. `readings_to_points · system 1 · fault_ts (16)`, or `database`.
-    pub scope: String,
+    /// Where: a migration, system, point, table, file and line…, or the whole database.
+    pub scope: Scope,
     pub status: Status,
-    pub expected: String,
-    pub actual: String,
+    pub expected: Fact,
+    pub found: Fact,
     pub violations: u64,
     /// Up to five examples (the spot check shows every sampled row).
-    pub examples: Vec<String>,
+    pub examples: Vec<Example>,
+    /// The same findings in the words the text formats print: filled by the JSON renderer as a
+    /// convenience, never read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<CheckText>,
 }
 
 impl CheckResult {
-    pub fn new(check: &str, title: &str, scope: impl Into<String>) -> CheckResult {
+    pub fn new(check: &str, title: &str, scope: impl Into<Scope>) -> CheckResult {
         CheckResult {
             check: check.into(),
             title: title.into(),
             scope: scope.into(),
             status: Status::Pass,
-            expected: String::new(),
-            actual: String::new(),
+            expected: Fact::Nothing,
+            found: Fact::Nothing,
             violations: 0,
             examples: Vec::new(),
+            text: None,
         }
     }
 
@@ -67,8 +74,8 @@ impl CheckResult {
     pub fn judged(
         mut self,
         violations: u64,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
+        expected: impl Into<Fact>,
+        found: impl Into<Fact>,
     ) -> Self {
         self.violations = violations;
         self.status = if violations == 0 {
@@ -77,12 +84,12 @@ impl CheckResult {
             Status::Fail
         };
         self.expected = expected.into();
-        self.actual = actual.into();
+        self.found = found.into();
         self
     }
 
-    pub fn with_examples(mut self, examples: Vec<String>) -> Self {
-        self.examples = examples;
+    pub fn with_examples<E: Into<Example>>(mut self, examples: Vec<E>) -> Self {
+        self.examples = examples.into_iter().map(Into::into).collect();
         self
     }
 

@@ -58,7 +58,7 @@ fn hazards_failed(r: &Report) -> Vec<(String, String)> {
         .checks
         .iter()
         .filter(|c| c.status == Status::Fail && HAZARDS.iter().any(|h| h.0 == c.check))
-        .map(|c| (c.check.clone(), c.scope.clone()))
+        .map(|c| (c.check.clone(), c.scope_text().clone()))
         .collect();
     v.sort();
     v
@@ -67,7 +67,7 @@ fn hazards_failed(r: &Report) -> Vec<(String, String)> {
 fn find<'r>(r: &'r Report, check: &str, scope: &str) -> &'r preflight::report::CheckResult {
     r.checks
         .iter()
-        .find(|c| c.check == check && c.scope == scope)
+        .find(|c| c.check == check && c.scope_text() == scope)
         .unwrap_or_else(|| panic!("no {check} · {scope} in {}", render(r, Format::Table)))
 }
 
@@ -137,7 +137,7 @@ fn each_hazard_fails_a_blog_rehearsal_with_no_expect_and_is_named(
     assert!(
         r.checks
             .iter()
-            .any(|c| c.check == expected[0].0 && c.actual.contains(says)),
+            .any(|c| c.check == expected[0].0 && c.found_text().contains(says)),
         "{}",
         render(&r, Format::Table)
     );
@@ -202,13 +202,13 @@ fn the_composite_key_mistake_fails_on_liveone_data_and_its_corrected_forms_pass(
         &format!("{H}/liveone-agg-energy.sql:7"),
     );
     assert!(
-        lint.actual.starts_with("line 7: point_readings_agg_5m.point_id IN (SELECT id FROM point_info …) matches on id alone; point_info's key is (system_id, id), and system_id is neither correlated nor constrained"),
+        lint.found_text().starts_with("line 7: point_readings_agg_5m.point_id IN (SELECT id FROM point_info …) matches on id alone; point_info's key is (system_id, id), and system_id is neither correlated nor constrained"),
         "{}",
-        lint.actual
+        lint.found_text()
     );
     let spread = find(&r, "sql.key_spread", "table point_readings_agg_5m");
     assert_eq!(
-        spread.actual,
+        spread.found_text(),
         format!(
             "{} rows changed in systems 1, 2, 5; the statement at line 5 names system_id 1 only",
             rows_of_system_1_energy_ids()
@@ -224,15 +224,15 @@ fn the_composite_key_mistake_fails_on_liveone_data_and_its_corrected_forms_pass(
     // the changed rows are named by their key, not by a rowid
     let scope = find(&r, "sql.scope", "table point_readings_agg_5m");
     assert!(
-        scope.actual
+        scope.found_text()
             == format!("0 inserted, {all} updated, 0 deleted; in systems 1, 2, 5; not judged"),
         "{}",
-        scope.actual
+        scope.found_text()
     );
     assert!(
-        scope.examples[0].starts_with("updated system_id 1, point_id 9, interval_end "),
+        scope.example_texts()[0].starts_with("updated system_id 1, point_id 9, interval_end "),
         "{:?}",
-        scope.examples
+        scope.example_texts()
     );
     crate::snapshot!("hazard-liveone-agg-energy", compact(&r, dir.path()));
 
@@ -249,7 +249,7 @@ fn the_composite_key_mistake_fails_on_liveone_data_and_its_corrected_forms_pass(
         render(&fixed, Format::Table)
     );
     assert_eq!(
-        find(&fixed, "sql.scope", "table point_readings_agg_5m").actual,
+        find(&fixed, "sql.scope", "table point_readings_agg_5m").found_text(),
         format!("0 inserted, {of_system_1} updated, 0 deleted; in system 1; not judged")
     );
 
@@ -267,18 +267,18 @@ fn the_composite_key_mistake_fails_on_liveone_data_and_its_corrected_forms_pass(
     );
     let spread = find(&r, "sql.key_spread", "table point_info");
     assert_eq!(
-        spread.actual,
+        spread.found_text(),
         "5 rows changed in systems 1, 2, 3, 5, 6; the statement at line 4 names system_id 1 only"
     );
     // examples name the key and the column the statement filtered on
     let scope = find(&r, "sql.scope", "table point_info");
     assert!(
         scope
-            .examples
+            .example_texts()
             .iter()
             .any(|e| e.starts_with("updated system_id 5, id 1 (origin_sub_id \"solarW\"): display_name \"Solar W\" → \"Solar (total)\"")),
         "{:?}",
-        scope.examples
+        scope.example_texts()
     );
     let fixed = rehearsal(
         None,
@@ -316,10 +316,10 @@ fn a_cascade_and_a_rename_to_backup_on_liveone_data() {
     );
     assert!(
         find(&r, "sql.collateral", "table point_info")
-            .actual
+            .found_text()
             .starts_with("point_info: 18 deleted in system 6; no statement names point_info: line 3 (DELETE FROM systems) deletes from point_info through the foreign key point_info(system_id) → systems ON DELETE CASCADE"),
         "{}",
-        find(&r, "sql.collateral", "table point_info").actual
+        find(&r, "sql.collateral", "table point_info").found_text()
     );
     crate::snapshot!("hazard-liveone-remove-system", compact(&r, dir.path()));
     // meant: allowed by name, and counted by the scope
@@ -339,7 +339,7 @@ fn a_cascade_and_a_rename_to_backup_on_liveone_data() {
     assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
     assert!(
         find(&r, "sql.collateral", "table point_info")
-            .actual
+            .found_text()
             .ends_with("(allowed: [allow] collateral names point_info)")
     );
     // a scope alone does not allow a hazard
@@ -381,7 +381,7 @@ fn a_cascade_and_a_rename_to_backup_on_liveone_data() {
     assert_eq!(hazards_failed(&r), want);
     crate::snapshot!("hazard-liveone-rename-to-backup", compact(&r, dir.path()));
     assert_eq!(
-        find(&r, "sql.references", "table point_readings").examples[0],
+        find(&r, "sql.references", "table point_readings").example_texts()[0],
         "line 3: ALTER TABLE point_info RENAME made SQLite rewrite the reference to point_info_backup_20251106"
     );
     // the August 2025 database: the rename takes the unique index along to the backup
@@ -399,7 +399,7 @@ fn a_cascade_and_a_rename_to_backup_on_liveone_data() {
         )]
     );
     assert_eq!(
-        find(&r, "sql.vanished", "index user_system_idx").actual,
+        find(&r, "sql.vanished", "index user_system_idx").found_text(),
         "index user_system_idx is on systems_backup_20250830 now: line 4 renamed systems and took it along; the new systems has no such index"
     );
 }
@@ -550,7 +550,7 @@ fn junit_never_shows_a_deletion_as_a_passing_case() {
     assert_eq!(r.status, Status::Pass);
     let tags = find(&r, "sql.scope", "table tags");
     assert_eq!(
-        (tags.status, tags.actual.as_str()),
+        (tags.status, tags.found_text().as_str()),
         (Status::Warn, "0 inserted, 0 updated, 2 deleted; not judged")
     );
     let x = render(&r, Format::Junit);
@@ -589,7 +589,7 @@ fn expect_declares_schema_changes_by_name() {
     let systems = find(&r, "sql.scope", "table systems");
     assert_eq!((systems.status, systems.violations), (Status::Fail, 1));
     assert_eq!(
-        systems.examples[0],
+        systems.example_texts()[0],
         "index user_system_idx (on systems) is gone"
     );
     assert_eq!(
@@ -606,7 +606,7 @@ fn expect_declares_schema_changes_by_name() {
     let r = rehearsal(Some(&aug), vt, None, Some(&e));
     assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
     assert_eq!(
-        find(&r, "sql.scope", "table systems").expected,
+        find(&r, "sql.scope", "table systems").expected_text(),
         "at most 0 inserted, 1 updated, 0 deleted, schema may change"
     );
     // a vanished index and trigger: schema = true does not allow them, naming them does
@@ -628,10 +628,10 @@ fn expect_declares_schema_changes_by_name() {
     assert_eq!(r.status, Status::Pass, "{}", render(&r, Format::Table));
     assert!(
         find(&r, "sql.vanished", "index posts_user")
-            .actual
+            .found_text()
             .ends_with("(allowed: [schema] indexes.dropped names posts_user)"),
         "{}",
-        find(&r, "sql.vanished", "index posts_user").actual
+        find(&r, "sql.vanished", "index posts_user").found_text()
     );
 }
 
@@ -691,12 +691,12 @@ fn a_reorder_copied_by_name_warns_and_a_positional_or_crossed_copy_fails() {
     let layout = find(&r, "sql.layout", "table comments");
     assert_eq!(layout.status, Status::Warn, "{layout:?}");
     assert!(
-        layout.actual.contains("column order")
+        layout.found_text().contains("column order")
             && layout
-                .actual
+                .found_text()
                 .contains("copied by name, every value in its column"),
         "{}",
-        layout.actual
+        layout.found_text()
     );
     // the values really are intact: the rebuilt copy against the original, column by column
     let db = dir.path().join("by-name.db");
@@ -722,9 +722,12 @@ fn a_reorder_copied_by_name_warns_and_a_positional_or_crossed_copy_fails() {
     let layout = find(&r, "sql.layout", "table comments");
     assert_eq!(layout.status, Status::Fail, "{layout:?}");
     assert!(
-        layout.examples.iter().any(|e| e.contains("star.sql:11")),
+        layout
+            .example_texts()
+            .iter()
+            .any(|e| e.contains("star.sql:11")),
         "{:?}",
-        layout.examples
+        layout.example_texts()
     );
     // a column list and an explicit SELECT that do not match: values cross columns
     let crossed = rebuild(
@@ -734,5 +737,9 @@ fn a_reorder_copied_by_name_warns_and_a_positional_or_crossed_copy_fails() {
     let r = rehearsal(Some(&backup), s(&crossed), None, None);
     let layout = find(&r, "sql.layout", "table comments");
     assert_eq!(layout.status, Status::Fail, "{layout:?}");
-    assert!(layout.actual.contains("values moved"), "{}", layout.actual);
+    assert!(
+        layout.found_text().contains("values moved"),
+        "{}",
+        layout.found_text()
+    );
 }

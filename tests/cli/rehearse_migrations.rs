@@ -353,10 +353,13 @@ fn a_parent_rebuild_that_cascades_under_better_sqlite3_fails_with_its_line() {
         .filter(|c| c.status == Status::Fail)
         .collect();
     assert_eq!(lost.len(), 1, "{}", render(&r, Format::Table));
-    assert_eq!(lost[0].scope, "0004_posts_title_check: table comments");
+    assert_eq!(
+        lost[0].scope_text(),
+        "0004_posts_title_check: table comments"
+    );
     assert_eq!(lost[0].violations, 3);
     assert_eq!(
-        lost[0].actual,
+        lost[0].found_text(),
         format!(
             "comments: 3 deleted; no statement names comments: line {drop_line} (DROP TABLE posts) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE (foreign keys were on: DROP TABLE deletes every row of posts first)"
         )
@@ -375,8 +378,8 @@ fn a_parent_rebuild_that_cascades_under_better_sqlite3_fails_with_its_line() {
     assert!(
         checks(&r, "sql.runner")
             .iter()
-            .any(|c| c.scope == format!("{}:1", file.display())
-                && c.actual.contains("had no effect")),
+            .any(|c| c.scope_text() == format!("{}:1", file.display())
+                && c.found_text().contains("had no effect")),
         "{}",
         render(&r, Format::Table)
     );
@@ -424,12 +427,15 @@ fn a_file_that_does_not_parse_fails_with_its_line_and_the_tool_stops_there() {
     assert!(
         failed
             .iter()
-            .any(|c| c.status == Status::Fail && c.scope == format!("{}:3", third.display())),
+            .any(|c| c.status == Status::Fail && c.scope_text() == format!("{}:3", third.display())),
         "{}",
         render(&r, Format::Table)
     );
     // dbmate rolled that file back and stops: the next one is not run
-    assert_eq!(checks(&r, "sql.atomic")[0].actual, "every table as before");
+    assert_eq!(
+        checks(&r, "sql.atomic")[0].found_text(),
+        "every table as before"
+    );
     let next = stage(
         &r,
         "forward 20260203170000_comments_keep_when_author_leaves",
@@ -576,11 +582,11 @@ fn a_liveone_backup_with_liveones_own_directory() {
     );
     let scope = checks(&r, "sql.scope")
         .into_iter()
-        .find(|c| c.scope == "0012_solar_display_name: table point_info")
+        .find(|c| c.scope_text() == "0012_solar_display_name: table point_info")
         .unwrap();
     // counted by the key's leading column: the two systems whose points it renamed
     assert_eq!(
-        (scope.status, scope.actual.as_str()),
+        (scope.status, scope.found_text().as_str()),
         (
             Status::Pass,
             "0 inserted, 2 updated, 0 deleted; in systems 1, 2"
@@ -618,7 +624,7 @@ fn a_liveone_rebuild_whose_pragma_sits_inside_its_transaction_loses_every_readin
     let lost: Vec<(String, u64)> = checks(&r, "sql.collateral")
         .iter()
         .filter(|c| c.status == Status::Fail)
-        .map(|c| (c.scope.clone(), c.violations))
+        .map(|c| (c.scope_text().clone(), c.violations))
         .collect();
     // each child named with the DROP TABLE's line and the key that took its rows
     for c in checks(&r, "sql.collateral")
@@ -626,11 +632,13 @@ fn a_liveone_rebuild_whose_pragma_sits_inside_its_transaction_loses_every_readin
         .filter(|c| c.status == Status::Fail)
     {
         assert!(
-            c.actual.contains(&format!(
+            c.found_text().contains(&format!(
                 "line {drop_line} (DROP TABLE point_info) deletes from "
-            )) && c.actual.contains("ON DELETE CASCADE (foreign keys were on"),
+            )) && c
+                .found_text()
+                .contains("ON DELETE CASCADE (foreign keys were on"),
             "{}",
-            c.actual
+            c.found_text()
         );
     }
     let gz = small_fixture_gz();
@@ -739,7 +747,7 @@ fn hazards_failed(r: &Report) -> Vec<(String, String)> {
         .filter(|c| {
             c.status == Status::Fail && preflight::hazards::HAZARDS.iter().any(|h| h.0 == c.check)
         })
-        .map(|c| (c.check.clone(), c.scope.clone()))
+        .map(|c| (c.check.clone(), c.scope_text().clone()))
         .collect();
     v.sort();
     v
@@ -789,14 +797,14 @@ fn a_rename_to_backup_fails_a_dbmate_migration_with_no_expect_file() {
     );
     let posts = checks(&r, "sql.references")
         .into_iter()
-        .find(|c| c.scope == format!("{m}: table posts"))
+        .find(|c| c.scope_text() == format!("{m}: table posts"))
         .unwrap();
     assert!(
-        posts.actual.starts_with(
+        posts.found_text().starts_with(
             "posts(author_id) → users_backup_20260301: it referenced users before the script, and users exists again"
         ),
         "{}",
-        posts.actual
+        posts.found_text()
     );
     let scope = stage(&r, &format!("scope {m}"));
     assert_eq!(scope.status, Status::Fail);
@@ -815,7 +823,7 @@ fn a_rename_to_backup_fails_a_dbmate_migration_with_no_expect_file() {
             .iter()
             .filter(|c| c.check == "sql.scope"
                 || preflight::hazards::HAZARDS.iter().any(|h| h.0 == c.check))
-            .all(|c| !c.scope.contains("schema_migrations")),
+            .all(|c| !c.scope_text().contains("schema_migrations")),
         "{}",
         render(&r, Format::Table)
     );
@@ -861,21 +869,21 @@ fn a_cascade_through_a_key_fails_a_dbmate_migration_that_turns_keys_on() {
     );
     let posts = checks(&r, "sql.collateral")
         .into_iter()
-        .find(|c| c.scope == format!("{m}: table posts"))
+        .find(|c| c.scope_text() == format!("{m}: table posts"))
         .unwrap();
     assert_eq!(
-        posts.actual,
+        posts.found_text(),
         "posts: 1 deleted; no statement names posts: line 3 (DELETE FROM users) deletes from posts through the foreign key posts(author_id) → users ON DELETE CASCADE"
     );
     let comments = checks(&r, "sql.collateral")
         .into_iter()
-        .find(|c| c.scope == format!("{m}: table comments"))
+        .find(|c| c.scope_text() == format!("{m}: table comments"))
         .unwrap();
-    assert_eq!(comments.violations, 2, "{}", comments.actual);
+    assert_eq!(comments.violations, 2, "{}", comments.found_text());
     // each change by the key that made it: Bob's post's comment through posts, his comment on
     // Ada's post through its author
     assert_eq!(
-        comments.actual,
+        comments.found_text(),
         "comments: 1 deleted, 1 updated; no statement names comments: \
          line 3 (DELETE FROM users) deletes from comments through the foreign key comments(post_id) → posts ON DELETE CASCADE; \
          line 3 (DELETE FROM users) updates comments through the foreign key comments(author_id) → users ON DELETE SET NULL"
@@ -977,7 +985,7 @@ fn liveone_incidents_fail_their_migration_by_name_and_the_corrected_fix_passes()
         .find(|c| c.status == Status::Fail)
         .unwrap();
     assert_eq!(
-        spread.actual,
+        spread.found_text(),
         format!(
             "{} rows changed in systems 1, 2, 5; the statement at line 5 names system_id 1 only",
             rows_of_system_1_energy_ids()

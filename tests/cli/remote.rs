@@ -715,7 +715,12 @@ fn a_remote_verify_reads_one_state_while_the_server_takes_writes() {
             .unwrap()
             .iter()
             .filter(|c| c["status"] == "fail")
-            .map(|c| format!("{} {}: {}", c["check"], c["scope"], c["actual"]))
+            .map(|c| {
+                format!(
+                    "{} {}: {}",
+                    c["check"], c["text"]["scope"], c["text"]["found"]
+                )
+            })
             .collect();
         assert!(failed.is_empty(), "round {round}: {failed:?}");
         assert_eq!(r.code, 0, "round {round}: {}", r.stderr);

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use preflight::report::{
-    CheckResult, Format, Identity, Report, SpecIdentity, Stage, Status, SystemTimeline, Timeline,
-    render,
+    CheckResult, Example, Format, Identity, Report, SpecIdentity, Stage, Status, SystemTimeline,
+    Timeline, render,
 };
 use rusqlite::Connection;
 
@@ -49,9 +49,9 @@ fn small_report() -> Report {
         let mut c = CheckResult::new(id, &format!("what {id} proves"), scope);
         c.status = status;
         c.violations = v;
-        c.expected = format!("{id} expected <all>");
-        c.actual = format!("{id} found \"{v}\" & more");
-        c.examples = ex.iter().map(|e| e.to_string()).collect();
+        c.expected = format!("{id} expected <all>").into();
+        c.found = format!("{id} found \"{v}\" & more").into();
+        c.examples = ex.iter().map(|e| Example::from(*e)).collect();
         c
     };
     r.checks = vec![
@@ -134,6 +134,192 @@ fn every_format_renders_the_same_small_report() {
     );
     assert!(!compact.contains("row_counts"), "{compact}");
     assert!(compact.contains("a|b <c>"), "{compact}");
+}
+
+/// A report of typed findings, as checks make them: counts, times, values, causes.
+fn typed_report() -> Report {
+    use preflight::report::{
+        Cause, Diff, Edge, Explained, Fact, Fixed, Noun, PointRef, Scope, Time, Value,
+    };
+    let mut r = small_report();
+    let at = Time::new(1_762_390_000_000, 1000);
+    let point = Scope {
+        migration: Some("readings_to_points".into()),
+        system: Some(1),
+        vendor: Some("selectronic".into()),
+        point: Some(PointRef {
+            id: 16,
+            name: "fault_ts".into(),
+        }),
+        ..Scope::default()
+    };
+    let mut counts = CheckResult::new("row_counts", "rows per point", point.clone()).judged(
+        2,
+        Fact::count(1440, Noun::Rows),
+        Fact::count(1438, Noun::Rows),
+    );
+    counts.examples = vec![
+        Example::Missing { at },
+        Example::Extra {
+            at,
+            raw: Value::Integer(1_762_390_000_000),
+        },
+    ];
+    let mut values = CheckResult::new("values", "values as the spec says", point.clone()).judged(
+        1,
+        Fact::count(1438, Noun::MigratedRowsAsTheSpecSays),
+        Fact::count(1, Noun::Differ),
+    );
+    values.examples = vec![Example::Differs {
+        at,
+        diffs: vec![Diff {
+            column: "value".into(),
+            found: Value::Integer(443),
+            expected: Value::Real(443.3),
+        }],
+    }];
+    let mut parity = CheckResult::new("live_parity", "live rows equal", point.clone()).judged(
+        0,
+        Fact::Window {
+            rows: 158,
+            of: preflight::report::WindowOf::SourceInstants,
+            first: at,
+            last: Time::new(1_762_399_480_000, 1000),
+        },
+        Fact::Parity {
+            differ: 0,
+            explained: vec![Explained {
+                cause: Cause::Seam,
+                n: 1,
+            }],
+        },
+    );
+    parity.status = Status::Warn;
+    let mut coverage = CheckResult::new(
+        "coverage",
+        "first to last",
+        Scope {
+            point: None,
+            ..point.clone()
+        },
+    )
+    .judged(
+        1,
+        Fact::Span {
+            first: Some(at),
+            last: Some(at),
+        },
+        Fact::Coverage {
+            first: None,
+            last: Some(at),
+            missing: 1,
+            gaps: None,
+        },
+    );
+    coverage.examples = vec![Example::Edge {
+        edge: Edge::First,
+        source: Some(at),
+        target: None,
+    }];
+    let pages = CheckResult::new("schema.integrity", "pages", Scope::named("pages")).judged(
+        0,
+        Fixed::EveryPageUsedOnce,
+        Fixed::Ok,
+    );
+    r.checks = vec![counts, values, parity, coverage, pages];
+    r.finish();
+    r
+}
+
+/// What every text format must print of [`typed_report`]: the phrasing module's words.
+const TYPED_WORDS: &[&str] = &[
+    "readings_to_points · system 1 · fault_ts (16)",
+    "readings_to_points · system 1 (selectronic)",
+    "1,440 rows",
+    "1,438 rows",
+    "missing: 2025-11-06T00:46:40Z",
+    "extra: 2025-11-06T00:46:40Z (1762390000000)",
+    "1,438 migrated rows as the spec says",
+    "2025-11-06T00:46:40Z: value 443 (expected 443.3)",
+    "158 source instants in 2025-11-06T00:46:40Z → 2025-11-06T03:24:40Z",
+    "0 differ; explained: 1 seam rows: the live aggregator started inside the interval",
+    "none → 2025-11-06T00:46:40Z, 1 instants missing",
+    "first: source 2025-11-06T00:46:40Z, target none",
+    "every page used once",
+];
+
+#[test]
+fn typed_findings_read_the_same_in_every_text_format() {
+    let r = typed_report();
+    // the table: every check in one table (first examples), every failure and warning in full
+    let table = render(&r, Format::Table)
+        + &preflight::report::renderer(Format::Table).render(
+            &r,
+            &preflight::report::RenderOptions {
+                all: false,
+                width: None,
+            },
+        );
+    for (f, out) in [
+        ("table", table),
+        ("markdown", render(&r, Format::Markdown)),
+        ("html", render(&r, Format::Html)),
+    ] {
+        for w in TYPED_WORDS {
+            assert!(out.contains(w), "{f} lacks {w:?}:\n{out}");
+        }
+    }
+    // JUnit names every scope, and each failure's expected, found and examples
+    let x = render(&r, Format::Junit);
+    for w in [
+        "readings_to_points · system 1 · fault_ts (16)",
+        "expected 1,440 rows, found 1,438 rows (2 violations)",
+        "missing: 2025-11-06T00:46:40Z",
+        "2025-11-06T00:46:40Z: value 443 (expected 443.3)",
+        "expected 2025-11-06T00:46:40Z → 2025-11-06T00:46:40Z, found none → 2025-11-06T00:46:40Z, 1 instants missing (1 violations)",
+    ] {
+        assert!(x.contains(w), "JUnit lacks {w:?}:\n{x}");
+    }
+    // the compact table groups nothing here: one block per failure and warning
+    let compact = preflight::report::renderer(Format::Table).render(
+        &r,
+        &preflight::report::RenderOptions {
+            all: false,
+            width: None,
+        },
+    );
+    assert!(compact.contains("  expected: 1,440 rows\n"), "{compact}");
+    assert!(
+        compact.contains("  found:    1,438 rows (2 violations)\n"),
+        "{compact}"
+    );
+    assert!(!compact.contains("every page used once"), "{compact}");
+}
+
+#[test]
+fn typed_findings_round_trip_through_json() {
+    let r = typed_report();
+    let json = render(&r, Format::Json);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["format_version"], 2);
+    let c = &v["checks"][0];
+    assert_eq!(c["scope"]["point"]["id"], 16);
+    assert_eq!(c["expected"]["kind"], "counts");
+    assert_eq!(c["found"]["counts"][0]["n"], 1438);
+    assert_eq!(c["found"]["counts"][0]["of"], "rows");
+    assert_eq!(c["examples"][0]["kind"], "missing");
+    assert_eq!(c["examples"][0]["at"]["t"], 1_762_390_000_000_i64);
+    assert_eq!(v["checks"][1]["examples"][0]["diffs"][0]["expected"], 443.3);
+    assert_eq!(v["checks"][2]["found"]["explained"][0]["cause"], "seam");
+    // the words, for readers of the JSON, are the table's
+    assert_eq!(c["text"]["found"], "1,438 rows");
+    assert_eq!(c["text"]["examples"][0], "missing: 2025-11-06T00:46:40Z");
+    // read back: the same typed report (the words are a convenience, not read)
+    let mut back: Report = serde_json::from_str(&json).unwrap();
+    for c in &mut back.checks {
+        assert!(c.text.take().is_some());
+    }
+    assert_eq!(back, r);
 }
 
 #[test]
@@ -361,7 +547,7 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(args: &[&str], 
     assert_eq!(r.code, code, "{args:?}: {}{}", r.stdout, r.stderr);
     let v: serde_json::Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout));
-    assert_eq!(v["format_version"], 1, "{args:?}");
+    assert_eq!(v["format_version"], 2, "{args:?}");
     let model: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert_eq!(serde_json::to_value(&model).unwrap(), v, "{args:?}");
     model
@@ -455,6 +641,23 @@ fn every_command_speaks_every_format_and_its_json_round_trips() {
     assert_eq!(v.command, "verify");
     let r: Report = round_trip(&["rehearse"], 0);
     assert_eq!(r.command, "rehearse");
+    // a failing rehearsal: every kind of finding the original mapping gets reads back typed
+    let original = repo("specs/liveone-original.toml");
+    let o: Report = round_trip(&["rehearse", "--spec", s(&original)], 1);
+    assert!(
+        o.checks
+            .iter()
+            .any(|c| c.status == preflight::report::Status::Fail
+                && matches!(c.found, preflight::report::Fact::Counts { .. }))
+    );
+    assert!(
+        o.checks
+            .iter()
+            .filter(|c| !["progress", "collateral"].contains(&c.check.as_str()))
+            .all(|c| !matches!(c.found, preflight::report::Fact::Note { .. })
+                && !matches!(c.expected, preflight::report::Fact::Note { .. })),
+        "the checks of a spec rehearsal return typed facts"
+    );
     // every other format of every command is well formed
     for args in [
         vec!["fingerprint", s(&db)],

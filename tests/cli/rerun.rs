@@ -182,15 +182,15 @@ fn a_second_run_that_changes_something_before_failing_is_a_hazard_naming_the_cha
         );
         let claim = rerun_checks(&r)
             .into_iter()
-            .find(|c| c.status == Status::Fail && c.scope.ends_with("bump.sql"))
+            .find(|c| c.status == Status::Fail && c.scope_text().ends_with("bump.sql"))
             .unwrap_or_else(|| panic!("{table}"));
         assert!(
             claim
-                .examples
+                .example_texts()
                 .iter()
                 .any(|e| e.contains("posts: updated rowid 1: edits 10 → 20")),
             "{:?}",
-            claim.examples
+            claim.example_texts()
         );
         assert_eq!(r.status, Status::Fail);
     }

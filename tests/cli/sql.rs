@@ -159,11 +159,11 @@ fn the_vendor_timezone_migration_rehearses_cleanly() {
         ]
     );
     assert_eq!(
-        check(&r, "expect.query").actual,
+        check(&r, "expect.query").found_text(),
         "select.live|1586|600",
         "the seed's own check"
     );
-    assert_eq!(check(&r, "sql.rollback").actual, "identical");
+    assert_eq!(check(&r, "sql.rollback").found_text(), "identical");
     assert!(
         r.stages[2].detail.contains("BEGIN/COMMIT at lines 5, 32"),
         "{}",
@@ -184,11 +184,11 @@ fn a_rollback_that_forgets_an_index_is_caught() {
     let rb = check(&r, "sql.rollback");
     assert_eq!(rb.status, Status::Fail);
     assert!(
-        rb.examples
+        rb.example_texts()
             .iter()
             .any(|e| e == "index user_system_idx (on systems) is gone"),
         "{:?}",
-        rb.examples
+        rb.example_texts()
     );
     crate::snapshot!(
         "sql-rollback-forgets-index",
@@ -208,10 +208,10 @@ fn the_composite_key_mistake_touches_rows_outside_its_scope() {
     let scope = r
         .checks
         .iter()
-        .find(|c| c.check == "sql.scope" && c.scope == "table point_info")
+        .find(|c| c.check == "sql.scope" && c.scope_text() == "table point_info")
         .unwrap();
     assert_eq!(
-        (scope.status, scope.actual.as_str()),
+        (scope.status, scope.found_text().as_str()),
         (
             Status::Fail,
             "0 inserted, 5 updated, 0 deleted; in systems 1, 2, 3, 5, 6"
@@ -219,10 +219,10 @@ fn the_composite_key_mistake_touches_rows_outside_its_scope() {
     );
     assert_eq!(scope.violations, 4, "four rows of other systems");
     assert!(
-        scope.examples.iter().any(|e| e
+        scope.example_texts().iter().any(|e| e
             .starts_with("updated system_id 2, id 1 (origin_sub_id \"solar_w\"): display_name")),
         "{:?}",
-        scope.examples
+        scope.example_texts()
     );
     // named as hazards too: the lint on the statement, and the spread in the data
     assert_eq!(check(&r, "sql.composite_key").status, Status::Fail);
@@ -246,9 +246,10 @@ fn a_forward_that_is_not_idempotent_shows_what_the_second_run_changed() {
     let rerun = check(&r, "sql.rerun");
     assert_eq!(rerun.status, Status::Fail);
     assert!(
-        rerun.examples[0].contains("systems: updated rowid 1: timezone_offset_min 600 → 1200"),
+        rerun.example_texts()[0]
+            .contains("systems: updated rowid 1: timezone_offset_min 600 → 1200"),
         "{:?}",
-        rerun.examples
+        rerun.example_texts()
     );
     crate::snapshot!("sql-not-idempotent", render(&redact(&r), Format::Table));
 }
@@ -263,12 +264,12 @@ fn a_failing_statement_is_named_by_line_and_nothing_of_the_script_stays() {
     );
     let f = check(&r, "sql.forward");
     assert_eq!(f.status, Status::Fail);
-    assert_eq!(f.scope, format!("{VT}/forward-missing-column.sql:9"));
-    assert_eq!(f.actual, "no such column: vendor_typ");
+    assert_eq!(f.scope_text(), format!("{VT}/forward-missing-column.sql:9"));
+    assert_eq!(f.found_text(), "no such column: vendor_typ");
     // its first UPDATE ran before the error: it must be gone
     let atomic = check(&r, "sql.atomic");
     assert_eq!(
-        (atomic.status, atomic.actual.as_str()),
+        (atomic.status, atomic.found_text().as_str()),
         (Status::Pass, "every table as before")
     );
     assert_eq!(
@@ -323,8 +324,8 @@ fn a_script_that_does_not_parse_is_refused_before_anything_runs() {
 fn the_seeds_selective_cleanup_cannot_run() {
     let r = sql_rehearsal(None, "fixtures/sql/seed-cleanup/cleanup.sql", None, None);
     let f = check(&r, "sql.forward");
-    assert_eq!(f.scope, "fixtures/sql/seed-cleanup/cleanup.sql:3");
-    assert_eq!(f.actual, "no such column: created_at");
+    assert_eq!(f.scope_text(), "fixtures/sql/seed-cleanup/cleanup.sql:3");
+    assert_eq!(f.found_text(), "no such column: created_at");
     crate::snapshot!("sql-seed-cleanup", render(&redact(&r), Format::Table));
 }
 
@@ -627,8 +628,8 @@ fn the_documented_table_rebuild_matches_the_shell_and_its_exact_rollback_passes(
             "{name}: {}",
             render(&r, Format::Table)
         );
-        assert_eq!(check(&r, "sql.rollback").actual, "identical");
-        assert_eq!(check(&r, "sql.redeploy").actual, "identical");
+        assert_eq!(check(&r, "sql.rollback").found_text(), "identical");
+        assert_eq!(check(&r, "sql.redeploy").found_text(), "identical");
         // the script's own checks are shown: the foreign key check returns nothing, the count 4
         let out: Vec<(&str, Vec<String>)> = r
             .outputs
@@ -686,12 +687,12 @@ fn a_drizzle_rebuild_with_its_pragma_inside_is_refused_by_atomic_and_runs_like_t
     .unwrap();
     assert_eq!(r.status, Status::Fail);
     let f = check(&r, "sql.forward");
-    assert_eq!(f.scope, format!("{script}:2"));
+    assert_eq!(f.scope_text(), format!("{script}:2"));
     assert!(
-        f.actual.starts_with("refused: PRAGMA foreign_keys=off has no effect inside the one transaction of the atomic runner")
-            && f.actual.contains("line 14 and what follows would run with foreign keys on"),
+        f.found_text().starts_with("refused: PRAGMA foreign_keys=off has no effect inside the one transaction of the atomic runner")
+            && f.found_text().contains("line 14 and what follows would run with foreign keys on"),
         "{}",
-        f.actual
+        f.found_text()
     );
     assert!(
         r.stages[2].detail.ends_with("; nothing was run"),
@@ -711,37 +712,37 @@ fn a_drizzle_rebuild_with_its_pragma_inside_is_refused_by_atomic_and_runs_like_t
     // drizzle does not re-create triggers: the rebuild lost one, a hazard with no scope declared
     let lost = check(&r, "sql.vanished");
     assert_eq!(
-        (lost.status, lost.scope.as_str()),
+        (lost.status, lost.scope_text().as_str()),
         (Status::Fail, "trigger posts_edited")
     );
     assert!(
-        lost.actual
+        lost.found_text()
             .contains("line 15: DROP TABLE posts dropped it with the table"),
         "{}",
-        lost.actual
+        lost.found_text()
     );
     assert_eq!(r.status, Status::Fail);
     let posts = r
         .checks
         .iter()
-        .find(|c| c.check == "sql.scope" && c.scope == "table posts")
+        .find(|c| c.check == "sql.scope" && c.scope_text() == "table posts")
         .unwrap();
     assert!(
         posts
-            .examples
+            .example_texts()
             .iter()
             .any(|e| e == "trigger posts_edited (on posts) is gone"),
         "{:?}",
-        posts.examples
+        posts.example_texts()
     );
     assert!(
         posts
-            .examples
+            .example_texts()
             .iter()
             .any(|e| e.starts_with("table posts changed: ")
                 && e.contains("+ CONSTRAINT title_not_empty CHECK(length(posts.title) > 0)")),
         "{:?}",
-        posts.examples
+        posts.example_texts()
     );
 }
 
@@ -886,11 +887,11 @@ fn a_half_run_rebuild_shows_what_each_runner_leaves_behind() {
     let kept = check(&r, "sql.kept");
     assert_eq!(kept.status, Status::Fail);
     assert!(
-        kept.examples
+        kept.example_texts()
             .iter()
             .any(|e| e == "table posts (on posts) is gone"),
         "{:?}",
-        kept.examples
+        kept.example_texts()
     );
     assert!(r.stages[2].detail.starts_with(&format!(
         "failed at {script}:16: error in view post_summary: no such table: main.posts (1 more errors after it); kept: "
@@ -907,7 +908,10 @@ fn a_half_run_rebuild_shows_what_each_runner_leaves_behind() {
         None,
     )
     .unwrap();
-    assert_eq!(check(&r, "sql.atomic").actual, "every table as before");
+    assert_eq!(
+        check(&r, "sql.atomic").found_text(),
+        "every table as before"
+    );
 }
 
 #[test]
@@ -1014,10 +1018,10 @@ fn expected_reals_read_as_the_shell_prints_them() {
     let q = r
         .checks
         .iter()
-        .find(|c| c.check == "expect.query" && c.scope.contains("scores"))
+        .find(|c| c.check == "expect.query" && c.scope_text().contains("scores"))
         .unwrap();
     assert_eq!(
-        (q.status, q.actual.as_str()),
+        (q.status, q.found_text().as_str()),
         (Status::Pass, "1|0.3; 2|89.939644012945; 3|")
     );
 }
@@ -1126,7 +1130,7 @@ fn a_script_cannot_escape_its_transaction_or_its_copy() {
             let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
             let f = &v["checks"][0];
             assert_eq!(
-                (f["check"].as_str(), f["scope"].as_str()),
+                (f["check"].as_str(), f["text"]["scope"].as_str()),
                 (
                     Some("sql.forward"),
                     Some(format!("{}:{line}", s(&script)).as_str())
@@ -1134,7 +1138,7 @@ fn a_script_cannot_escape_its_transaction_or_its_copy() {
                 "{name} {runner}"
             );
             assert!(
-                f["actual"]
+                f["text"]["found"]
                     .as_str()
                     .unwrap()
                     .starts_with(&format!("refused: {why}")),
@@ -1344,7 +1348,10 @@ fn the_runner_settings_are_flags_of_their_own_and_the_header_names_them() {
         .unwrap();
     assert_eq!(kept["violations"], 1, "{kept}");
     assert!(
-        kept["actual"].as_str().unwrap().contains("users 1 updated"),
+        kept["text"]["found"]
+            .as_str()
+            .unwrap()
+            .contains("users 1 updated"),
         "{kept}"
     );
     let mine = copy(&blog, "mine.db");
@@ -1432,7 +1439,7 @@ fn every_stage_says_what_happened_cascades_included() {
     assert!(
         r.checks
             .iter()
-            .any(|c| c.check == "sql.redeploy" && c.actual == "table audit already exists")
+            .any(|c| c.check == "sql.redeploy" && c.found_text() == "table audit already exists")
     );
 }
 

@@ -78,12 +78,16 @@ fn a_statement_drizzle_never_runs_fails_the_directory_rehearsal() {
         .find(|c| c.check == "sql.runner")
         .unwrap_or_else(|| panic!("{r:?}"));
     assert_eq!(c.status, Status::Fail);
-    assert!(c.scope.ends_with("0000_two.sql:2"), "{}", c.scope);
     assert!(
-        c.actual
+        c.scope_text().ends_with("0000_two.sql:2"),
+        "{}",
+        c.scope_text()
+    );
+    assert!(
+        c.found_text()
             .contains("never runs this statement: CREATE TABLE b (x);"),
         "{}",
-        c.actual
+        c.found_text()
     );
 }
 
@@ -260,12 +264,16 @@ fn runner_drizzle_splits_on_breakpoints_and_fails_a_statement_it_never_runs() {
         .iter()
         .find(|c| c.check == "sql.runner" && c.status == Status::Fail)
         .unwrap_or_else(|| panic!("{r:?}"));
-    assert!(c.scope.ends_with("0001_views.sql:4"), "{}", c.scope);
     assert!(
-        c.actual
+        c.scope_text().ends_with("0001_views.sql:4"),
+        "{}",
+        c.scope_text()
+    );
+    assert!(
+        c.found_text()
             .contains("never runs this statement: CREATE INDEX posts_views ON posts (views);"),
         "{}",
-        c.actual
+        c.found_text()
     );
     // apply refuses it, naming the line, and changes nothing
     let db = t.path().join("apply.db");

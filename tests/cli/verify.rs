@@ -34,7 +34,7 @@ fn failed(report: &Report) -> Vec<(String, String)> {
         .checks
         .iter()
         .filter(|c| c.status == Status::Fail)
-        .map(|c| (c.check.clone(), c.scope.clone()))
+        .map(|c| (c.check.clone(), c.scope_text().clone()))
         .collect()
 }
 
@@ -117,7 +117,7 @@ fn same_input_and_seed_give_the_same_report_byte_for_byte() {
             .unwrap()
             .iter()
             .find(|c| c["check"] == "spot_checks")
-            .unwrap()["examples"]
+            .unwrap()["text"]["examples"]
             .clone()
     };
     assert_ne!(spot(&r1.stdout), spot(&r2.stdout));
@@ -297,7 +297,7 @@ fn a_correct_migration_passes_every_check() {
         .checks
         .iter()
         .filter(|c| c.status == Status::Skip)
-        .map(|c| (c.check.clone(), c.scope.clone()))
+        .map(|c| (c.check.clone(), c.scope_text().clone()))
         .collect();
     let mut expected: Vec<(String, String)> = Vec::new();
     for check in ["values", "empty_points"] {
@@ -342,8 +342,10 @@ fn a_correct_migration_passes_every_check() {
     for w in warned {
         assert!(
             w.check == "live_parity"
-                && w.actual.contains("1 seam rows")
-                && w.examples.iter().any(|e| e.contains("recomputed equal")),
+                && w.found_text().contains("1 seam rows")
+                && w.example_texts()
+                    .iter()
+                    .any(|e| e.contains("recomputed equal")),
             "{w:?}"
         );
     }
@@ -380,9 +382,13 @@ fn spot_checks_never_fail_on_a_correct_migration() {
             spot.status,
             Status::Pass,
             "seed {seed}: {:?}",
-            spot.examples
+            spot.example_texts()
         );
-        assert!(spot.examples.iter().all(|e| !e.starts_with("MISMATCH")));
+        assert!(
+            spot.example_texts()
+                .iter()
+                .all(|e| !e.starts_with("MISMATCH"))
+        );
     }
 }
 
@@ -473,7 +479,12 @@ count = { min = 1, max = 10 }
         .unwrap()
         .iter()
         .filter(|c| c["check"] == "invariant")
-        .map(|c| (c["scope"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .map(|c| {
+            (
+                c["text"]["scope"].as_str().unwrap(),
+                c["status"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         invariants,
@@ -621,7 +632,12 @@ fn verify_reads_one_snapshot_while_the_live_app_writes(#[case] journal_mode: &st
             .unwrap()
             .iter()
             .filter(|c| c["status"] == "fail")
-            .map(|c| format!("{} {}: {}", c["check"], c["scope"], c["actual"]))
+            .map(|c| {
+                format!(
+                    "{} {}: {}",
+                    c["check"], c["text"]["scope"], c["text"]["found"]
+                )
+            })
             .collect();
         assert!(unexpected.is_empty(), "round {round}: {unexpected:?}");
     }
@@ -645,10 +661,16 @@ fn progress_of(report: &serde_json::Value) -> Vec<(String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["check"] == "progress" && c["scope"].as_str().unwrap().contains("system 1 "))
+        .filter(|c| {
+            c["check"] == "progress" && c["text"]["scope"].as_str().unwrap().contains("system 1 ")
+        })
         .map(|c| {
-            let f = |k: &str| c[k].as_str().unwrap_or_default().to_string();
-            (f("scope"), f("status"), f("actual"))
+            let f = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            (
+                f(&c["text"]["scope"]),
+                f(&c["status"]),
+                f(&c["text"]["found"]),
+            )
         })
         .collect()
 }
@@ -719,7 +741,7 @@ fn progress_behind_the_live_apps_dual_write_passes_and_a_missing_target_row_fail
         .iter()
         .find(|c| {
             c["check"] == "progress"
-                && c["scope"]
+                && c["text"]["scope"]
                     .as_str()
                     .unwrap()
                     .starts_with("readings_to_points · system 1 ")
@@ -727,14 +749,14 @@ fn progress_behind_the_live_apps_dual_write_passes_and_a_missing_target_row_fail
         .unwrap();
     assert_eq!(raw["status"], "fail");
     assert!(
-        raw["actual"]
+        raw["text"]["found"]
             .as_str()
             .unwrap()
             .contains("1 of the 20 source rows after it lack target rows"),
         "{raw}"
     );
     assert!(
-        raw["examples"]
+        raw["text"]["examples"]
             .to_string()
             .contains(&format!("readings.inverter_time = {last}: no target row")),
         "{raw}"
@@ -1037,7 +1059,10 @@ fn spot_checks_pass_on_the_audits_scale_fixture() {
             .find(|c| c["check"] == "spot_checks")
             .unwrap();
         assert_eq!(spot["status"], "pass", "{sample:?}: {spot}");
-        assert!(!spot["examples"].to_string().contains("MISMATCH"), "{spot}");
+        assert!(
+            !spot["text"]["examples"].to_string().contains("MISMATCH"),
+            "{spot}"
+        );
         assert_eq!(r.code, 0, "{sample:?}: {}", r.stdout);
     }
 }

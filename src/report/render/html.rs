@@ -3,6 +3,7 @@
 //! migration with one track per system (SVG), the changes a SQL rehearsal made, and every check
 //! with status filters that work without JavaScript.
 
+use super::phrase;
 use std::fmt::Write as _;
 
 use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line, verdict};
@@ -212,22 +213,23 @@ fn findings(out: &mut String, r: &Report) {
     }
     out.push_str("<ol class=\"findings\">\n");
     for c in shown {
+        let p = phrase::check(c);
         let _ = write!(
             out,
             "<li class=\"finding {cls}\"><span class=\"status-{cls}\">{}</span> <code>{}</code> · {}<br>\
              {}: expected {}, found {} ({} violations)",
             c.status.as_str(),
             esc(&c.check),
-            esc(&c.scope),
+            esc(&p.scope),
             esc(&c.title),
-            esc(&c.expected),
-            esc(&c.actual),
+            esc(&p.expected),
+            esc(&p.found),
             count(c.violations as i64),
             cls = status_class(c.status)
         );
-        if !c.examples.is_empty() {
+        if !p.examples.is_empty() {
             out.push_str("\n<ul>\n");
-            for e in &c.examples {
+            for e in &p.examples {
                 let _ = writeln!(out, "<li><code>{}</code></li>", esc(e));
             }
             out.push_str("</ul>");
@@ -387,14 +389,15 @@ fn changes(out: &mut String, r: &Report) {
          <tr><th>status</th><th>scope</th><th>allowed</th><th>changed</th><th>examples</th></tr>\n",
     );
     for c in rows {
+        let p = phrase::check(c);
         let _ = writeln!(
             out,
             "<tr class=\"row-{cls}\"><td class=\"status-{cls}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             c.status.as_str(),
-            esc(&c.scope),
-            esc(&c.expected),
-            esc(&c.actual),
-            c.examples
+            esc(&p.scope),
+            esc(&p.expected),
+            esc(&p.found),
+            p.examples
                 .iter()
                 .map(|e| format!("<code>{}</code>", esc(e)))
                 .collect::<Vec<_>>()
@@ -448,16 +451,17 @@ fn checks(out: &mut String, r: &Report) {
     // the radio buttons are siblings of the table, so CSS alone filters its rows
     out.push_str("\n<table class=\"checks\">\n<tr><th>status</th><th>check</th><th>scope</th><th>expected</th><th>actual</th><th>violations</th><th>first example</th></tr>\n");
     for c in &r.checks {
+        let p = phrase::check(c);
         let _ = writeln!(
             out,
             "<tr class=\"row-{cls}\"><td class=\"status-{cls}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
             c.status.as_str(),
             esc(&c.check),
-            esc(&c.scope),
-            esc(&c.expected),
-            esc(&c.actual),
+            esc(&p.scope),
+            esc(&p.expected),
+            esc(&p.found),
             count(c.violations as i64),
-            esc(c.examples.first().map(String::as_str).unwrap_or("")),
+            esc(p.examples.first().map(String::as_str).unwrap_or("")),
             cls = status_class(c.status)
         );
     }

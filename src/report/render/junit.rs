@@ -1,6 +1,7 @@
 //! JUnit XML: one test suite per check (and one for the stages), one test case per scope, for
 //! CI systems that show test results.
 
+use super::phrase;
 use std::time::Duration;
 
 use super::{RenderOptions, Renderer};
@@ -70,6 +71,7 @@ fn render_junit(r: &Report) -> String {
         suites.push(stage_suite);
     }
     for c in &r.checks {
+        let p = phrase::check(c);
         if suites.last().is_none_or(|s| s.name.as_str() != c.check) {
             suites.push(TestSuite::new(c.check.clone()));
         }
@@ -78,22 +80,22 @@ fn render_junit(r: &Report) -> String {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 st.set_message(format!(
                     "expected {}, found {} ({} violations)",
-                    c.expected, c.actual, c.violations
+                    p.expected, p.found, c.violations
                 ));
                 st.set_type(c.title.clone());
-                st.set_description(c.examples.join("\n"));
+                st.set_description(p.examples.join("\n"));
                 st
             }
             // a warning (a change not judged, no scope declared) is no passing case either: as
             // the stages, and as the summary counts it, it is not a success
             Status::Skip | Status::Warn => {
                 let mut st = TestCaseStatus::skipped();
-                st.set_message(c.actual.clone());
+                st.set_message(p.found.clone());
                 st
             }
             Status::Pass => TestCaseStatus::success(),
         };
-        let mut tc = TestCase::new(c.scope.clone(), status);
+        let mut tc = TestCase::new(p.scope.clone(), status);
         tc.set_classname(format!("preflight.{}", c.check));
         suites.last_mut().expect("a suite").add_test_case(tc);
     }

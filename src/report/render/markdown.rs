@@ -1,5 +1,6 @@
 //! Markdown: the whole report, for pull requests and wikis; failures in detail at the end.
 
+use super::phrase;
 use super::{RenderOptions, Renderer, header_pairs, output_rows, seconds, summary_line, verdict};
 use crate::report::{Report, Shown, Status};
 use crate::table::count;
@@ -103,15 +104,16 @@ fn render_markdown(r: &Report) -> String {
     }
     out.push_str("\n## Checks\n\n| status | check | scope | expected | actual | violations | example |\n|---|---|---|---|---|---:|---|\n");
     for c in &r.checks {
+        let p = phrase::check(c);
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} |\n",
             c.status.as_str(),
             md(&c.check),
-            md(&c.scope),
-            md(&c.expected),
-            md(&c.actual),
+            md(&p.scope),
+            md(&p.expected),
+            md(&p.found),
             count(c.violations as i64),
-            md(c.examples.first().map(String::as_str).unwrap_or(""))
+            md(p.examples.first().map(String::as_str).unwrap_or(""))
         ));
     }
     let failed: Vec<_> = r
@@ -122,16 +124,17 @@ fn render_markdown(r: &Report) -> String {
     if !failed.is_empty() {
         out.push_str("\n## Failures\n");
         for c in failed {
+            let p = phrase::check(c);
             out.push_str(&format!(
                 "\n### {} · {}\n\n{}: expected {}, found {} ({} violations)\n\n",
                 c.check,
-                c.scope,
+                p.scope,
                 c.title,
-                c.expected,
-                c.actual,
+                p.expected,
+                p.found,
                 count(c.violations as i64)
             ));
-            for e in &c.examples {
+            for e in &p.examples {
                 out.push_str(&format!("- `{}`\n", e.replace('`', "'")));
             }
         }

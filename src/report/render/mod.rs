@@ -5,6 +5,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+pub mod phrase;
 mod table;
 
 use super::{Format, Identity, Report, Shown, Status};

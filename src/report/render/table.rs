@@ -1,6 +1,7 @@
 //! The terminal view. Compact by default: the header, the stages, every failure and warning with
 //! its examples, and a one-line summary; with `all`, every check in one table.
 
+use super::phrase;
 use super::{
     RenderOptions, Renderer, header_pairs, output_rows, seconds, shorten, shown_checks,
     summary_line,
@@ -122,14 +123,15 @@ pub fn view_text(v: &Shown, width: Option<u16>) -> String {
 fn checks_table(r: &Report, opts: &RenderOptions) -> String {
     let rows: Vec<Vec<String>> = shown_checks(r, opts)
         .map(|c| {
+            let p = phrase::check(c);
             vec![
                 c.status.as_str().to_string(),
                 c.check.clone(),
-                c.scope.clone(),
-                shorten(&c.expected, 40),
-                shorten(&c.actual, 40),
+                p.scope.clone(),
+                shorten(&p.expected, 40),
+                shorten(&p.found, 40),
                 count(c.violations as i64),
-                shorten(c.examples.first().map(String::as_str).unwrap_or(""), 90),
+                shorten(p.examples.first().map(String::as_str).unwrap_or(""), 90),
             ]
         })
         .collect();
@@ -159,7 +161,7 @@ fn grouped<'r>(checks: impl Iterator<Item = &'r CheckResult>) -> Vec<Vec<&'r Che
                 && f.status == Status::Warn
                 && f.check == c.check
                 && f.title == c.title
-                && f.actual == c.actual
+                && f.found == c.found
         };
         match groups.iter_mut().find(|g| same(g)) {
             Some(g) => g.push(c),
@@ -177,23 +179,25 @@ fn findings(cs: &[&CheckResult], width: Option<u16>) -> String {
         None => s,
     };
     let first = cs[0];
+    let pf = phrase::check(first);
     let mut out = String::new();
     out.push_str(&fit(format!(
         "{} {} · {} scopes: {} and {} more",
         first.status.as_str(),
         first.check,
         cs.len(),
-        first.scope,
+        pf.scope,
         cs.len() - 1
     )));
     out.push('\n');
     out.push_str(&fit(format!("  {}", first.title)));
     out.push('\n');
-    out.push_str(&fit(format!("  found in each: {}", first.actual)));
+    out.push_str(&fit(format!("  found in each: {}", pf.found)));
     out.push('\n');
     for c in cs.iter().take(3) {
-        if let Some(e) = c.examples.first() {
-            out.push_str(&fit(format!("    - {}: {e}", c.scope)));
+        let p = phrase::check(c);
+        if let Some(e) = p.examples.first() {
+            out.push_str(&fit(format!("    - {}: {e}", p.scope)));
             out.push('\n');
         }
     }
@@ -203,6 +207,7 @@ fn findings(cs: &[&CheckResult], width: Option<u16>) -> String {
 
 /// One failure or warning as a block: what, where, expected, found, and its examples.
 fn finding(c: &CheckResult, width: Option<u16>) -> String {
+    let p = phrase::check(c);
     let fit = |s: String| match width {
         Some(w) => truncate(&s, w as usize),
         None => s,
@@ -212,16 +217,16 @@ fn finding(c: &CheckResult, width: Option<u16>) -> String {
         "{} {} · {}",
         c.status.as_str(),
         c.check,
-        c.scope
+        p.scope
     )));
     out.push('\n');
     out.push_str(&fit(format!("  {}", c.title)));
     out.push('\n');
-    out.push_str(&fit(format!("  expected: {}", c.expected)));
+    out.push_str(&fit(format!("  expected: {}", p.expected)));
     out.push('\n');
     out.push_str(&fit(format!(
         "  found:    {} ({} {})",
-        c.actual,
+        p.found,
         count(c.violations as i64),
         if c.violations == 1 {
             "violation"
@@ -230,7 +235,7 @@ fn finding(c: &CheckResult, width: Option<u16>) -> String {
         }
     )));
     out.push('\n');
-    for e in &c.examples {
+    for e in &p.examples {
         out.push_str(&fit(format!("    - {e}")));
         out.push('\n');
     }

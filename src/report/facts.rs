@@ -1,0 +1,675 @@
+//! What a check found, as data: where it looked ([`Scope`]), what it expected and what it found
+//! ([`Fact`]), and examples ([`Example`]). Numbers are numbers, times are times, values are
+//! values; the words people read are made from these by the renderers' phrasing module only.
+
+use serde::{Deserialize, Serialize};
+
+/// A value read from a database, as JSON carries it: null, a number, a string, or a blob's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob { blob_bytes: u64 },
+}
+
+impl From<&rusqlite::types::Value> for Value {
+    fn from(v: &rusqlite::types::Value) -> Value {
+        use rusqlite::types::Value as V;
+        match v {
+            V::Null => Value::Null,
+            V::Integer(i) => Value::Integer(*i),
+            V::Real(f) => Value::Real(*f),
+            V::Text(t) => Value::Text(t.clone()),
+            V::Blob(b) => Value::Blob {
+                blob_bytes: b.len() as u64,
+            },
+        }
+    }
+}
+
+/// A time in a migration's target unit (`per_second` units a second: 1000 for milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Time {
+    pub t: i64,
+    pub per_second: i64,
+}
+
+impl Time {
+    pub fn new(t: i64, per_second: i64) -> Time {
+        Time { t, per_second }
+    }
+}
+
+/// A point of a system: its catalogue id and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Where a check looked. Every part is optional; the phrasing joins the present ones, in this
+/// order, with ` · `.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    /// A point's standing when it is not one the spec maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmapped: Option<Unmapped>,
+    /// The label of the migration step the check belongs to (`--sql` with a label), printed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// A whole thing named by itself: `database`, `pages`, an invariant, a script, a target table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The migration tool, for a tool's migration or directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<PointRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The spot check's sample: rows and seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<(u64, u64)>,
+}
+
+impl Scope {
+    /// Whether the scope's first named part (a name, or a file) starts with `prefix`.
+    pub fn begins_with(&self, prefix: &str) -> bool {
+        self.name
+            .as_deref()
+            .or(self.file.as_deref())
+            .is_some_and(|s| s.starts_with(prefix))
+    }
+
+    /// A scope named by itself.
+    pub fn named(name: impl Into<String>) -> Scope {
+        Scope {
+            name: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    pub fn table(name: impl Into<String>) -> Scope {
+        Scope {
+            table: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    pub fn migration(name: impl Into<String>) -> Scope {
+        Scope {
+            migration: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    /// `file:line`, or the file alone.
+    pub fn at(file: impl Into<String>, line: Option<u64>) -> Scope {
+        Scope {
+            file: Some(file.into()),
+            line,
+            ..Scope::default()
+        }
+    }
+}
+
+/// A number of things of one kind: `35,776 rows`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub n: u64,
+    pub of: Noun,
+}
+
+/// What a [`Count`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Noun {
+    Rows,
+    Violations,
+    Problems,
+    Differ,
+    Match,
+    Decreases,
+    Moved,
+    LeftBehind,
+    Resolved,
+    Missing,
+    DistinctTimes,
+    Off,
+    WithoutTheirPoint,
+    MigratedRowsAsTheSpecSays,
+    MigratedRowsMatch,
+    MigratedRowsWithValues,
+    MigratedRowsAllNull,
+    Inserted,
+    Changed,
+    RowsDiffer,
+    MappedFieldsReadExistingColumns,
+    RowsAsBefore,
+    RowsUnchanged,
+}
+
+/// Duplicate columns checked, and the rows where one differs from the column it repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicates {
+    pub checked: u64,
+    pub rows_differ: u64,
+}
+
+/// A conversion factor: what the spec multiplies by, and what the units need.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    pub spec: f64,
+    pub unit: f64,
+}
+
+/// A length of time in a source's own unit (`seconds`: the unit is the second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Length {
+    pub units: i64,
+    pub seconds: bool,
+}
+
+/// Gaps of a source: how many, each longer than `longer_than`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gaps {
+    pub n: u64,
+    pub longer_than: Length,
+}
+
+/// Findings that are a fixed statement: a state, or why a check had nothing to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fixed {
+    Ok,
+    None,
+    Identical,
+    Unchanged,
+    Applied,
+    AppliedOrRehearsedHere,
+    NoRow,
+    NoRows,
+    NoMigratedRows,
+    /// A system of which the migration wrote nothing (live rows, or finer data replace them).
+    NoMigratedRowsLiveOrFiner,
+    /// A point of which the migration wrote nothing (live rows, or no source row).
+    NoMigratedRowsLiveOrNoSource,
+    NoSourceRowOfThisSystem,
+    NoMigratedRowTheSpecMakesNone,
+    EveryPageUsedOnce,
+    EverySystemPointCatalogued,
+    AbsentAsBefore,
+    ANewTable,
+    NoLiveRowsOfThisSystem,
+    AMappingForEveryVendor,
+    NothingInsertedEveryTableUnchanged,
+    AsBeforeTheMigration,
+    LiveRowsUnknown,
+    NoSourceRowsToSample,
+    EverySampleLive,
+    AllPresent,
+    EveryMappedPointInPointInfo,
+    ValuesWhereThereIsData,
+    NoSourceValueOfThisSystem,
+    NoLiveRowsAtTimesOfThisMigration,
+}
+
+/// What a check expected, or what it found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fact {
+    /// Nothing to say.
+    Nothing,
+    /// Counts of things, in order: `35,776 rows, 0 without their point`.
+    Counts { counts: Vec<Count> },
+    /// A fixed statement.
+    Fixed { what: Fixed },
+    /// The first and last time: `2025-11-05T10:00:00Z → 2025-11-06T10:00:00Z`.
+    Span {
+        first: Option<Time>,
+        last: Option<Time>,
+    },
+    /// Coverage found: the first and last target time, instants missing, gaps of the source.
+    Coverage {
+        first: Option<Time>,
+        last: Option<Time>,
+        missing: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gaps: Option<Gaps>,
+    },
+    /// How target times are made of source times: times `multiply`, of buckets `bucket_width`
+    /// source units wide when the migration rolls up.
+    TimeConversion {
+        multiply: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bucket_width: Option<i64>,
+    },
+    /// Rows of systems whose vendor the migration has no mapping for.
+    Unmapped { rows: u64, systems: Vec<i64> },
+    /// Every source column with data is carried or ignored.
+    AccountedFor { columns_with_data: u64 },
+    /// Source columns with data neither carried nor ignored, and the duplicate columns checked.
+    LeftBehind {
+        columns: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicates: Option<Duplicates>,
+    },
+    /// No migrated row: the rows the spec makes were already present (written live).
+    AlreadyPresent { rows: u64 },
+    /// No migrated row: the source holds no value the spec carries for this point.
+    NothingCarried { point: String },
+    /// Values in the point's unit, converted as the spec's units say, and plausible.
+    Plausible { unit: String },
+    /// Counters that never decrease.
+    NeverDecrease { columns: Vec<String> },
+    /// Mapped fields reading columns the source table lacks (read as NULL).
+    ColumnsLacking { fields: u64, table: String },
+    /// The target table with a unique key on (system, point, time).
+    UniqueKey { table: String },
+    /// As many indexes as before the migration, each the same.
+    IndexesAsBefore { indexes: u64 },
+    /// The indexes a table has.
+    Indexes { names: Vec<String> },
+    /// An integrity pragma answers `ok`.
+    PragmaOk { pragma: String },
+    /// What SQLite said of a table, verbatim.
+    TableMessage { table: String, message: String },
+    /// A message of SQLite or of the page census, verbatim.
+    Message { text: String },
+    /// A migration's state as its tool records it, and the tool's detail.
+    MigrationState {
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A query SQLite refused, and its message.
+    QueryFailed { message: String },
+    /// Exactly these rows (as the sqlite3 shell prints them: `a|b`).
+    ExactRows { rows: Vec<String> },
+    /// A number within bounds (either may be open).
+    Between {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// A number.
+    Number { value: f64 },
+    /// A query meant to return one number returned `rows` rows (the one value, when it is one).
+    NotOneNumber {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Value>,
+        rows: u64,
+    },
+    /// Rows differing from the live rows, and the differences each verified cause explains.
+    Parity {
+        differ: u64,
+        explained: Vec<Explained>,
+    },
+    /// The live window: how many source instants (or roll-up intervals) it holds, first to last.
+    Window {
+        rows: u64,
+        of: WindowOf,
+        first: Time,
+        last: Time,
+    },
+    /// A finding, and how many of it the database held before the migrations ran.
+    BeforeMigrations { now: Box<Fact>, before: u64 },
+    /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
+    Note { text: String },
+}
+
+impl Fact {
+    /// One count.
+    pub fn count(n: u64, of: Noun) -> Fact {
+        Fact::Counts {
+            counts: vec![Count { n, of }],
+        }
+    }
+
+    /// Several counts.
+    pub fn counts(counts: &[(u64, Noun)]) -> Fact {
+        Fact::Counts {
+            counts: counts.iter().map(|&(n, of)| Count { n, of }).collect(),
+        }
+    }
+}
+
+impl From<Fixed> for Fact {
+    fn from(what: Fixed) -> Fact {
+        Fact::Fixed { what }
+    }
+}
+
+impl From<String> for Fact {
+    fn from(text: String) -> Fact {
+        Fact::Note { text }
+    }
+}
+
+impl From<&str> for Fact {
+    fn from(text: &str) -> Fact {
+        Fact::Note { text: text.into() }
+    }
+}
+
+impl From<&String> for Fact {
+    fn from(text: &String) -> Fact {
+        Fact::Note { text: text.clone() }
+    }
+}
+
+/// One example of what a check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Example {
+    /// A row the target should hold at this time and does not.
+    Missing { at: Time },
+    /// A row the target holds at this time and should not (`raw`: the stored time).
+    Extra { at: Time, raw: Value },
+    /// A row whose values differ from what the spec makes.
+    Differs { at: Time, diffs: Vec<Diff> },
+    /// A target row with no source row at its time (`in_bucket`: in its roll-up bucket).
+    NoSourceRow { at: Time, in_bucket: bool },
+    /// A target time that is wrong, and why.
+    BadTime { at: Time, why: TimeCause },
+    /// Rows of a (system, point) pair the catalogue does not hold; `point_of`: the systems that
+    /// do have that point.
+    UncataloguedPoint {
+        system: i64,
+        point: i64,
+        rows: u64,
+        point_of: Vec<i64>,
+    },
+    /// A source column with data, neither carried nor ignored.
+    LeftBehind {
+        table: String,
+        column: String,
+        rows: u64,
+    },
+    /// A duplicate column that differs from the transform of the column it repeats.
+    Duplicate {
+        table: String,
+        column: String,
+        at: Value,
+        found: Value,
+        repeats: String,
+        expected: Value,
+    },
+    /// The spec reads columns the source table does not have.
+    SpecReadsMissing { table: String, columns: Vec<String> },
+    /// Every migrated row of a point is NULL while the source (or the live app) has values.
+    AllNull {
+        migrated: u64,
+        source_values: u64,
+        live_values: bool,
+        point: String,
+    },
+    /// The spec makes no row of a point the live app wrote values for.
+    LiveOnly { point: String },
+    /// A field whose source unit the spec converts wrongly (`factor`: what the spec multiplies by
+    /// and what the units need), or not at all (no conversion declared).
+    Conversion {
+        field: String,
+        table: String,
+        column: String,
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<Factor>,
+    },
+    /// A source time column whose unit the spec converts to the target time's unit wrongly
+    /// (`factor`), or not at all.
+    TimeConversion {
+        table: String,
+        column: String,
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<Factor>,
+    },
+    /// A row whose values are not plausible in the unit (or not rounded as the spec rounds).
+    Implausible {
+        at: Time,
+        values: Vec<(String, Value)>,
+        unit: String,
+    },
+    /// A counter that decreased (`seam`: at the seam from migrated to live rows).
+    Decrease {
+        at: Time,
+        column: String,
+        from: Value,
+        to: Value,
+        seam: bool,
+    },
+    /// A mapped field reading a column the source table lacks.
+    NoColumn {
+        vendor: String,
+        point: String,
+        field: String,
+        table: String,
+        column: String,
+    },
+    /// A mapped point missing from the point catalogue.
+    NoPoint {
+        system: i64,
+        vendor: String,
+        point: String,
+    },
+    /// The target has no unique key on these columns.
+    NoUniqueKey { columns: Vec<String> },
+    /// An index gone, changed or new since before the migration.
+    Index { name: String, change: IndexChange },
+    /// A row whose foreign key finds no parent (as `PRAGMA foreign_key_check` reports it).
+    NoParent {
+        table: Value,
+        rowid: Value,
+        parent: Value,
+    },
+    /// A row a query returned (`got`) where another (`expected`) was expected; either may be
+    /// absent (an extra row, a missing row). Rows as the sqlite3 shell prints them.
+    RowDiff {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        got: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<String>,
+    },
+    /// A row a query returned, as the sqlite3 shell prints it.
+    ShellRow { row: String },
+    /// One sampled source row of the spot check: what the source holds, what the spec makes of
+    /// it (absent: no row), and what the target holds (absent: no row). No `source`: a roll-up
+    /// bucket with no sample of this point, where the spec makes no row.
+    Sample {
+        verdict: Verdict,
+        at: Sampled,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SampleSource>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spec: Option<Vec<(String, Value)>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Vec<(String, Value)>>,
+    },
+    /// The first or last time differs between source and target.
+    Edge {
+        edge: Edge,
+        source: Option<Time>,
+        target: Option<Time>,
+    },
+    /// The target has nothing at a time the source has a row.
+    TargetHasNothing { at: Time },
+    /// A gap in the source longer than its cadence (also a gap in the target).
+    SourceGap {
+        after: Time,
+        gap: Length,
+        cadence: Length,
+    },
+    /// Text that is not yet typed: the words as printed.
+    Note { text: String },
+}
+
+/// One column's value: as found, and as expected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diff {
+    pub column: String,
+    pub found: Value,
+    pub expected: Value,
+}
+
+/// How an index differs from before the migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum IndexChange {
+    Gone,
+    Changed { sql: String },
+    New,
+}
+
+/// The spot check's verdict on one sampled row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    Mismatch,
+    /// Written by the live app: live_parity compares it.
+    Live,
+}
+
+/// Where a sampled row lands: migration, system, point and target time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sampled {
+    pub migration: String,
+    pub system: i64,
+    pub point: PointRef,
+    pub at: Time,
+}
+
+/// What the source holds for a sampled row: its columns, or a roll-up's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum SampleSource {
+    Row {
+        table: String,
+        values: Vec<(String, Value)>,
+    },
+    Samples {
+        table: String,
+        columns: Vec<String>,
+        samples: String,
+    },
+}
+
+/// A point the live app writes that the spec does not map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmapped {
+    /// In the point catalogue, not in the spec.
+    NotInSpec,
+    /// Not in the point catalogue.
+    NotCatalogued,
+}
+
+/// A cause that explains a difference between live and migrated rows, verified in the data.
+/// (Declared in the order the report lists them.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Live rows where the source has no row (nothing to migrate).
+    NoSourceRow,
+    /// Rows at instants the live app wrote nothing at.
+    NothingLiveThen,
+    /// Rows of a point the live app wrote nothing of in the window.
+    NotWrittenLive,
+    /// Rows of intervals in which the live app wrote no point row of the point.
+    NoLivePoints,
+    /// Rows whose live row is the roll-up of the live app's point rows, which hold other
+    /// samples than the source there.
+    LivePointsDiffer,
+    /// Seam rows: the live aggregator started inside the interval.
+    Seam,
+}
+
+/// How many differences one cause explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explained {
+    pub cause: Cause,
+    pub n: u64,
+}
+
+/// What a live-parity window counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowOf {
+    SourceInstants,
+    IntervalsWithSourceRows,
+}
+
+/// Why a target time is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum TimeCause {
+    /// Not a plausible time in the target's unit (a time left unconverted?).
+    Implausible { unit: String },
+    /// Not a whole bucket (a roll-up), or not a whole source time unit.
+    NotWhole { bucket: bool },
+    /// No source row at this time.
+    NoSourceRow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    First,
+    Last,
+}
+
+impl From<String> for Example {
+    fn from(text: String) -> Example {
+        Example::Note { text }
+    }
+}
+
+impl From<&str> for Example {
+    fn from(text: &str) -> Example {
+        Example::Note { text: text.into() }
+    }
+}
+
+impl From<String> for Scope {
+    fn from(name: String) -> Scope {
+        Scope::named(name)
+    }
+}
+
+impl From<&str> for Scope {
+    fn from(name: &str) -> Scope {
+        Scope::named(name)
+    }
+}
+
+impl From<&String> for Scope {
+    fn from(name: &String) -> Scope {
+        Scope::named(name.clone())
+    }
+}
+
+/// A check's findings in words, as the text formats print them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckText {
+    pub scope: String,
+    pub expected: String,
+    pub found: String,
+    pub examples: Vec<String>,
+}

@@ -1,0 +1,634 @@
+//! The words of a check's typed findings: the one place that turns a [`Scope`], a [`Fact`] and an
+//! [`Example`] into the text the table, Markdown, JUnit and HTML renderers print.
+
+use crate::checks::show_time;
+use crate::report::{
+    Cause, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
+    SampleSource, Scope, Time, TimeCause, Unmapped, Value, Verdict, WindowOf,
+};
+use crate::table::count as thousands;
+
+/// A check's findings in words.
+pub fn check(c: &CheckResult) -> CheckText {
+    CheckText {
+        scope: scope(&c.scope),
+        expected: fact(&c.expected),
+        found: fact(&c.found),
+        examples: c.examples.iter().map(example).collect(),
+    }
+}
+
+/// `readings_to_points · system 1 · fault_ts (16)`
+pub fn scope(s: &Scope) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(n) = &s.name {
+        parts.push(n.clone());
+    }
+    match (&s.tool, &s.migration) {
+        (Some(t), Some(m)) => parts.push(format!("{t} migration {m}")),
+        (Some(t), None) => parts.push(format!("{t} directory")),
+        (None, Some(m)) => parts.push(m.clone()),
+        (None, None) => {}
+    }
+    match (s.system, &s.vendor) {
+        (Some(id), Some(v)) if s.point.is_none() => parts.push(format!("system {id} ({v})")),
+        (Some(id), _) => parts.push(format!("system {id}")),
+        (None, Some(v)) => parts.push(format!("vendor {v}")),
+        (None, None) => {}
+    }
+    if let Some(p) = &s.point {
+        parts.push(match s.unmapped {
+            None => format!("{} ({})", p.name, p.id),
+            Some(Unmapped::NotInSpec) => format!("{} ({}), not in the spec", p.name, p.id),
+            Some(Unmapped::NotCatalogued) => format!("point {}, not catalogued", p.id),
+        });
+    }
+    if let Some(t) = &s.table {
+        parts.push(format!("table {t}"));
+    }
+    if let Some(f) = &s.file {
+        parts.push(match s.line {
+            Some(l) => format!("{f}:{l}"),
+            None => f.clone(),
+        });
+    }
+    if let Some((rows, seed)) = s.sample {
+        parts.push(format!("{rows} rows, seed {seed}"));
+    }
+    let all = parts.join(" · ");
+    match &s.label {
+        Some(l) => format!("{l}: {all}"),
+        None => all,
+    }
+}
+
+pub fn time(t: &Time) -> String {
+    show_time(t.t, t.per_second)
+}
+
+/// A value as a report shows it: NULL, integers plainly, reals with full precision, text quoted.
+pub fn value(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => format!("{f:?}"),
+        Value::Text(t) => format!("{t:?}"),
+        Value::Blob { blob_bytes } => format!("<{blob_bytes} bytes>"),
+    }
+}
+
+/// A number: whole numbers without a fraction.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn opt_time(t: &Option<Time>) -> String {
+    t.as_ref().map_or("none".into(), time)
+}
+
+/// A length of time in source units, as hours and minutes when they are seconds.
+pub fn length(l: &Length) -> String {
+    let units = l.units;
+    if !l.seconds {
+        format!("{units} time units")
+    } else if units >= 3600 {
+        format!("{}h{:02}m", units / 3600, units % 3600 / 60)
+    } else if units % 60 == 0 {
+        format!("{} min", units / 60)
+    } else {
+        format!("{units} s")
+    }
+}
+
+fn fixed(f: Fixed) -> &'static str {
+    match f {
+        Fixed::Ok => "ok",
+        Fixed::None => "none",
+        Fixed::Identical => "identical",
+        Fixed::Unchanged => "unchanged",
+        Fixed::Applied => "applied",
+        Fixed::AppliedOrRehearsedHere => "applied, or pending and rehearsed here",
+        Fixed::NoRow => "no row",
+        Fixed::NoRows => "no rows",
+        Fixed::NoMigratedRows => "no migrated rows",
+        Fixed::NoMigratedRowsLiveOrFiner => {
+            "no migrated rows to compare (the live app wrote them all, or finer data replaces them)"
+        }
+        Fixed::NoMigratedRowsLiveOrNoSource => {
+            "no migrated rows to compare (the live app wrote them all, or the source has none)"
+        }
+        Fixed::NoSourceRowOfThisSystem => "the spec carries no source row of this system",
+        Fixed::NoMigratedRowTheSpecMakesNone => "no migrated row; the spec makes none",
+        Fixed::EveryPageUsedOnce => "every page used once",
+        Fixed::EverySystemPointCatalogued => "every (system, point) catalogued",
+        Fixed::AbsentAsBefore => "absent, as before",
+        Fixed::ANewTable => "a new table",
+        Fixed::NoLiveRowsOfThisSystem => "no live rows for this system",
+        Fixed::AMappingForEveryVendor => "a mapping for every vendor with rows",
+        Fixed::NothingInsertedEveryTableUnchanged => "0 rows inserted, every table unchanged",
+        Fixed::AsBeforeTheMigration => "schema and every table as before the migration",
+        Fixed::LiveRowsUnknown => {
+            "cannot tell live rows apart: no preflight journal and no live marker in the spec"
+        }
+        Fixed::NoSourceRowsToSample => "no source rows to sample",
+        Fixed::EverySampleLive => {
+            "every sampled row was written by the live app (live_parity compares those)"
+        }
+        Fixed::AllPresent => "all present",
+        Fixed::EveryMappedPointInPointInfo => "every mapped point in point_info",
+        Fixed::ValuesWhereThereIsData => "values where the source or the live app has data",
+        Fixed::NoSourceValueOfThisSystem => {
+            "no migrated row: the spec carries no source value of this system (finer data replaces it, or there is none)"
+        }
+        Fixed::NoLiveRowsAtTimesOfThisMigration => {
+            "no live rows of this system at times this migration answers for"
+        }
+    }
+}
+
+fn cause(c: Cause) -> &'static str {
+    match c {
+        Cause::NoSourceRow => "live rows where the source has no row (nothing to migrate)",
+        Cause::NothingLiveThen => "rows at instants the live app wrote nothing at",
+        Cause::NotWrittenLive => "rows of a point the live app wrote nothing of in the window",
+        Cause::NoLivePoints => {
+            "rows of intervals in which the live app wrote no point row of the point"
+        }
+        Cause::LivePointsDiffer => {
+            "rows whose live row is the roll-up of the live app's point rows (recomputed), which hold other samples than the source there"
+        }
+        Cause::Seam => {
+            "seam rows: the live aggregator started inside the interval, its row holds only the latest samples"
+        }
+    }
+}
+
+fn noun(n: Noun) -> &'static str {
+    match n {
+        Noun::Rows => "rows",
+        Noun::Violations => "violations",
+        Noun::Problems => "problems",
+        Noun::Differ => "differ",
+        Noun::Match => "match",
+        Noun::Decreases => "decreases",
+        Noun::Moved => "moved",
+        Noun::LeftBehind => "left behind",
+        Noun::Resolved => "resolved",
+        Noun::Missing => "missing",
+        Noun::DistinctTimes => "distinct times",
+        Noun::Off => "off",
+        Noun::WithoutTheirPoint => "without their point",
+        Noun::MigratedRowsAsTheSpecSays => "migrated rows as the spec says",
+        Noun::MigratedRowsMatch => "migrated rows match",
+        Noun::MigratedRowsWithValues => "migrated rows with values",
+        Noun::MigratedRowsAllNull => "migrated rows, all NULL",
+        Noun::Inserted => "inserted",
+        Noun::Changed => "changed",
+        Noun::RowsDiffer => "rows differ",
+        Noun::MappedFieldsReadExistingColumns => "mapped fields read existing columns",
+        Noun::RowsAsBefore => "rows, as before",
+        Noun::RowsUnchanged => "rows, unchanged",
+    }
+}
+
+fn counted(c: &Count) -> String {
+    format!("{} {}", thousands(c.n as i64), noun(c.of))
+}
+
+pub fn fact(f: &Fact) -> String {
+    match f {
+        Fact::Nothing => String::new(),
+        Fact::Counts { counts } => counts.iter().map(counted).collect::<Vec<_>>().join(", "),
+        Fact::Fixed { what } => fixed(*what).into(),
+        Fact::Span { first, last } => format!("{} → {}", opt_time(first), opt_time(last)),
+        Fact::Coverage {
+            first,
+            last,
+            missing,
+            gaps,
+        } => {
+            let mut s = format!(
+                "{} → {}, {missing} instants missing",
+                opt_time(first),
+                opt_time(last)
+            );
+            if let Some(g) = gaps {
+                s.push_str(&format!(
+                    ", {} source gaps > {}",
+                    g.n,
+                    length(&g.longer_than)
+                ));
+            }
+            s
+        }
+        Fact::TimeConversion {
+            multiply,
+            bucket_width,
+        } => match bucket_width {
+            Some(w) => format!("bucket × {multiply} (buckets of {w} source units)"),
+            None => format!("source time × {multiply}"),
+        },
+        Fact::Unmapped { rows, systems } => format!(
+            "{} rows of systems {} and no mapping",
+            thousands(*rows as i64),
+            systems
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Fact::AccountedFor { columns_with_data } => {
+            format!("{columns_with_data} columns with data, all accounted for")
+        }
+        Fact::LeftBehind {
+            columns,
+            duplicates,
+        } => match duplicates {
+            None => format!("{columns} left behind"),
+            Some(d) => format!(
+                "{columns} left behind, {} duplicate columns checked ({} rows differ)",
+                d.checked,
+                thousands(d.rows_differ as i64)
+            ),
+        },
+        Fact::AlreadyPresent { rows } => format!(
+            "no migrated row: the {} rows the spec makes were already present (written live)",
+            thousands(*rows as i64)
+        ),
+        Fact::NothingCarried { point } => {
+            format!("no migrated row: the source holds no value the spec carries for {point}")
+        }
+        Fact::Plausible { unit } => format!("{unit}, converted and plausible"),
+        Fact::NeverDecrease { columns } => format!("{} never decrease", columns.join(", ")),
+        Fact::ColumnsLacking { fields, table } => {
+            format!("{fields} read columns {table} lacks (NULL)")
+        }
+        Fact::UniqueKey { table } => {
+            format!("{table} with a unique key on (system, point, time)")
+        }
+        Fact::IndexesAsBefore { indexes } => {
+            format!("{indexes} indexes as before the migration")
+        }
+        Fact::Indexes { names } => format!("{} indexes: {}", names.len(), names.join(", ")),
+        Fact::PragmaOk { pragma } => format!("{pragma}: ok"),
+        Fact::TableMessage { table, message } => format!("table {table}: {message}"),
+        Fact::Message { text } => text.clone(),
+        Fact::MigrationState { state, detail } => match detail {
+            Some(d) => format!("{state}: {d}"),
+            None => state.clone(),
+        },
+        Fact::QueryFailed { message } => format!("the query failed: {message}"),
+        Fact::ExactRows { rows } => format!("exactly {} rows: {}", rows.len(), rows.join(", ")),
+        Fact::Between { min, max } => match (min, max) {
+            (Some(lo), Some(hi)) => format!("between {} and {}", number(*lo), number(*hi)),
+            (Some(lo), None) => format!("at least {}", number(*lo)),
+            (None, Some(hi)) => format!("at most {}", number(*hi)),
+            (None, None) => "any number".into(),
+        },
+        Fact::Number { value } => number(*value),
+        Fact::NotOneNumber { value, rows } => format!(
+            "{}; a count check needs the query to return one number",
+            match value {
+                Some(v) => self::value(v),
+                None => format!("{rows} rows"),
+            }
+        ),
+        Fact::Parity { differ, explained } => {
+            let mut s = format!("{} differ", thousands(*differ as i64));
+            if !explained.is_empty() {
+                let causes: Vec<String> = explained
+                    .iter()
+                    .map(|e| format!("{} {}", thousands(e.n as i64), cause(e.cause)))
+                    .collect();
+                s.push_str(&format!("; explained: {}", causes.join("; ")));
+            }
+            s
+        }
+        Fact::Window {
+            rows,
+            of,
+            first,
+            last,
+        } => format!(
+            "{} {} in {} → {}",
+            thousands(*rows as i64),
+            match of {
+                WindowOf::SourceInstants => "source instants",
+                WindowOf::IntervalsWithSourceRows => "intervals with source rows",
+            },
+            time(first),
+            time(last)
+        ),
+        Fact::BeforeMigrations { now, before } => {
+            format!("{} ({before} before the migrations)", fact(now))
+        }
+        Fact::Note { text } => text.clone(),
+    }
+}
+
+pub fn example(e: &Example) -> String {
+    match e {
+        Example::Missing { at } => format!("missing: {}", time(at)),
+        Example::Extra { at, raw } => format!("extra: {} ({})", time(at), value(raw)),
+        Example::Differs { at, diffs } => format!(
+            "{}: {}",
+            time(at),
+            diffs
+                .iter()
+                .map(|d| format!(
+                    "{} {} (expected {})",
+                    d.column,
+                    value(&d.found),
+                    value(&d.expected)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Example::NoSourceRow { at, in_bucket } => format!(
+            "{}: no source row {}",
+            time(at),
+            if *in_bucket {
+                "in this bucket"
+            } else {
+                "at this time"
+            }
+        ),
+        Example::BadTime { at, why } => match why {
+            TimeCause::Implausible { unit } => {
+                format!(
+                    "{}: not a plausible {unit} (a time left unconverted?)",
+                    at.t
+                )
+            }
+            TimeCause::NotWhole { bucket } => format!(
+                "{}: not a whole {}",
+                at.t,
+                if *bucket {
+                    "bucket"
+                } else {
+                    "source time unit"
+                }
+            ),
+            TimeCause::NoSourceRow => {
+                format!("{} ({}): no source row at this time", at.t, time(at))
+            }
+        },
+        Example::UncataloguedPoint {
+            system,
+            point,
+            rows,
+            point_of,
+        } => {
+            let rows = thousands(*rows as i64);
+            if point_of.is_empty() {
+                format!("system {system}, point {point}: {rows} rows; no system has point {point}")
+            } else {
+                let list: Vec<String> = point_of.iter().map(|s| s.to_string()).collect();
+                format!(
+                    "system {system}, point {point}: {rows} rows; system {system} has no point {point}, it is a point of system {}",
+                    list.join(", ")
+                )
+            }
+        }
+        Example::LeftBehind {
+            table,
+            column,
+            rows,
+        } => format!(
+            "{table}.{column}: {} rows with data, neither carried nor ignored",
+            thousands(*rows as i64)
+        ),
+        Example::Duplicate {
+            table,
+            column,
+            at,
+            found,
+            repeats,
+            expected,
+        } => format!(
+            "{table}.{column} at {}: {}, but it repeats {repeats} → {}",
+            value(at),
+            value(found),
+            value(expected)
+        ),
+        Example::SpecReadsMissing { table, columns } => format!(
+            "the spec reads {table}.{}, which does not exist",
+            columns.join(", ")
+        ),
+        Example::AllNull {
+            migrated,
+            source_values,
+            live_values,
+            point,
+        } => format!(
+            "{} migrated rows, all NULL; the source holds {} values{} for {point}",
+            thousands(*migrated as i64),
+            thousands(*source_values as i64),
+            if *live_values {
+                ", and the live app wrote values"
+            } else {
+                ""
+            }
+        ),
+        Example::LiveOnly { point } => {
+            format!("the spec makes no row of {point} while the live app wrote values for it")
+        }
+        Example::Conversion {
+            field,
+            table,
+            column,
+            from,
+            to,
+            factor,
+        } => match factor {
+            None => format!(
+                "{field} ← {table}.{column} is {from}, the point is {to}: the spec's [units] declare no conversion"
+            ),
+            Some(f) => format!(
+                "{field} ← {table}.{column} is {from}, the point is {to}: the spec multiplies by {}, the unit needs {}",
+                f.spec, f.unit
+            ),
+        },
+        Example::TimeConversion {
+            table,
+            column,
+            from,
+            to,
+            factor,
+        } => match factor {
+            Some(f) => format!(
+                "{table}.{column} is {from}, the target time is {to}: the spec multiplies by {}, the units need {}",
+                f.spec, f.unit
+            ),
+            None => format!(
+                "the spec declares no conversion from {from} to {to} (time of {table}.{column})"
+            ),
+        },
+        Example::Implausible { at, values, unit } => format!(
+            "{}: {} (not a plausible {unit}, or not rounded as the spec rounds)",
+            time(at),
+            values
+                .iter()
+                .map(|(c, v)| format!("{c} {}", value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Example::Decrease {
+            at,
+            column,
+            from,
+            to,
+            seam,
+        } => format!(
+            "{}: {column} {} → {}{}",
+            time(at),
+            value(from),
+            value(to),
+            if *seam {
+                " (at the seam from migrated to live rows)"
+            } else {
+                ""
+            }
+        ),
+        Example::NoColumn {
+            vendor,
+            point,
+            field,
+            table,
+            column,
+        } => format!("vendor {vendor} · point {point}: {field} ← {table}.{column} does not exist"),
+        Example::NoPoint {
+            system,
+            vendor,
+            point,
+        } => format!("system {system} ({vendor}): no point {point}"),
+        Example::NoUniqueKey { columns } => {
+            format!("no UNIQUE key on ({})", columns.join(", "))
+        }
+        Example::Index { name, change } => match change {
+            IndexChange::Gone => format!("index {name} is gone"),
+            IndexChange::Changed { sql } => format!("index {name} changed: {sql}"),
+            IndexChange::New => format!("index {name} is new"),
+        },
+        Example::NoParent {
+            table,
+            rowid,
+            parent,
+        } => format!(
+            "{} rowid {} has no parent in {}",
+            value(table),
+            value(rowid),
+            value(parent)
+        ),
+        Example::RowDiff { got, expected } => match (got, expected) {
+            (Some(g), Some(w)) => format!("got {g:?}, expected {w:?}"),
+            (Some(g), None) => format!("got {g:?}, not expected"),
+            (None, Some(w)) => format!("missing {w:?}"),
+            (None, None) => String::new(),
+        },
+        Example::ShellRow { row } => row.clone(),
+        Example::Sample {
+            verdict,
+            at,
+            source,
+            spec,
+            target,
+        } => {
+            let head = format!(
+                "{} · system {} · {} ({}) @ {}",
+                at.migration,
+                at.system,
+                at.point.name,
+                at.point.id,
+                time(&at.at)
+            );
+            let verdict = match verdict {
+                Verdict::Ok => "ok",
+                Verdict::Mismatch => "MISMATCH",
+                Verdict::Live => "live",
+            };
+            let Some(source) = source else {
+                return format!("{verdict} {head}: no sample of this point → spec no row");
+            };
+            let source = match source {
+                SampleSource::Samples {
+                    table,
+                    columns,
+                    samples,
+                } => format!("samples {table}.{} = {samples}", columns.join("/")),
+                SampleSource::Row { table, values } => values
+                    .iter()
+                    .map(|(c, v)| format!("{table}.{c} = {}", value(v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let side = |s: &Option<Vec<(String, Value)>>| match s {
+                Some(vs) => vs
+                    .iter()
+                    .map(|(c, v)| format!("{c} {}", value(v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "no row".into(),
+            };
+            let spec = side(spec);
+            let mut target = side(target);
+            if verdict == "live" {
+                target.push_str(" (a live row)");
+            }
+            format!("{verdict} {head}: {source} → spec {spec}; target {target}")
+        }
+        Example::Edge {
+            edge,
+            source,
+            target,
+        } => format!(
+            "{}: source {}, target {}",
+            match edge {
+                Edge::First => "first",
+                Edge::Last => "last",
+            },
+            opt_time(source),
+            opt_time(target)
+        ),
+        Example::TargetHasNothing { at } => {
+            format!("target has nothing at {} (the source has a row)", time(at))
+        }
+        Example::SourceGap {
+            after,
+            gap,
+            cadence,
+        } => format!(
+            "source gap of {} after {} (a row is expected every {}; also a gap in the target)",
+            length(gap),
+            time(after),
+            length(cadence)
+        ),
+        Example::Note { text } => text.clone(),
+    }
+}
+
+impl CheckResult {
+    /// The scope in words.
+    pub fn scope_text(&self) -> String {
+        scope(&self.scope)
+    }
+
+    /// What was expected, in words.
+    pub fn expected_text(&self) -> String {
+        fact(&self.expected)
+    }
+
+    /// What was found, in words.
+    pub fn found_text(&self) -> String {
+        fact(&self.found)
+    }
+
+    /// The examples in words.
+    pub fn example_texts(&self) -> Vec<String> {
+        self.examples.iter().map(example).collect()
+    }
+}
