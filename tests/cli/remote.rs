@@ -710,18 +710,7 @@ fn a_remote_verify_reads_one_state_while_the_server_takes_writes() {
         );
         let report: serde_json::Value =
             serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("round {round}: {e}: {r:?}"));
-        let failed: Vec<String> = report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["status"] == "fail")
-            .map(|c| {
-                format!(
-                    "{} {}: {}",
-                    c["check"], c["text"]["scope"], c["text"]["found"]
-                )
-            })
-            .collect();
+        let failed: Vec<String> = failed_checks(&report);
         assert!(failed.is_empty(), "round {round}: {failed:?}");
         assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
     }

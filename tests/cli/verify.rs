@@ -627,18 +627,7 @@ fn verify_reads_one_snapshot_while_the_live_app_writes(#[case] journal_mode: &st
             r.stderr
         );
         let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-        let unexpected: Vec<String> = report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["status"] == "fail")
-            .map(|c| {
-                format!(
-                    "{} {}: {}",
-                    c["check"], c["text"]["scope"], c["text"]["found"]
-                )
-            })
-            .collect();
+        let unexpected: Vec<String> = failed_checks(&report);
         assert!(unexpected.is_empty(), "round {round}: {unexpected:?}");
     }
     let after = scalar(

@@ -341,3 +341,19 @@ pub fn gz(db: &Path) -> PathBuf {
     e.finish().unwrap();
     out
 }
+
+/// The failed checks of a JSON report, each as "check scope: what was found".
+pub fn failed_checks(report: &serde_json::Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                c["check"], c["text"]["scope"], c["text"]["found"]
+            )
+        })
+        .collect()
+}
