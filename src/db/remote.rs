@@ -178,6 +178,17 @@ fn changes_rows(sql: &str) -> bool {
 /// batch whose failing statement came before its COMMIT: the transaction was rolled back.
 const SERVER_CANCEL_RETRIES: u32 = 3;
 
+/// Wait before running a statement the server cancelled again, longer each time; false once the
+/// retries are spent.
+fn back_off(attempt: &mut u32) -> bool {
+    if *attempt >= SERVER_CANCEL_RETRIES {
+        return false;
+    }
+    *attempt += 1;
+    std::thread::sleep(std::time::Duration::from_millis(100 * u64::from(*attempt)));
+    true
+}
+
 /// Whether the server answered "interrupted" (and not preflight's own Ctrl-C).
 fn cancelled_by_server(e: &DbError) -> bool {
     matches!(e, DbError::Sql { message, .. } if message == "interrupted")
@@ -397,11 +408,9 @@ impl Db for RemoteDb {
                     if self.read.is_some() && !self.still_in_snapshot() {
                         return Err(self.snapshot_ended(sql));
                     }
-                    if attempt >= SERVER_CANCEL_RETRIES {
+                    if !back_off(&mut attempt) {
                         return Err(e);
                     }
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt as u64));
                 }
                 r => return r.map(|o| o.rows),
             }
@@ -465,11 +474,7 @@ impl Db for RemoteDb {
                 // a statement before COMMIT was cancelled and the transaction rolled back: nothing
                 // of the batch was written, so it runs again
                 Err(DbError::InBatch { source, .. })
-                    if attempt < SERVER_CANCEL_RETRIES && cancelled_by_server(&source) =>
-                {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt as u64));
-                }
+                    if cancelled_by_server(&source) && back_off(&mut attempt) => {}
                 out => return out,
             }
         }
