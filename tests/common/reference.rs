@@ -106,34 +106,10 @@ pub fn migrate(conn: &Connection, spec: &Spec) -> BTreeMap<(String, i64), u64> {
         .collect();
     for m in &spec.migrations {
         if m.kind == Kind::Rollup {
-            rollup(conn, spec, m, &systems, &points, &mut made);
+            rollup(conn, m, &systems, &points, &mut made);
             continue;
         }
-        let cols: Vec<String> = conn
-            .prepare(&format!("SELECT * FROM {} LIMIT 0", q(&m.source)))
-            .unwrap()
-            .column_names()
-            .map(String::from)
-            .collect();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT * FROM {} ORDER BY {}, {}",
-                q(&m.source),
-                q(&m.system),
-                q(&m.time.source)
-            ))
-            .unwrap();
-        let rows: Vec<BTreeMap<String, Value>> = stmt
-            .query_map([], |r| {
-                Ok(cols
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.clone(), r.get::<_, Value>(i).unwrap()))
-                    .collect())
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let rows = source_rows(conn, m);
         let mut target_cols = vec![
             m.system.clone(),
             m.point_column.clone(),
@@ -305,16 +281,8 @@ fn cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
 
 /// A roll-up, row by row: each source row is a sample of each point it makes a row of; samples
 /// are grouped per bucket and summarised in Rust.
-fn rollup(
-    conn: &Connection,
-    spec: &Spec,
-    m: &Migration,
-    systems: &BTreeMap<i64, String>,
-    points: &BTreeMap<(i64, String), i64>,
-    made: &mut BTreeMap<(String, i64), u64>,
-) {
-    let _ = spec;
-    let b = m.bucket.as_ref().unwrap();
+/// Every row of a migration's source, by column name, in system and time order.
+fn source_rows(conn: &Connection, m: &Migration) -> Vec<BTreeMap<String, Value>> {
     let cols: Vec<String> = conn
         .prepare(&format!("SELECT * FROM {} LIMIT 0", q(&m.source)))
         .unwrap()
@@ -329,17 +297,27 @@ fn rollup(
             q(&m.time.source)
         ))
         .unwrap();
-    let rows: Vec<BTreeMap<String, Value>> = stmt
-        .query_map([], |r| {
-            Ok(cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), r.get::<_, Value>(i).unwrap()))
-                .collect())
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    stmt.query_map([], |r| {
+        Ok(cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), r.get::<_, Value>(i).unwrap()))
+            .collect())
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn rollup(
+    conn: &Connection,
+    m: &Migration,
+    systems: &BTreeMap<i64, String>,
+    points: &BTreeMap<(i64, String), i64>,
+    made: &mut BTreeMap<(String, i64), u64>,
+) {
+    let b = m.bucket.as_ref().unwrap();
+    let rows = source_rows(conn, m);
     // (system, point id, bucket) → samples (time, value, the row)
     type Samples<'r> = Vec<(i64, Value, &'r BTreeMap<String, Value>)>;
     let mut groups: BTreeMap<(i64, i64, i64), Samples> = BTreeMap::new();
