@@ -401,8 +401,14 @@ pub struct SuiteArgs {
     pub seed: u64,
     /// Check integrity with PRAGMA quick_check (pages, b-trees and records, but not every index
     /// entry against its row): much faster on a large database than the full integrity_check.
+    /// `rehearse` checks the migrated copy this way by default: the copy passed the full
+    /// integrity_check at extract and only SQLite has written it since.
     #[arg(long)]
     pub quick_integrity: bool,
+    /// `rehearse`: check the migrated copy with the full integrity_check rather than quick_check
+    /// (`verify` always runs the full check unless --quick-integrity).
+    #[arg(long, conflicts_with = "quick_integrity")]
+    pub full_integrity: bool,
 }
 
 #[derive(Debug, Args)]

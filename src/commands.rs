@@ -628,7 +628,11 @@ pub fn rehearse(a: cli::RehearseArgs) -> Result<Outcome, Error> {
             spec,
             scope: scope(&a.engine),
             batch_size: a.engine.batch_size,
-            suite: suite(&a.suite, &a.report),
+            // the migrated copy passed the full check at extract: quick_check unless asked
+            suite: crate::checks::SuiteOptions {
+                quick_integrity: !a.suite.full_integrity,
+                ..suite(&a.suite, &a.report)
+            },
         },
         &mut |stage| pb.set_message(format!("rehearse: {stage}")),
     );

@@ -23,8 +23,8 @@ fn open_ro(path: &Path) -> rusqlite::Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    // memory-mapped reads: the file was just written and sits in the page cache
-    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 4294967296;")?;
+    // the file was just written and sits in the kernel's page cache: a small cache of its own
+    conn.execute_batch("PRAGMA cache_size = -16384;")?;
     crate::interrupt::watch(&mut conn, std::time::Duration::from_secs(30))?;
     Ok(conn)
 }

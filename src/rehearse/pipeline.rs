@@ -313,6 +313,28 @@ impl<'a> Rehearsal<'a> {
         })
     }
 
+    /// A copy of the work copy's file for checks to read on other threads while the work copy
+    /// goes on, when there are cores to share and room for it (None: check the work copy in turn).
+    pub fn copy_to_check(&mut self) -> Result<Option<tempfile::TempPath>, Error> {
+        if crate::parallel::cores() < 2 {
+            return Ok(None);
+        }
+        self.settle()?;
+        let size = crate::fsutil::size(&self.path)?;
+        // the copy, and the room the undo and the checks' temporary b-trees need beside it
+        match crate::fsutil::free_space(self.dir.path()) {
+            Some(free) if free / 2 > size => {}
+            _ => return Ok(None),
+        }
+        self.kept += 1;
+        let copy = self.dir.path().join(format!("{}-checked.db", self.kept));
+        std::fs::copy(&self.path, &copy).map_err(|e| crate::fsutil::FsError::io(&copy, e))?;
+        Ok(Some(
+            tempfile::TempPath::try_from_path(&copy)
+                .map_err(|e| crate::fsutil::FsError::io(&copy, e))?,
+        ))
+    }
+
     /// From now on, the migration that follows starts from the work copy as it is.
     pub fn mark(&mut self) -> Result<(), Error> {
         self.reference = Some(self.keep("before")?);
@@ -383,6 +405,9 @@ pub fn run(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<Ende
     let after_forward = match &plan.checks {
         Checks::Suite { spec, scope, suite } => {
             r.size_after = Some(crate::fsutil::size(&r.path)?);
+            if let Some(copy) = r.copy_to_check()? {
+                return overlapped(r, m, plan, (spec, scope, suite), copy);
+            }
             verify(r, plan, spec, scope, suite)?;
             None
         }
@@ -394,7 +419,17 @@ pub fn run(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<Ende
             Some(r.keep("after-forward")?)
         }
     };
-    again(r, m, plan, after_forward.as_ref())?;
+    after_checks(r, m, plan, after_forward.as_ref())
+}
+
+/// What follows the checks: again, undo, redeploy.
+fn after_checks(
+    r: &mut Rehearsal,
+    m: &mut dyn Migration,
+    plan: &Plan,
+    after_forward: Option<&Kept>,
+) -> Result<Ended, Error> {
+    again(r, m, plan, after_forward)?;
     if m.undo_identity().is_none() {
         let (why, with_check) = &plan.no_undo;
         r.skip(&name(plan, undo_name(plan)), why);
@@ -410,7 +445,7 @@ pub fn run(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<Ende
     }
     let undone = undo(r, m, plan)?;
     if plan.redeploy
-        && let Some(after_forward) = &after_forward
+        && let Some(after_forward) = after_forward
     {
         if undone {
             redeploy(r, m, plan, after_forward)?;
@@ -652,6 +687,79 @@ fn kept_after_failure(
     Ok(())
 }
 
+/// The spec's suite on a copy of the migrated state, on other threads, while the second run and
+/// the undo go on with the work copy (the two need nothing from each other). The report reads as
+/// if they had run one after the other: the `verify` stage and its checks come first.
+fn overlapped(
+    r: &mut Rehearsal,
+    m: &mut dyn Migration,
+    plan: &Plan,
+    (spec, scope, suite): (&LoadedSpec, &Scope, &checks::SuiteOptions),
+    copy: tempfile::TempPath,
+) -> Result<Ended, Error> {
+    let stage = name(plan, "verify");
+    (r.on_stage)(&stage);
+    let at = (r.report.stages.len(), r.report.checks.len());
+    let before = r.before.clone();
+    let pristine = r.dir.path().join("before.db");
+    let mut part = Report::new(
+        "rehearse",
+        r.report.target.clone(),
+        r.report.spec.clone(),
+        None,
+    );
+    let (checked, rest) = std::thread::scope(|s| {
+        let checks = s.spawn(|| -> Result<f64, Error> {
+            let t = Instant::now();
+            let db = db::open(&Target::Local(copy.to_path_buf()), Access::ReadOnly)?;
+            run_checks(
+                db.as_ref(),
+                spec,
+                scope,
+                suite,
+                Some((&before, Target::Local(pristine.clone()))),
+                &mut part,
+            )?;
+            Ok(t.elapsed().as_secs_f64())
+        });
+        let rest = after_checks(r, m, plan, None);
+        (checks.join(), rest)
+    });
+    let secs = match checked {
+        Ok(done) => done?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let ended = rest?;
+    drop(copy);
+    let (status, detail) = verdict(&part.checks);
+    r.report.stages.insert(
+        at.0,
+        Stage {
+            name: stage.clone(),
+            status,
+            detail,
+        },
+    );
+    r.report.checks.splice(at.1..at.1, part.checks);
+    r.report.timelines.extend(part.timelines);
+    r.report.timings.extend(part.timings);
+    r.report.timings.insert(format!("stage:{stage}"), secs);
+    Ok(ended)
+}
+
+/// The `verify` stage's status and words from its checks.
+fn verdict(checks: &[CheckResult]) -> (Status, String) {
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    (
+        if failed == 0 {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        format!("{} checks, {failed} failed", checks.len()),
+    )
+}
+
 /// `verify`: the spec's whole suite on the migrated copy, with the untouched copy as baseline.
 pub fn verify(
     r: &mut Rehearsal,
@@ -671,21 +779,8 @@ pub fn verify(
             Some((&r.before, Target::Local(pristine))),
             &mut r.report,
         )?;
-        let failed = r
-            .report
-            .checks
-            .iter()
-            .filter(|c| c.status == Status::Fail)
-            .count();
-        Ok((
-            (),
-            if failed == 0 {
-                Status::Pass
-            } else {
-                Status::Fail
-            },
-            format!("{} checks, {failed} failed", r.report.checks.len()),
-        ))
+        let (status, detail) = verdict(&r.report.checks);
+        Ok(((), status, detail))
     })
 }
 

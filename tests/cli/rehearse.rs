@@ -398,3 +398,28 @@ fn independently_generated_data_passes_and_every_seeded_fault_is_caught() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The migrated copy passed the full integrity_check at extract and only SQLite wrote it since:
+/// `rehearse` checks it with quick_check and says so, and runs the full check when asked.
+#[test]
+fn rehearse_says_which_integrity_check_it_ran_on_the_migrated_copy() {
+    let pragmas = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["rehearse", "--format", "json"];
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let mut seen: Vec<String> = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"] == "schema.integrity" && c["scope"]["table"].is_string())
+            .map(|c| c["expected"]["pragma"].as_str().unwrap().to_string())
+            .collect();
+        seen.dedup();
+        seen
+    };
+    assert_eq!(pragmas(&[]), ["quick_check"]);
+    assert_eq!(pragmas(&["--full-integrity"]), ["integrity_check"]);
+    assert_eq!(pragmas(&["--quick-integrity"]), ["quick_check"]);
+}
