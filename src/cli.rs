@@ -409,6 +409,10 @@ pub struct SuiteArgs {
     /// (`verify` always runs the full check unless --quick-integrity).
     #[arg(long, conflicts_with = "quick_integrity")]
     pub full_integrity: bool,
+    /// Leave the integrity check out (the report lists `schema.integrity` as skipped): for a
+    /// database checked already, or to time the suite apart from SQLite's own check.
+    #[arg(long, conflicts_with_all = ["quick_integrity", "full_integrity"])]
+    pub skip_integrity: bool,
 }
 
 #[derive(Debug, Args)]

@@ -453,6 +453,7 @@ fn suite(o: &cli::SuiteArgs, r: &cli::ReportArgs) -> crate::checks::SuiteOptions
         sample: o.sample,
         seed: o.seed,
         quick_integrity: o.quick_integrity,
+        skip_integrity: o.skip_integrity,
         timeline: r.format == Format::Html || report_format(r) == Some(Format::Html),
     }
 }

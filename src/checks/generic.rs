@@ -171,7 +171,7 @@ pub fn generic_results(
     suite: &SuiteOptions,
 ) -> Result<(Vec<CheckResult>, std::collections::BTreeMap<String, f64>), Error> {
     let mut tasks: Vec<(&str, Task<'static>)> = Vec::new();
-    for t in super::schema::integrity_tasks(suite.quick_integrity, db)? {
+    for t in super::schema::integrity_tasks(suite.quick_integrity, suite.skip_integrity, db)? {
         tasks.push(("schema.integrity", t));
     }
     for t in super::schema::foreign_key_tasks(db)? {

@@ -140,6 +140,8 @@ pub struct SuiteOptions {
     pub sample: u64,
     pub seed: u64,
     pub quick_integrity: bool,
+    /// No integrity check at all (a database checked already; the suite's own cost alone).
+    pub skip_integrity: bool,
     /// Also measure coverage over time for a view that draws it (the HTML report).
     pub timeline: bool,
 }
@@ -157,6 +159,8 @@ pub struct Ctx<'a> {
     pub seed: u64,
     /// quick_check rather than integrity_check.
     pub quick_integrity: bool,
+    /// No integrity check.
+    pub skip_integrity: bool,
     /// The state before the migration, for collateral damage (rehearse, or verify --baseline).
     pub baseline: Option<Baseline<'a>>,
     /// Every catalogued point: (system, point id) → (point key, metric unit).
@@ -265,6 +269,7 @@ impl<'a> Ctx<'a> {
             sample: opts.sample,
             seed: opts.seed,
             quick_integrity: opts.quick_integrity,
+            skip_integrity: opts.skip_integrity,
             baseline,
             points,
         })

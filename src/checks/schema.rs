@@ -202,11 +202,20 @@ fn remote_census(db: &dyn Db) -> Result<Option<String>, DbError> {
 /// Integrity: `PRAGMA integrity_check(TABLE)` for every table (each its own task), and a page
 /// census for what the table-scoped form leaves out.
 pub fn integrity<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
-    integrity_tasks(ctx.quick_integrity, db)
+    integrity_tasks(ctx.quick_integrity, ctx.skip_integrity, db)
 }
 
 /// The integrity tasks without a plan (any database).
-pub fn integrity_tasks<'a>(quick: bool, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
+pub fn integrity_tasks<'a>(quick: bool, skip: bool, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
+    if skip {
+        return Ok(vec![Box::new(|_: &dyn Db| {
+            Ok(vec![super::skipped(
+                "schema.integrity",
+                Scope::named("database"),
+                Fixed::IntegrityLeftOut,
+            )])
+        })]);
+    }
     let pragma = if quick {
         "quick_check"
     } else {

@@ -600,6 +600,7 @@ fn result_stage(
             sample: 0,
             seed: 0,
             quick_integrity: false,
+            skip_integrity: false,
             timeline: false,
         };
         let (mut found, _) = checks::generic::generic_results(r.work.as_ref(), &suite)?;

@@ -225,6 +225,8 @@ pub enum Fixed {
     ValuesWhereThereIsData,
     NoSourceValueOfThisSystem,
     NoLiveRowsAtTimesOfThisMigration,
+    /// The integrity check, left out on request (`--skip-integrity`).
+    IntegrityLeftOut,
 }
 
 /// What a check expected, or what it found.

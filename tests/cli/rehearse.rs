@@ -19,6 +19,7 @@ fn rehearse(spec: LoadedSpec) -> Report {
                 sample: 10,
                 seed: 0,
                 quick_integrity: false,
+                skip_integrity: false,
                 timeline: false,
             },
         },

@@ -19,6 +19,7 @@ fn verify(target: Target) -> Report {
                 sample: 10,
                 seed: 3,
                 quick_integrity: false,
+                skip_integrity: false,
                 timeline: false,
             },
             baseline: Some(small_fixture_gz()),

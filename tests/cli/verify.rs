@@ -21,6 +21,7 @@ fn verify(db: &Path, baseline: Option<&Path>) -> Report {
                 sample: 10,
                 seed: 7,
                 quick_integrity: false,
+                skip_integrity: false,
                 timeline: false,
             },
             baseline: baseline.map(Path::to_path_buf),
@@ -367,6 +368,7 @@ fn spot_checks_never_fail_on_a_correct_migration() {
                     sample: 40,
                     seed,
                     quick_integrity: true,
+                    skip_integrity: false,
                     timeline: false,
                 },
                 baseline: None,
@@ -1054,4 +1056,57 @@ fn spot_checks_pass_on_the_audits_scale_fixture() {
         );
         assert_eq!(r.code, 0, "{sample:?}: {}", r.stdout);
     }
+}
+
+/// `--skip-integrity` leaves SQLite's integrity check out and says so; every other check runs.
+#[test]
+fn verify_can_leave_the_integrity_check_out_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_fixture(dir.path());
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["verify", s(&db), "--format", "json"];
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let integrity = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"] == "schema.integrity")
+            .map(|c| {
+                (
+                    c["status"].as_str().unwrap().to_string(),
+                    c["text"]["found"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let full = json(&[]);
+    let skipped = json(&["--skip-integrity"]);
+    assert!(integrity(&full).len() > 1);
+    assert!(integrity(&full).iter().all(|(st, _)| st == "pass"));
+    assert_eq!(
+        integrity(&skipped),
+        [(
+            "skip".to_string(),
+            "left out (--skip-integrity)".to_string()
+        )]
+    );
+    // every other check is there, with the same verdicts
+    let others = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"] != "schema.integrity")
+            .map(|c| (c["check"].to_string(), c["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(others(&full), others(&skipped));
+    assert!(others(&full).len() > 100);
+    let r = run(&["verify", s(&db), "--skip-integrity", "--quick-integrity"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
 }

@@ -124,6 +124,7 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::NoSourceRowOfThisSystem => "the spec carries no source row of this system",
         Fixed::NoMigratedRowTheSpecMakesNone => "no migrated row; the spec makes none",
         Fixed::EveryPageUsedOnce => "every page used once",
+        Fixed::IntegrityLeftOut => "left out (--skip-integrity)",
         Fixed::EverySystemPointCatalogued => "every (system, point) catalogued",
         Fixed::AbsentAsBefore => "absent, as before",
         Fixed::ANewTable => "a new table",
