@@ -141,11 +141,17 @@ pub fn open_snapshot(
 pub fn verify(target: &Target, opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
     let (db, _snapshot) = open_snapshot(target)?;
+    let snapshot_secs = started.elapsed().as_secs_f64();
     let mut report = Report::new(
         "verify",
         target_identity(target)?,
         spec_identity(&opts.spec),
         Some((opts.suite.sample, opts.suite.seed)),
+    );
+    report.timings.insert("snapshot".into(), snapshot_secs);
+    report.timings.insert(
+        "identity".into(),
+        started.elapsed().as_secs_f64() - snapshot_secs,
     );
     let base = match &opts.baseline {
         Some(path) => {
