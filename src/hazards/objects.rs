@@ -524,7 +524,12 @@ pub fn layout(e: &Evidence) -> Vec<Finding> {
                     plural(t.rows(), "row")
                 ));
                 examples.extend(by_position);
-                examples.extend(t.examples.iter().take(2).cloned());
+                examples.extend(
+                    t.examples
+                        .iter()
+                        .take(2)
+                        .map(crate::report::render::phrase::row_example),
+                );
             } else if !positional.is_empty() {
                 what.push(format!("{order}, and the script copies rows by position"));
                 examples.extend(by_position);

@@ -64,7 +64,11 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
             what.push(format!("{} updated", crate::table::count(t.updated as i64)));
         }
         let mut examples = causes.clone();
-        examples.extend(t.examples.iter().cloned());
+        examples.extend(
+            t.examples
+                .iter()
+                .map(crate::report::render::phrase::row_example),
+        );
         examples.truncate(5);
         out.push(Finding {
             object: t.table.clone(),

@@ -272,7 +272,11 @@ pub fn judge(
                 .filter(|c| !undeclared.contains(c))
                 .map(|c| c.text.clone()),
         );
-        ex.extend(td.examples.iter().cloned());
+        ex.extend(
+            td.examples
+                .iter()
+                .map(crate::report::render::phrase::row_example),
+        );
         ex.truncate(5);
         let r = result("sql.scope", format!("table {name}"));
         let actual = what_changed(&td, schema_changed);

@@ -12,7 +12,7 @@ use crate::fingerprint::{self, Fingerprint, diff};
 use crate::migrate::expect::{Expect, When, row_matches, shell_row};
 use crate::migrate::runner::{Conn, LocalSession, Run};
 use crate::migrate::script::ScriptError;
-use crate::report::{Report, ScriptOutput, Status};
+use crate::report::{Example, Report, ScriptOutput, Status};
 use crate::table::count;
 
 /// What a comparison of the work copy with a reference state proves, for the report.
@@ -34,7 +34,7 @@ pub fn compare_dbs(
     fp: &Fingerprint,
     work: &dyn Db,
     bookkeeping: Option<&str>,
-) -> Result<(u64, Vec<String>), Error> {
+) -> Result<(u64, Vec<Example>), Error> {
     let now = fingerprint::fingerprint(work)?;
     let mut d = diff::diff_databases(reference, work, fp, &now, 5)?;
     if let Some(t) = bookkeeping {
@@ -66,7 +66,7 @@ pub fn leave_out(
 }
 
 /// Record a comparison's claim as a check.
-pub fn push_claim(report: &mut Report, claim: Claim, (n, ex): (u64, Vec<String>)) -> u64 {
+pub fn push_claim(report: &mut Report, claim: Claim, (n, ex): (u64, Vec<Example>)) -> u64 {
     report.checks.push(
         result(claim.check, claim.scope)
             .judged(

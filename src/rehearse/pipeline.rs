@@ -839,10 +839,7 @@ pub fn again(
             let after = fingerprint::fingerprint(r.work.as_ref())?;
             let (changed, mut ex) = fingerprint_changes(&migrated, &after);
             if inserted > 0 {
-                ex.insert(
-                    0,
-                    format!("{} rows inserted by the second run", count(inserted as i64)),
-                );
+                ex.insert(0, crate::report::Example::InsertedAgain { rows: inserted });
             }
             let violations = inserted + changed;
             r.report.checks.push(
@@ -928,7 +925,7 @@ fn refuses_twice(
     m: &dyn Migration,
     run: &Run,
     f: &crate::migrate::runner::Failure,
-    (n, examples): (u64, Vec<String>),
+    (n, examples): (u64, Vec<crate::report::Example>),
 ) -> (Status, String) {
     let at = format!("{}:{}", run.path, f.line);
     let guard = crate::migrations::recorded_id(&f.statement)

@@ -225,6 +225,10 @@ pub enum Fixed {
     ValuesWhereThereIsData,
     NoSourceValueOfThisSystem,
     NoLiveRowsAtTimesOfThisMigration,
+    /// `collateral` with nothing to compare with.
+    NoBaseline,
+    TableGone,
+    CountersOutsideTargetsUnchanged,
 }
 
 /// What a check expected, or what it found.
@@ -330,6 +334,30 @@ pub enum Fact {
     BeforeMigrations { now: Box<Fact>, before: u64 },
     /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
     Note { text: String },
+    /// A progress row: the last source time it records, and the rows migrated (None: NULL).
+    Progress {
+        last: Option<i64>,
+        rows: Option<i64>,
+    },
+    /// A progress mark behind the last source row: the `after` source rows after it, `lacking`
+    /// of them without the target rows the spec makes of them (none: the live app's
+    /// dual-write wrote them).
+    ProgressBehind {
+        last: i64,
+        rows: i64,
+        after: i64,
+        lacking: u64,
+    },
+    /// A table that does not exist.
+    NoTable { table: String },
+    /// The rows a target table held before the migration, unchanged.
+    RowsThatWereThere { rows: u64 },
+    /// Rows inserted, updated and deleted.
+    RowChanges {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+    },
 }
 
 impl Fact {
@@ -351,24 +379,6 @@ impl Fact {
 impl From<Fixed> for Fact {
     fn from(what: Fixed) -> Fact {
         Fact::Fixed { what }
-    }
-}
-
-impl From<String> for Fact {
-    fn from(text: String) -> Fact {
-        Fact::Note { text }
-    }
-}
-
-impl From<&str> for Fact {
-    fn from(text: &str) -> Fact {
-        Fact::Note { text: text.into() }
-    }
-}
-
-impl From<&String> for Fact {
-    fn from(text: &String) -> Fact {
-        Fact::Note { text: text.clone() }
     }
 }
 
@@ -518,6 +528,76 @@ pub enum Example {
     },
     /// Text that is not yet typed: the words as printed.
     Note { text: String },
+    /// A source row after the progress mark without the target row the spec makes of it.
+    NoTargetRow {
+        table: String,
+        column: String,
+        value: Value,
+        target: String,
+    },
+    /// An AUTOINCREMENT counter (a line of `sqlite_sequence`) that moved.
+    Counter { table: String, from: i64, to: i64 },
+    /// A row that differs between two states of a database, or a table new or gone (`table`:
+    /// the table it belongs to, absent when the check's scope names it).
+    Row {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        table: Option<String>,
+        row: RowExample,
+    },
+    /// A schema object new, gone or changed.
+    Schema { change: SchemaChange },
+    /// The schema changed (its digest differs).
+    SchemaChanged,
+    /// A table appeared, is gone or changed (its digest differs).
+    TableChanged { table: String, change: TableChange },
+    /// Rows a second run of the spec's engine inserted.
+    InsertedAgain { rows: u64 },
+    /// A live row and the row the spec makes at the same time (`live`, `spec` absent: no row;
+    /// the columns holding a value), and what explains their difference.
+    LiveParity {
+        at: Time,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        live: Option<Vec<(String, Value)>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spec: Option<Vec<(String, Value)>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<ParityWhy>,
+    },
+    /// A live row at a source instant with no source row (nothing to migrate).
+    LiveRowNoSource { at: Time },
+    /// The first live roll-up row holds more samples than came after the live app's first raw
+    /// row (`deploy`): it was overwritten.
+    Overwritten {
+        at: Time,
+        held: i64,
+        after: i64,
+        deploy: Time,
+    },
+}
+
+pub use crate::fingerprint::diff::{RowChange, RowExample, SchemaChange};
+
+/// How a table differs between two fingerprints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableChange {
+    Appeared,
+    Gone,
+    Changed,
+}
+
+/// What a live-parity example says beyond the two rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum ParityWhy {
+    /// The spec does not map the point (a roll-up: it makes no row).
+    NotMapped,
+    /// The spec does not map the point, so it makes nothing.
+    MapsNothing,
+    /// The seam: the live row holds the latest `held` of the interval's `of` samples.
+    Seam { held: i64, of: i64 },
+    /// The live row is the roll-up of the live app's `rows` point rows of the interval.
+    LivePoints { rows: i64 },
 }
 
 /// One column's value: as found, and as expected.
@@ -635,18 +715,6 @@ pub enum Edge {
     Last,
 }
 
-impl From<String> for Example {
-    fn from(text: String) -> Example {
-        Example::Note { text }
-    }
-}
-
-impl From<&str> for Example {
-    fn from(text: &str) -> Example {
-        Example::Note { text: text.into() }
-    }
-}
-
 impl From<String> for Scope {
     fn from(name: String) -> Scope {
         Scope::named(name)
@@ -672,4 +740,34 @@ pub struct CheckText {
     pub expected: String,
     pub found: String,
     pub examples: Vec<String>,
+}
+
+impl From<String> for Fact {
+    fn from(text: String) -> Fact {
+        Fact::Note { text }
+    }
+}
+
+impl From<&str> for Fact {
+    fn from(text: &str) -> Fact {
+        Fact::Note { text: text.into() }
+    }
+}
+
+impl From<&String> for Fact {
+    fn from(text: &String) -> Fact {
+        Fact::Note { text: text.clone() }
+    }
+}
+
+impl From<String> for Example {
+    fn from(text: String) -> Example {
+        Example::Note { text }
+    }
+}
+
+impl From<&str> for Example {
+    fn from(text: &str) -> Example {
+        Example::Note { text: text.into() }
+    }
 }

@@ -4,7 +4,8 @@
 use crate::checks::show_time;
 use crate::report::{
     Cause, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
-    SampleSource, Scope, Time, TimeCause, Unmapped, Value, Verdict, WindowOf,
+    ParityWhy, RowChange, RowExample, SampleSource, SchemaChange, Scope, TableChange, Time,
+    TimeCause, Unmapped, Value, Verdict, WindowOf,
 };
 use crate::table::count as thousands;
 
@@ -147,6 +148,9 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::NoLiveRowsAtTimesOfThisMigration => {
             "no live rows of this system at times this migration answers for"
         }
+        Fixed::NoBaseline => "no baseline: rehearse, or verify --baseline BACKUP.db.gz",
+        Fixed::TableGone => "the table is gone",
+        Fixed::CountersOutsideTargetsUnchanged => "counters outside the targets unchanged",
     }
 }
 
@@ -327,6 +331,118 @@ pub fn fact(f: &Fact) -> String {
             format!("{} ({before} before the migrations)", fact(now))
         }
         Fact::Note { text } => text.clone(),
+        Fact::Progress { last, rows } => format!(
+            "last {}, {} rows",
+            last.map_or("NULL".into(), |v| v.to_string()),
+            rows.map_or("NULL".into(), thousands)
+        ),
+        Fact::ProgressBehind {
+            last,
+            rows,
+            after,
+            lacking,
+        } => {
+            let head = format!("last {last}, {} rows", thousands(*rows));
+            if *lacking == 0 {
+                format!(
+                    "{head}; the {} source rows after it already have their target rows (the live app's dual-write)",
+                    thousands(*after)
+                )
+            } else {
+                format!(
+                    "{head}; {} of the {} source rows after it lack target rows",
+                    thousands(*lacking as i64),
+                    thousands(*after)
+                )
+            }
+        }
+        Fact::NoTable { table } => format!("no {table} table"),
+        Fact::RowsThatWereThere { rows } => format!(
+            "the {} rows that were there, unchanged",
+            thousands(*rows as i64)
+        ),
+        Fact::RowChanges {
+            inserted,
+            updated,
+            deleted,
+        } => format!("{inserted} inserted, {updated} updated, {deleted} deleted"),
+    }
+}
+
+/// Columns and their values as the sqlite3 shell prints them: `k "q", n 2`.
+fn shown(cols: &[(String, String)], sep: &str, between: &str) -> String {
+    cols.iter()
+        .map(|(c, v)| format!("{c}{sep}{v}"))
+        .collect::<Vec<_>>()
+        .join(between)
+}
+
+/// A row key, and the columns shown beside it: `post_id 1 (tag "x")`.
+fn row_key(key: &[(String, String)], context: &[(String, String)]) -> String {
+    let mut t = shown(key, " ", ", ");
+    if !context.is_empty() {
+        t.push_str(&format!(" ({})", shown(context, " ", ", ")));
+    }
+    t
+}
+
+/// One example of a table's differences: `updated k "q": v "2" → "3"`.
+pub fn row_example(e: &RowExample) -> String {
+    match e {
+        RowExample::Row {
+            change,
+            key,
+            context,
+            columns,
+        } => {
+            let what = match change {
+                RowChange::Inserted => "inserted",
+                RowChange::Deleted => "deleted",
+            };
+            let columns = shown(columns, "=", " ");
+            match key {
+                None => format!("{what} row: {columns}"),
+                Some(k) => format!("{what} {}: {columns}", row_key(k, context)),
+            }
+        }
+        RowExample::Updated {
+            key,
+            context,
+            changes,
+        } => format!(
+            "updated {}: {}",
+            row_key(key, context),
+            changes
+                .iter()
+                .map(|(c, a, b)| format!("{c} {a} → {b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        RowExample::TableGone { table, rows } => format!("table {table} is gone ({rows} rows)"),
+        RowExample::TableNew { table, rows } => format!("table {table} is new ({rows} rows)"),
+    }
+}
+
+/// A schema object that differs: `index posts_user (on posts) is gone`.
+pub fn schema_change(c: &SchemaChange) -> String {
+    let head = format!("{} {} (on {})", c.kind, c.name, c.table);
+    match c.change.as_str() {
+        "new" => format!("{head} is new"),
+        "gone" => format!("{head} is gone"),
+        _ if c.diff.is_empty() => format!("{head} changed"),
+        _ => format!("{head} changed: {}", c.diff.join(" ")),
+    }
+}
+
+/// One side of a live-parity example: its columns with a value, or `no row`.
+fn parity_side(side: &Option<Vec<(String, Value)>>) -> String {
+    match side {
+        None => "no row".into(),
+        Some(vs) => vs
+            .iter()
+            .map(|(c, v)| format!("{c} {}", value(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -608,6 +724,70 @@ pub fn example(e: &Example) -> String {
             length(cadence)
         ),
         Example::Note { text } => text.clone(),
+        Example::NoTargetRow {
+            table,
+            column,
+            value: v,
+            target,
+        } => format!("{table}.{column} = {}: no target row in {target}", value(v)),
+        Example::Counter { table, from, to } => format!("{table}: {from} → {to}"),
+        Example::Row { table, row } => match table {
+            Some(t) => format!("{t}: {}", row_example(row)),
+            None => row_example(row),
+        },
+        Example::Schema { change } => schema_change(change),
+        Example::SchemaChanged => "the schema changed".into(),
+        Example::TableChanged { table, change } => format!(
+            "table {table} {}",
+            match change {
+                TableChange::Appeared => "appeared",
+                TableChange::Gone => "is gone",
+                TableChange::Changed => "changed",
+            }
+        ),
+        Example::InsertedAgain { rows } => format!(
+            "{} rows inserted by the second run",
+            thousands(*rows as i64)
+        ),
+        Example::LiveParity {
+            at,
+            live,
+            spec,
+            why,
+        } => {
+            let spec = match (spec, why) {
+                (None, Some(ParityWhy::MapsNothing)) => {
+                    "nothing (the spec does not map this point)".into()
+                }
+                (Some(vs), _) if vs.is_empty() => "a row of NULLs".into(),
+                _ => parity_side(spec),
+            };
+            let why = match why {
+                None | Some(ParityWhy::MapsNothing) => String::new(),
+                Some(ParityWhy::NotMapped) => " (the spec does not map this point)".into(),
+                Some(ParityWhy::Seam { held, of }) => format!(
+                    " (seam: the live row holds the latest {held} of {of} samples, recomputed equal)"
+                ),
+                Some(ParityWhy::LivePoints { rows }) => format!(
+                    " (the live row is the roll-up of the {rows} live point rows of this interval, recomputed equal)"
+                ),
+            };
+            format!("{}: live {}; spec {spec}{why}", time(at), parity_side(live))
+        }
+        Example::LiveRowNoSource { at } => format!(
+            "{}: live row, no source row at this instant (nothing to migrate)",
+            time(at)
+        ),
+        Example::Overwritten {
+            at,
+            held,
+            after,
+            deploy,
+        } => format!(
+            "{}: the first live row holds {held} samples, and only {after} came after the live app's first raw row ({}): it was overwritten",
+            time(at),
+            time(deploy)
+        ),
     }
 }
 
@@ -630,5 +810,12 @@ impl CheckResult {
     /// The examples in words.
     pub fn example_texts(&self) -> Vec<String> {
         self.examples.iter().map(example).collect()
+    }
+}
+
+impl Example {
+    /// The example in words.
+    pub fn text(&self) -> String {
+        example(self)
     }
 }
