@@ -78,7 +78,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
             },
             what: "the migration",
             hint: String::new(),
-            no_undo: (String::new(), false),
+            no_undo: (String::new(), None),
             redeploy: false,
             bookkeeping: None,
         },

@@ -229,6 +229,19 @@ pub enum Fixed {
     NoBaseline,
     TableGone,
     CountersOutsideTargetsUnchanged,
+    EveryStatementRuns,
+    StatementDoesWhatItReads,
+    EveryForeignKeyFindsItsParent,
+    RunnerRunsEveryStatement,
+    FailedScriptKeepsNothing,
+    EveryTableAsBefore,
+    SecondRunChangesNothing,
+    SecondRunChangesNothingOrKeepsNothing,
+    NothingChanged,
+    AsBeforeTheForwardScript,
+    SameStateAsFirstRun,
+    RecordedAsApplied,
+    NoRollbackGiven,
 }
 
 /// What a check expected, or what it found.
@@ -358,6 +371,117 @@ pub enum Fact {
         updated: u64,
         deleted: u64,
     },
+    /// Changes (or differences) from a state the database should be in; `kept`: why they
+    /// stayed.
+    Changes {
+        n: u64,
+        of: ChangeUnit,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kept: Option<KeptBy>,
+    },
+    /// Rows as the sqlite3 shell prints them (`a|b`), in order.
+    ShellRows { rows: Vec<String> },
+    /// A query of EXPECT.toml SQLite refused, and its message.
+    QueryFails { message: String },
+    /// An error SQLite returned, verbatim.
+    SqliteError { message: String },
+    /// What preflight's script runner noted of a statement, verbatim (its words on what the
+    /// statement does in production).
+    RunnerNote { text: String },
+    /// Rows whose foreign key finds no parent.
+    Orphans { rows: u64 },
+    /// A statement the runner refuses, and why (the runner's words).
+    Refused { why: String },
+    /// A second run fails (SQLite's message) and changes nothing.
+    RefusesTwice { message: String },
+    /// A script ran: its statements, the rows it changed, table by table, the schema objects it
+    /// changed, and what the runner noted (its words).
+    Ran {
+        statements: u64,
+        rows: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tables: Vec<TableRows>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        schema_objects: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
+    },
+    /// Changes a failed script left, table by table.
+    Stayed {
+        changes: u64,
+        tables: Vec<TableRows>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        schema_objects: u64,
+    },
+    /// A statement a migration tool never runs (`statement`: its first words); `applied`: the
+    /// migration is applied, so it never ran.
+    NeverRuns {
+        tool: String,
+        statement: String,
+        applied: bool,
+    },
+    /// What a migration tool's records make of a second run.
+    Rerun { tool: String, decision: RerunDecision },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What a count of [`Fact::Changes`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeUnit {
+    Change,
+    Difference,
+}
+
+/// Why changes stayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeptBy {
+    /// A failed script kept them.
+    FailedRun,
+    /// A second run that fails kept them.
+    FailedSecondRun,
+}
+
+/// Rows a run changed in one table; `spread`: the changed rows' values of the table's
+/// composite key's leading column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRows {
+    pub table: String,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub columns_changed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<SpreadShown>,
+}
+
+/// The first values of a spread (`total`: how many distinct values in all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpreadShown {
+    pub column: String,
+    pub values: Vec<String>,
+    pub total: u64,
+}
+
+/// A migration tool's decision on a second run, by its records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum RerunDecision {
+    /// Recorded in its tracking table: it skips the migration.
+    Recorded { table: String },
+    /// It would run the migration again: its state (and the tool's detail).
+    RunsAgain {
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// It does not list the migration.
+    NotListed,
 }
 
 impl Fact {
@@ -563,6 +687,48 @@ pub enum Example {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<ParityWhy>,
     },
+    /// The rows a query was expected to return, or returned (as the sqlite3 shell prints them).
+    ShellRows { side: RowsSide, rows: Vec<String> },
+    /// A statement failed at `file:line` (SQLite's message); `records`: the migration id the
+    /// statement records itself under in LiveOne's `migrations`.
+    Failed {
+        file: String,
+        line: u64,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        records: Option<String>,
+    },
+    /// A statement, as written (or its first words).
+    Statement { sql: String },
+    /// Which statements' effects a run kept (lines), and which were rolled back; `failed`: the
+    /// run had an error; `second_run`: a second run's.
+    Kept {
+        kept: Vec<u64>,
+        rolled_back: Vec<u64>,
+        failed: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        second_run: bool,
+    },
+    /// A row whose foreign key finds no parent (`rowid` absent: not known).
+    Orphan {
+        table: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rowid: Option<i64>,
+        parent: String,
+    },
+    /// A statement at `file:line` the runner refuses, and why (the runner's words).
+    Refused { file: String, line: u64, why: String },
+    /// A statement at `file:line` a migration tool never runs (its first words).
+    NeverRuns {
+        file: String,
+        line: u64,
+        tool: String,
+        statement: String,
+    },
+    /// Put the breakpoint `marker` before the statement, or give it a file of its own.
+    Breakpoint { marker: String },
+    /// What preflight's script runner noted of a statement, verbatim.
+    RunnerNote { text: String },
     /// A live row at a source instant with no source row (nothing to migrate).
     LiveRowNoSource { at: Time },
     /// The first live roll-up row holds more samples than came after the live app's first raw
@@ -576,6 +742,14 @@ pub enum Example {
 }
 
 pub use crate::fingerprint::diff::{RowChange, RowExample, SchemaChange};
+
+/// Which rows an example of a query's rows shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowsSide {
+    Expected,
+    Got,
+}
 
 /// How a table differs between two fingerprints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

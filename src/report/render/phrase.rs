@@ -4,8 +4,9 @@
 use crate::checks::show_time;
 use crate::report::{
     Cause, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
-    ParityWhy, RowChange, RowExample, SampleSource, SchemaChange, Scope, TableChange, Time,
-    TimeCause, Unmapped, Value, Verdict, WindowOf,
+    ChangeUnit, KeptBy, ParityWhy, RerunDecision, RowChange, RowExample, RowsSide, SampleSource,
+    SchemaChange, Scope, SpreadShown, TableChange, TableRows, Time, TimeCause, Unmapped, Value,
+    Verdict, WindowOf,
 };
 use crate::table::count as thousands;
 
@@ -151,6 +152,23 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::NoBaseline => "no baseline: rehearse, or verify --baseline BACKUP.db.gz",
         Fixed::TableGone => "the table is gone",
         Fixed::CountersOutsideTargetsUnchanged => "counters outside the targets unchanged",
+        Fixed::EveryStatementRuns => "every statement runs",
+        Fixed::StatementDoesWhatItReads => "the statement does what it reads",
+        Fixed::EveryForeignKeyFindsItsParent => {
+            "every foreign key finds its parent (PRAGMA foreign_key_check)"
+        }
+        Fixed::RunnerRunsEveryStatement => "the runner runs every statement",
+        Fixed::FailedScriptKeepsNothing => "a failed script leaves every table as before",
+        Fixed::EveryTableAsBefore => "every table as before",
+        Fixed::SecondRunChangesNothing => "a second run changes nothing",
+        Fixed::SecondRunChangesNothingOrKeepsNothing => {
+            "a second run changes nothing (or fails and keeps nothing)"
+        }
+        Fixed::NothingChanged => "nothing changed",
+        Fixed::AsBeforeTheForwardScript => "schema and every table as before the forward script",
+        Fixed::SameStateAsFirstRun => "the same state as the first forward run",
+        Fixed::RecordedAsApplied => "recorded as applied: the tool skips it on its next run",
+        Fixed::NoRollbackGiven => "no --rollback given",
     }
 }
 
@@ -366,7 +384,177 @@ pub fn fact(f: &Fact) -> String {
             updated,
             deleted,
         } => format!("{inserted} inserted, {updated} updated, {deleted} deleted"),
+        Fact::Changes { n, of, kept } => format!(
+            "{}{}",
+            plural(
+                *n,
+                match of {
+                    ChangeUnit::Change => "change",
+                    ChangeUnit::Difference => "difference",
+                }
+            ),
+            match kept {
+                None => "",
+                Some(KeptBy::FailedRun) => " stayed",
+                Some(KeptBy::FailedSecondRun) => " kept by a second run that fails",
+            }
+        ),
+        Fact::ShellRows { rows } => rows.join("; "),
+        Fact::QueryFails { message } => format!("the query fails: {message}"),
+        Fact::SqliteError { message } => message.clone(),
+        Fact::RunnerNote { text } => text.clone(),
+        Fact::Orphans { rows } => format!("{} pointing to a missing parent", plural(*rows, "row")),
+        Fact::Refused { why } => format!("refused: {why}"),
+        Fact::RefusesTwice { message } => format!("refuses to run twice: {message}"),
+        Fact::Ran {
+            statements,
+            rows,
+            tables,
+            schema_objects,
+            notes,
+        } => {
+            let per_table = tables_changed(tables, *schema_objects);
+            format!(
+                "{} run, {} changed{}{}",
+                plural(*statements, "statement"),
+                plural(*rows, "row"),
+                if per_table.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {per_table}")
+                },
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", notes.join("; "))
+                }
+            )
+        }
+        Fact::Stayed {
+            changes,
+            tables,
+            schema_objects,
+        } => format!(
+            "{} stayed: {}",
+            plural(*changes, "change"),
+            tables_changed(tables, *schema_objects)
+        ),
+        Fact::NeverRuns {
+            tool,
+            statement,
+            applied,
+        } => format!(
+            "{tool} never runs this statement: {statement}{}",
+            if *applied {
+                " (the migration is applied: it never ran)"
+            } else {
+                ""
+            }
+        ),
+        Fact::Rerun { tool, decision } => match decision {
+            RerunDecision::Recorded { table } => {
+                format!("recorded in {table}: {tool} skips it (not pending)")
+            }
+            RerunDecision::RunsAgain { state, detail } => format!(
+                "{tool} would run it again: {state}{}",
+                detail
+                    .as_ref()
+                    .map_or(String::new(), |d| format!(" ({d})"))
+            ),
+            RerunDecision::NotListed => format!("{tool} does not list it"),
+        },
     }
+}
+
+/// "1 row", "2 rows", "1 query", "3 queries".
+pub fn plural(n: u64, word: &str) -> String {
+    let many = if let Some(stem) = word.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{word}s")
+    };
+    format!(
+        "{} {}",
+        thousands(n as i64),
+        if n == 1 { word.to_string() } else { many }
+    )
+}
+
+/// Lines as ranges: `3-5, 9`.
+fn line_ranges(lines: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i;
+        while j + 1 < lines.len() && lines[j + 1] <= lines[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            lines[i].to_string()
+        } else {
+            format!("{}-{}", lines[i], lines[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// "systems 1, 2, 3" (or "system 6") for `system_id`, "kind a, b" for `kind`.
+pub fn spread(s: &SpreadShown) -> String {
+    let one = s.total == 1;
+    let label = match s.column.strip_suffix("_id") {
+        Some(stem) if !stem.is_empty() && one => stem.to_string(),
+        Some(stem) if !stem.is_empty() => format!("{stem}s"),
+        _ => s.column.clone(),
+    };
+    let mut values: Vec<&str> = s.values.iter().map(String::as_str).collect();
+    let tail = if s.total > values.len() as u64 {
+        values.push("…");
+        format!(" ({} in all)", s.total)
+    } else {
+        String::new()
+    };
+    format!("{label} {}{tail}", values.join(", "))
+}
+
+/// Rows changed, table by table, and the schema objects changed: "comments 3 deleted, posts 1
+/// updated; schema: 1 object changed".
+pub fn tables_changed(tables: &[TableRows], schema_objects: u64) -> String {
+    let mut parts = Vec::new();
+    for t in tables {
+        let mut what = Vec::new();
+        for (n, w) in [
+            (t.inserted, "inserted"),
+            (t.updated, "updated"),
+            (t.deleted, "deleted"),
+        ] {
+            if n > 0 {
+                what.push(format!("{} {w}", thousands(n as i64)));
+            }
+        }
+        if t.columns_changed {
+            what.push("columns changed".into());
+        }
+        parts.push(format!(
+            "{} {}{}",
+            t.table,
+            what.join(", "),
+            t.spread
+                .as_ref()
+                .map_or(String::new(), |s| format!(" in {}", spread(s)))
+        ));
+    }
+    let mut text = parts.join("; ");
+    if schema_objects > 0 {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&format!(
+            "schema: {} changed",
+            plural(schema_objects, "object")
+        ));
+    }
+    text
 }
 
 /// Columns and their values as the sqlite3 shell prints them: `k "q", n 2`.
@@ -774,6 +962,69 @@ pub fn example(e: &Example) -> String {
             };
             format!("{}: live {}; spec {spec}{why}", time(at), parity_side(live))
         }
+        Example::ShellRows { side, rows } => match side {
+            RowsSide::Expected => format!("expected: {}", rows.join("; ")),
+            RowsSide::Got => format!("got:      {}", rows.join("; ")),
+        },
+        Example::Failed {
+            file,
+            line,
+            message,
+            records,
+        } => format!(
+            "{file}:{line}: {message}{}",
+            records.as_ref().map_or(String::new(), |id| format!(
+                "; the file records itself in migrations as '{id}'"
+            ))
+        ),
+        Example::Statement { sql } => format!("statement: {sql}"),
+        Example::Kept {
+            kept,
+            rolled_back,
+            failed,
+            second_run,
+        } => {
+            let words = if kept.is_empty() {
+                "nothing of the script was kept".to_string()
+            } else if rolled_back.is_empty() && !failed {
+                "every statement was kept".to_string()
+            } else if rolled_back.is_empty() {
+                format!(
+                    "kept: the statements at lines {} (every one that ran without error)",
+                    line_ranges(kept)
+                )
+            } else {
+                format!(
+                    "kept: the statements at lines {}; rolled back: lines {}",
+                    line_ranges(kept),
+                    line_ranges(rolled_back)
+                )
+            };
+            if *second_run {
+                format!("second run: {words}")
+            } else {
+                words
+            }
+        }
+        Example::Orphan {
+            table,
+            rowid,
+            parent,
+        } => format!(
+            "{table} rowid {} → no row in {parent}",
+            rowid.map_or("?".into(), |r| r.to_string())
+        ),
+        Example::Refused { file, line, why } => format!("{file}:{line}: refused: {why}"),
+        Example::NeverRuns {
+            file,
+            line,
+            tool,
+            statement,
+        } => format!("{file}:{line}: {tool} never runs this statement: {statement}"),
+        Example::Breakpoint { marker } => {
+            format!("put `{marker}` before it, or give it a file of its own")
+        }
+        Example::RunnerNote { text } => text.clone(),
         Example::LiveRowNoSource { at } => format!(
             "{}: live row, no source row at this instant (nothing to migrate)",
             time(at)
