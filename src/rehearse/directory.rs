@@ -26,7 +26,7 @@ use crate::migrations::{
     self, Clock, Grouping, Migration as DirMigration, MigrationsError, State, Tool, Tracking,
     TrackingWrite,
 };
-use crate::report::{Example, Fact, RerunDecision, Report, SpecIdentity, Status};
+use crate::report::{Example, Fact, Report, RerunDecision, SpecIdentity, Status};
 
 pub struct Options {
     /// The backup; None: the bundled fixture.

@@ -14,8 +14,8 @@ use crate::migrate::runner::{Conn, LocalSession, Run};
 use crate::migrate::script::ScriptError;
 use crate::report::render::phrase;
 use crate::report::{
-    ChangeUnit, Example, Fact, Fixed, KeptBy, Report, RowsSide, ScriptOutput, SpreadShown,
-    Status, TableRows,
+    ChangeUnit, Example, Fact, Fixed, KeptBy, Report, RowsSide, ScriptOutput, SpreadShown, Status,
+    TableRows,
 };
 use crate::table::count;
 
@@ -294,13 +294,15 @@ pub fn table_rows(d: &diff::DbDiff) -> (u64, Vec<TableRows>) {
             updated: t.updated,
             deleted: t.deleted,
             columns_changed: !t.columns_added.is_empty() || !t.columns_removed.is_empty(),
-            spread: t.spread.as_ref().filter(|s| !s.groups.is_empty()).map(|s| {
-                SpreadShown {
+            spread: t
+                .spread
+                .as_ref()
+                .filter(|s| !s.groups.is_empty())
+                .map(|s| SpreadShown {
                     column: s.column.clone(),
                     values: s.values().take(8).map(String::from).collect(),
                     total: s.groups.len() as u64 + s.more,
-                }
-            }),
+                }),
         })
         .collect();
     (d.tables.iter().map(|t| t.rows()).sum(), tables)

@@ -421,7 +421,10 @@ pub enum Fact {
         applied: bool,
     },
     /// What a migration tool's records make of a second run.
-    Rerun { tool: String, decision: RerunDecision },
+    Rerun {
+        tool: String,
+        decision: RerunDecision,
+    },
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -717,7 +720,11 @@ pub enum Example {
         parent: String,
     },
     /// A statement at `file:line` the runner refuses, and why (the runner's words).
-    Refused { file: String, line: u64, why: String },
+    Refused {
+        file: String,
+        line: u64,
+        why: String,
+    },
     /// A statement at `file:line` a migration tool never runs (its first words).
     NeverRuns {
         file: String,

@@ -3,8 +3,8 @@
 
 use crate::checks::show_time;
 use crate::report::{
-    Cause, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange, Length, Noun,
-    ChangeUnit, KeptBy, ParityWhy, RerunDecision, RowChange, RowExample, RowsSide, SampleSource,
+    Cause, ChangeUnit, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange,
+    KeptBy, Length, Noun, ParityWhy, RerunDecision, RowChange, RowExample, RowsSide, SampleSource,
     SchemaChange, Scope, SpreadShown, TableChange, TableRows, Time, TimeCause, Unmapped, Value,
     Verdict, WindowOf,
 };
@@ -457,9 +457,7 @@ pub fn fact(f: &Fact) -> String {
             }
             RerunDecision::RunsAgain { state, detail } => format!(
                 "{tool} would run it again: {state}{}",
-                detail
-                    .as_ref()
-                    .map_or(String::new(), |d| format!(" ({d})"))
+                detail.as_ref().map_or(String::new(), |d| format!(" ({d})"))
             ),
             RerunDecision::NotListed => format!("{tool} does not list it"),
         },
@@ -1068,5 +1066,169 @@ impl Example {
     /// The example in words.
     pub fn text(&self) -> String {
         example(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_diff_line_names_the_row_by_key_or_by_content() {
+        let by_key = RowExample::Row {
+            change: RowChange::Deleted,
+            key: Some(shown(&[("system_id", "5"), ("id", "1")])),
+            context: shown(&[("origin_sub_id", "\"solarW\"")]),
+            columns: shown(&[("name", "\"a\""), ("x", "1.0")]),
+        };
+        assert_eq!(
+            row_example(&by_key),
+            "deleted system_id 5, id 1 (origin_sub_id \"solarW\"): name=\"a\" x=1.0"
+        );
+        let by_content = RowExample::Row {
+            change: RowChange::Inserted,
+            key: None,
+            context: Vec::new(),
+            columns: shown(&[("post_id", "1"), ("tag", "\"x\"")]),
+        };
+        assert_eq!(
+            row_example(&by_content),
+            "inserted row: post_id=1 tag=\"x\""
+        );
+        let updated = RowExample::Updated {
+            key: shown(&[("k", "\"q\"")]),
+            context: Vec::new(),
+            changes: vec![("v".into(), "\"2\"".into(), "\"3\"".into())],
+        };
+        assert_eq!(
+            example(&Example::Row {
+                table: Some("kv".into()),
+                row: updated
+            }),
+            "kv: updated k \"q\": v \"2\" → \"3\""
+        );
+    }
+
+    #[test]
+    fn rows_changed_name_tables_spread_and_schema() {
+        let t = |table: &str, ins: u64, upd: u64, spread: Option<SpreadShown>| TableRows {
+            table: table.into(),
+            inserted: ins,
+            updated: upd,
+            deleted: 0,
+            columns_changed: false,
+            spread,
+        };
+        let one = SpreadShown {
+            column: "system_id".into(),
+            values: vec!["6".into()],
+            total: 1,
+        };
+        let many = SpreadShown {
+            column: "kind".into(),
+            values: (1..=8).map(|i| i.to_string()).collect(),
+            total: 12,
+        };
+        assert_eq!(
+            tables_changed(&[t("a", 1200, 0, Some(one)), t("b", 0, 1, Some(many))], 2),
+            "a 1,200 inserted in system 6; b 1 updated in kind 1, 2, 3, 4, 5, 6, 7, 8, … (12 in all); schema: 2 objects changed"
+        );
+        assert_eq!(
+            fact(&Fact::Ran {
+                statements: 1,
+                rows: 0,
+                tables: Vec::new(),
+                schema_objects: 0,
+                notes: vec!["a note".into()],
+            }),
+            "1 statement run, 0 rows changed (a note)"
+        );
+    }
+
+    #[test]
+    fn kept_lines_read_as_ranges() {
+        let kept = |kept: Vec<u64>, rolled_back: Vec<u64>, failed: bool| {
+            example(&Example::Kept {
+                kept,
+                rolled_back,
+                failed,
+                second_run: false,
+            })
+        };
+        assert_eq!(
+            kept(vec![], vec![3], true),
+            "nothing of the script was kept"
+        );
+        assert_eq!(kept(vec![1, 2], vec![], false), "every statement was kept");
+        assert_eq!(
+            kept(vec![1, 2, 3, 7], vec![], true),
+            "kept: the statements at lines 1-3, 7 (every one that ran without error)"
+        );
+        assert_eq!(
+            kept(vec![1], vec![4, 5], true),
+            "kept: the statements at lines 1; rolled back: lines 4-5"
+        );
+    }
+
+    #[test]
+    fn a_live_parity_example_shows_both_sides_and_why() {
+        let at = Time::new(1_762_390_000_000, 1000);
+        let row = |v: i64| Some(vec![("value".to_string(), Value::Integer(v))]);
+        let e = |live, spec, why| {
+            example(&Example::LiveParity {
+                at,
+                live,
+                spec,
+                why,
+            })
+        };
+        assert_eq!(
+            e(row(1), row(2), None),
+            "2025-11-06T00:46:40Z: live value 1; spec value 2"
+        );
+        assert_eq!(
+            e(row(1), Some(Vec::new()), None),
+            "2025-11-06T00:46:40Z: live value 1; spec a row of NULLs"
+        );
+        assert_eq!(
+            e(row(1), None, Some(ParityWhy::MapsNothing)),
+            "2025-11-06T00:46:40Z: live value 1; spec nothing (the spec does not map this point)"
+        );
+        assert_eq!(
+            e(row(1), None, Some(ParityWhy::NotMapped)),
+            "2025-11-06T00:46:40Z: live value 1; spec no row (the spec does not map this point)"
+        );
+        assert_eq!(
+            e(None, row(2), Some(ParityWhy::Seam { held: 3, of: 5 })),
+            "2025-11-06T00:46:40Z: live no row; spec value 2 (seam: the live row holds the latest 3 of 5 samples, recomputed equal)"
+        );
+    }
+
+    #[test]
+    fn changes_count_in_the_singular_and_say_why_they_stayed() {
+        let f = |n, of, kept| fact(&Fact::Changes { n, of, kept });
+        assert_eq!(
+            f(1, ChangeUnit::Change, Some(KeptBy::FailedRun)),
+            "1 change stayed"
+        );
+        assert_eq!(
+            f(2, ChangeUnit::Change, Some(KeptBy::FailedSecondRun)),
+            "2 changes kept by a second run that fails"
+        );
+        assert_eq!(f(3, ChangeUnit::Difference, None), "3 differences");
+        assert_eq!(
+            fact(&Fact::Progress {
+                last: None,
+                rows: Some(1234)
+            }),
+            "last NULL, 1,234 rows"
+        );
     }
 }
