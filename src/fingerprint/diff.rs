@@ -106,6 +106,15 @@ pub struct SpreadGroup {
 const MAX_GROUPS: usize = 10_000;
 
 impl Spread {
+    /// The first `shown` values, and how many in all.
+    pub fn shown(&self, shown: usize) -> crate::report::SpreadShown {
+        crate::report::SpreadShown {
+            column: self.column.clone(),
+            values: self.values().take(shown).map(String::from).collect(),
+            total: self.groups.len() as u64 + self.more,
+        }
+    }
+
     /// "systems 1, 2, 3" (or "system 6") for `system_id`, "kind a, b" for `kind`; at most
     /// `shown` values.
     pub fn describe(&self, shown: usize) -> String {

@@ -14,8 +14,7 @@ use crate::migrate::runner::{Conn, LocalSession, Run};
 use crate::migrate::script::ScriptError;
 use crate::report::render::phrase;
 use crate::report::{
-    ChangeUnit, Example, Fact, Fixed, KeptBy, Report, RowsSide, ScriptOutput, SpreadShown, Status,
-    TableRows,
+    ChangeUnit, Example, Fact, Fixed, KeptBy, Report, RowsSide, ScriptOutput, Status, TableRows,
 };
 use crate::table::count;
 
@@ -298,11 +297,7 @@ pub fn table_rows(d: &diff::DbDiff) -> (u64, Vec<TableRows>) {
                 .spread
                 .as_ref()
                 .filter(|s| !s.groups.is_empty())
-                .map(|s| SpreadShown {
-                    column: s.column.clone(),
-                    values: s.values().take(8).map(String::from).collect(),
-                    total: s.groups.len() as u64 + s.more,
-                }),
+                .map(|s| s.shown(8)),
         })
         .collect();
     (d.tables.iter().map(|t| t.rows()).sum(), tables)

@@ -60,6 +60,10 @@ pub struct Scope {
     /// The label of the migration step the check belongs to (`--sql` with a label), printed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The kind of schema object `name` is (`index`, `trigger`, `view`, `column`), printed
+    /// before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// A whole thing named by itself: `database`, `pages`, an invariant, a script, a target table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -97,6 +101,15 @@ impl Scope {
     /// A scope named by itself.
     pub fn named(name: impl Into<String>) -> Scope {
         Scope {
+            name: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    /// A schema object of a kind: `index posts_user`, `column posts.title`.
+    pub fn object(kind: impl Into<String>, name: impl Into<String>) -> Scope {
+        Scope {
+            kind: Some(kind.into()),
             name: Some(name.into()),
             ..Scope::default()
         }
@@ -242,6 +255,26 @@ pub enum Fixed {
     SameStateAsFirstRun,
     RecordedAsApplied,
     NoRollbackGiven,
+    /// sql.collateral's rule.
+    RowsChangeOnlyInNamedTables,
+    /// sql.vanished's rule.
+    EveryObjectStaysUnlessDropped,
+    /// sql.broken's rule.
+    EveryViewAndTriggerCompiles,
+    /// sql.references's rule.
+    EveryForeignKeyPointsAsBefore,
+    /// sql.sequence's rule.
+    NoCounterGoesDown,
+    /// sql.constraints's rule.
+    EveryConstraintSurvives,
+    /// sql.layout's rule.
+    CopiedTableKeepsLayout,
+    /// sql.composite_key's rule.
+    WholeCompositeKeyMatched,
+    /// sql.key_spread's rule.
+    NamedKeyValuesOnly,
+    /// sql.scope: a table the declared scope does not name, and no schema change it declares.
+    NoChangeOutsideScope,
 }
 
 /// What a check expected, or what it found.
@@ -425,6 +458,260 @@ pub enum Fact {
         tool: String,
         decision: RerunDecision,
     },
+    /// A finding EXPECT.toml allows: `key` (`[allow] collateral`, `[schema] indexes.dropped`)
+    /// names `names`.
+    Allowed {
+        found: Box<Fact>,
+        key: String,
+        names: String,
+    },
+    /// sql.collateral: rows deleted and updated in a table no statement names (`spread`: their
+    /// composite key's leading values), and what changed them (none known: SQLite on its own).
+    Collateral {
+        table: String,
+        deleted: u64,
+        updated: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spread: Option<SpreadShown>,
+        causes: Vec<CollateralCause>,
+    },
+    /// sql.key_spread: `rows` changed across `spread`, while the statements at `lines` that
+    /// change them filter `column` on the values `named` only.
+    KeySpread {
+        rows: u64,
+        spread: SpreadShown,
+        lines: Vec<u64>,
+        column: String,
+        named: Vec<String>,
+    },
+    /// sql.vanished: an index, trigger or view (`what`) of `table` no longer there, and how.
+    Vanished {
+        what: String,
+        name: String,
+        table: String,
+        how: Vanish,
+    },
+    /// sql.broken: a view or trigger SQLite no longer compiles (its message, verbatim).
+    NoLongerCompiles {
+        what: String,
+        name: String,
+        message: String,
+    },
+    /// sql.references: the foreign key `table(columns) → parent` references a table that is
+    /// gone.
+    DanglingReference {
+        table: String,
+        columns: Vec<String>,
+        parent: String,
+    },
+    /// sql.references: the foreign key `table(columns) → parent` referenced `was` before the
+    /// script renamed `was`, and `was` exists again.
+    Repointed {
+        table: String,
+        columns: Vec<String>,
+        parent: String,
+        was: String,
+    },
+    /// sql.references: a view or trigger that read `was` reads the words `now` instead, while
+    /// `was` exists again.
+    Rewritten {
+        what: String,
+        name: String,
+        was: String,
+        now: Vec<String>,
+    },
+    /// sql.sequence: the AUTOINCREMENT counter of `table` went from `from` down to `to` (absent:
+    /// its line of sqlite_sequence is gone).
+    CounterDown {
+        table: String,
+        from: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<i64>,
+    },
+    /// sql.constraints: what `object` (a table, or `table.column`) lost in the rebuild of
+    /// `table`.
+    ConstraintsLost {
+        object: String,
+        table: String,
+        lost: Vec<Constraint>,
+    },
+    /// sql.layout: a table rebuilt with its `rows` copied, its common columns in another order,
+    /// or of other affinities.
+    Layout {
+        table: String,
+        rows: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<ColumnOrder>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        affinities: Vec<AffinityChange>,
+    },
+    /// sql.composite_key: at `line`, `other` matches `table.column` alone (`how`), while the
+    /// table's key is `key`: the `ignored` columns before it are left unmatched.
+    CompositeKey {
+        line: u64,
+        other: String,
+        how: KeyMatch,
+        table: String,
+        column: String,
+        key: Vec<String>,
+        ignored: Vec<String>,
+    },
+    /// sql.scope, nothing declared: what would declare a scope, as the rehearsal names it
+    /// (`give --expect`).
+    NoScopeDeclared { hint: String },
+    /// sql.scope: rows a table may change, and whether its schema may change.
+    AtMost {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+        schema: SchemaAllowed,
+    },
+    /// sql.scope: what changed in a table (`schema`: its schema too; `spread`: the changed
+    /// rows' composite key leading values); `judged`: false when no scope is declared.
+    TableChanged {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        schema: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spread: Option<SpreadShown>,
+        judged: bool,
+    },
+}
+
+/// What a declared scope lets a table's schema do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaAllowed {
+    /// Nothing.
+    No,
+    /// Anything (`[scope.T] schema = true`).
+    Any,
+    /// The changes `[schema]` names.
+    Named,
+}
+
+/// A row change of another table's statement reaching this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowOp {
+    Update,
+    Delete,
+}
+
+/// One way rows of a table no statement names changed: the statement at `line` (`statement`:
+/// its first words, `DELETE FROM posts`) `op` the table `through` a trigger or a foreign key;
+/// `drop_table`: the statement dropped that table with foreign keys on (it deletes every row
+/// first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollateralCause {
+    pub table: String,
+    pub line: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    pub op: RowOp,
+    pub through: Through,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_table: Option<String>,
+}
+
+/// What carried a statement's change to another table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Through {
+    Trigger {
+        name: String,
+    },
+    /// The foreign key `child(columns) → parent` and its action (`ON DELETE CASCADE`).
+    ForeignKey {
+        child: String,
+        columns: Vec<String>,
+        parent: String,
+        event: String,
+        action: String,
+    },
+    /// A foreign key action not pinned to one key.
+    ForeignKeyAction,
+}
+
+/// How an object vanished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Vanish {
+    /// Taken along by a rename of its table (at `line`, when a statement renamed it), onto `to`.
+    Moved {
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+    },
+    /// The DROP TABLE at `line` dropped it with its table, and nothing created it again.
+    DroppedWithTable { line: u64 },
+    /// No statement drops it.
+    NotDropped,
+}
+
+/// A constraint a rebuild lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Constraint {
+    NotNull,
+    Default {
+        value: String,
+    },
+    Check {
+        expr: String,
+    },
+    PrimaryKey {
+        columns: Vec<String>,
+    },
+    Unique {
+        columns: Vec<String>,
+    },
+    ForeignKey {
+        columns: Vec<String>,
+        parent: String,
+    },
+}
+
+/// Common columns in another order, and how the rows were copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnOrder {
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+    pub copied: Copied,
+}
+
+/// How a rebuild copied its rows into another column order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Copied {
+    /// Values moved: `rows` differ column by column.
+    ValuesMoved { rows: u64 },
+    /// A statement of the script copies by position.
+    ByPosition,
+    /// By name, every value in its column (a note: a warning, not a hazard).
+    ByName,
+}
+
+/// A column whose type affinity changed (`from_type`, `to_type`: declared types, empty: none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffinityChange {
+    pub column: String,
+    pub from: String,
+    pub from_type: String,
+    pub to: String,
+    pub to_type: String,
+}
+
+/// How a statement matches a key column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyMatch {
+    /// `other = table.column`
+    Equals,
+    /// `other IN (SELECT column FROM table …)`
+    InSelect,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -746,6 +1033,103 @@ pub enum Example {
         after: i64,
         deploy: Time,
     },
+    /// How rows of a table no statement names changed (sql.collateral).
+    Collateral { cause: CollateralCause },
+    /// No statement names `table`, and none changed it through a trigger or a foreign key:
+    /// SQLite changed it on its own.
+    OnItsOwn { table: String },
+    /// The statements at `lines` filter `column` on the values `named` only.
+    Filters {
+        lines: Vec<u64>,
+        column: String,
+        named: Vec<String>,
+    },
+    /// Rows of one value of a composite key's leading column, updated and deleted.
+    KeyValue {
+        column: String,
+        value: String,
+        updated: u64,
+        deleted: u64,
+    },
+    /// A definition before the script (on one line, shortened).
+    Before { sql: String },
+    /// A definition after the script (on one line, shortened).
+    After { sql: String },
+    /// The definition of a view or trigger (`what`), on one line, shortened.
+    Definition { what: String, sql: String },
+    /// Declare the object under `[schema]` as dropped if the script means it.
+    DeclareDropped { what: String },
+    /// The foreign key `table(columns) → parent` finds no table `parent` after the script.
+    NoTableAfter {
+        table: String,
+        columns: Vec<String>,
+        parent: String,
+    },
+    /// A reference to `from` became one to `to`: the ALTER TABLE … RENAME at `line` rewrote it
+    /// (no line: it referenced `from` before the script).
+    Renamed {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+    },
+    /// The statement at `line` drops `table`.
+    Drops { line: u64, table: String },
+    /// With foreign_keys off and legacy_alter_table on before it, a rename keeps other tables'
+    /// REFERENCES as written.
+    LegacyAlterTable,
+    /// The words of a definition around a name (`… JOIN users_backup u ON …`).
+    Excerpt { sql: String },
+    /// A line of sqlite_sequence: `table`'s counter went from `from` to `to` (absent: deleted).
+    Sequence {
+        table: String,
+        from: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<i64>,
+    },
+    /// The statement at `file:line` copies rows by position (`sql`: its first words).
+    ByPosition {
+        file: String,
+        line: u64,
+        sql: String,
+    },
+    /// At `file:line`, `table`'s key is matched on `column` only, ignoring the `ignored` columns.
+    KeyMatchedOn {
+        file: String,
+        line: u64,
+        table: String,
+        key: Vec<String>,
+        column: String,
+        ignored: Vec<String>,
+    },
+    /// How to match the whole key: `other` matches `table.column`; `counterparts`: the columns
+    /// of `other`'s side that match the `ignored` ones.
+    MatchWholeKey {
+        table: String,
+        column: String,
+        other: String,
+        ignored: Vec<String>,
+        counterparts: Vec<String>,
+    },
+    /// A schema object added, dropped or changed (`diff`: the lines of its definition that
+    /// differ, `- before` and `+ after`).
+    ObjectChange {
+        what: String,
+        name: String,
+        table: String,
+        change: ObjectChangeKind,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        diff: Vec<String>,
+    },
+}
+
+/// How a schema object changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectChangeKind {
+    Added,
+    Dropped,
+    Changed,
 }
 
 pub use crate::fingerprint::diff::{RowChange, RowExample, SchemaChange};

@@ -3,10 +3,11 @@
 
 use crate::checks::show_time;
 use crate::report::{
-    Cause, ChangeUnit, CheckResult, CheckText, Count, Edge, Example, Fact, Fixed, IndexChange,
-    KeptBy, Length, Noun, ParityWhy, RerunDecision, RowChange, RowExample, RowsSide, SampleSource,
-    SchemaChange, Scope, SpreadShown, TableChange, TableRows, Time, TimeCause, Unmapped, Value,
-    Verdict, WindowOf,
+    Cause, ChangeUnit, CheckResult, CheckText, CollateralCause, Constraint, Copied, Count, Edge,
+    Example, Fact, Fixed, IndexChange, KeptBy, KeyMatch, Length, Noun, ObjectChangeKind, ParityWhy,
+    RerunDecision, RowChange, RowExample, RowOp, RowsSide, SampleSource, SchemaAllowed,
+    SchemaChange, Scope, SpreadShown, TableChange, TableRows, Through, Time, TimeCause, Unmapped,
+    Value, Vanish, Verdict, WindowOf,
 };
 use crate::table::count as thousands;
 
@@ -23,8 +24,10 @@ pub fn check(c: &CheckResult) -> CheckText {
 /// `readings_to_points · system 1 · fault_ts (16)`
 pub fn scope(s: &Scope) -> String {
     let mut parts: Vec<String> = Vec::new();
-    if let Some(n) = &s.name {
-        parts.push(n.clone());
+    match (&s.kind, &s.name) {
+        (Some(k), Some(n)) => parts.push(format!("{k} {n}")),
+        (_, Some(n)) => parts.push(n.clone()),
+        _ => {}
     }
     match (&s.tool, &s.migration) {
         (Some(t), Some(m)) => parts.push(format!("{t} migration {m}")),
@@ -169,6 +172,28 @@ fn fixed(f: Fixed) -> &'static str {
         Fixed::SameStateAsFirstRun => "the same state as the first forward run",
         Fixed::RecordedAsApplied => "recorded as applied: the tool skips it on its next run",
         Fixed::NoRollbackGiven => "no --rollback given",
+        Fixed::RowsChangeOnlyInNamedTables => "rows change only in tables a statement names",
+        Fixed::EveryObjectStaysUnlessDropped => {
+            "every index, trigger and view is still there, unless a statement drops it"
+        }
+        Fixed::EveryViewAndTriggerCompiles => "every view and trigger still compiles",
+        Fixed::EveryForeignKeyPointsAsBefore => {
+            "every foreign key points to the table it pointed to, and that table exists"
+        }
+        Fixed::NoCounterGoesDown => "no AUTOINCREMENT counter goes down or vanishes",
+        Fixed::EveryConstraintSurvives => {
+            "every NOT NULL, UNIQUE, CHECK, foreign key and default survives"
+        }
+        Fixed::CopiedTableKeepsLayout => {
+            "a table whose rows were copied keeps its column order and affinities"
+        }
+        Fixed::WholeCompositeKeyMatched => {
+            "a match on one column of a composite key also matches the columns before it"
+        }
+        Fixed::NamedKeyValuesOnly => {
+            "a statement that names key values changes rows of those values only"
+        }
+        Fixed::NoChangeOutsideScope => "no change (not in the declared scope)",
     }
 }
 
@@ -461,6 +486,291 @@ pub fn fact(f: &Fact) -> String {
             ),
             RerunDecision::NotListed => format!("{tool} does not list it"),
         },
+        Fact::Allowed { found, key, names } => {
+            format!("{} (allowed: {key} names {names})", fact(found))
+        }
+        Fact::Collateral {
+            table,
+            deleted,
+            updated,
+            spread: sp,
+            causes,
+        } => {
+            let mut what = Vec::new();
+            if *deleted > 0 {
+                what.push(format!("{} deleted", thousands(*deleted as i64)));
+            }
+            if *updated > 0 {
+                what.push(format!("{} updated", thousands(*updated as i64)));
+            }
+            let causes = if causes.is_empty() {
+                on_its_own(table)
+            } else {
+                causes
+                    .iter()
+                    .map(collateral_cause)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            format!(
+                "{table}: {}{}; no statement names {table}: {causes}",
+                what.join(", "),
+                sp.as_ref()
+                    .filter(|s| !s.values.is_empty())
+                    .map_or(String::new(), |s| format!(" in {}", spread(s)))
+            )
+        }
+        Fact::KeySpread {
+            rows,
+            spread: sp,
+            lines,
+            column,
+            named,
+        } => {
+            let one = lines.len() == 1;
+            format!(
+                "{} changed in {}; the statement{} at line {} name{} {column} {} only",
+                plural(*rows, "row"),
+                spread(sp),
+                if one { "" } else { "s" },
+                joined(lines),
+                if one { "s" } else { "" },
+                named.join(", ")
+            )
+        }
+        Fact::Vanished {
+            what: kind,
+            name,
+            table,
+            how,
+        } => match how {
+            Vanish::Moved { to, line } => format!(
+                "{kind} {name} is on {to} now: {}; the new {table} has no such {kind}",
+                match line {
+                    Some(l) => format!("line {l} renamed {table} and took it along"),
+                    None => format!("{table} was renamed"),
+                }
+            ),
+            Vanish::DroppedWithTable { line } => format!(
+                "{kind} {name} (on {table}) is gone; line {line}: DROP TABLE {table} dropped it with the table, and no statement created it again"
+            ),
+            Vanish::NotDropped => {
+                format!("{kind} {name} (on {table}) is gone; no statement of the script drops it")
+            }
+        },
+        Fact::NoLongerCompiles {
+            what: kind,
+            name,
+            message,
+        } => format!("{kind} {name} no longer compiles: {message}"),
+        Fact::DanglingReference {
+            table,
+            columns,
+            parent,
+        } => {
+            let cols = columns.join(", ");
+            format!(
+                "{table}({cols}) → {parent}: the table it references does not exist; every insert or update of {table}.{cols} will fail"
+            )
+        }
+        Fact::Repointed {
+            table,
+            columns,
+            parent,
+            was,
+        } => format!(
+            "{table}({}) → {parent}: it referenced {was} before the script, and {was} exists again; SQLite re-pointed it when the script renamed {was}",
+            columns.join(", ")
+        ),
+        Fact::Rewritten {
+            what: kind,
+            name,
+            was,
+            now,
+        } => format!(
+            "{kind} {name} read {was} before the script and reads {} now, while {was} exists again; SQLite rewrote it when the script renamed {was}",
+            now.join(", ")
+        ),
+        Fact::CounterDown { table, from, to } => match to {
+            Some(to) => format!(
+                "the AUTOINCREMENT counter of {table} went from {from} down to {to}: ids {} to {from} can be used again",
+                to + 1
+            ),
+            None => format!(
+                "the AUTOINCREMENT counter of {table} ({from}) is gone: new rows start after the largest id left, and ids up to {from} can be used again"
+            ),
+        },
+        Fact::ConstraintsLost {
+            object,
+            table,
+            lost,
+        } => format!(
+            "{object} lost {} in the rebuild of {table}",
+            lost.iter().map(constraint).collect::<Vec<_>>().join(", ")
+        ),
+        Fact::Layout {
+            table,
+            rows,
+            order,
+            affinities,
+        } => {
+            let mut what = Vec::new();
+            let mut notes = Vec::new();
+            if let Some(o) = order {
+                let head = format!(
+                    "column order ({}) → ({})",
+                    o.before.join(", "),
+                    o.after.join(", ")
+                );
+                match o.copied {
+                    Copied::ValuesMoved { rows } => what.push(format!(
+                        "{head}; values moved: {} of its rows differ column by column",
+                        plural(rows, "row")
+                    )),
+                    Copied::ByPosition => {
+                        what.push(format!("{head}, and the script copies rows by position"))
+                    }
+                    Copied::ByName => notes.push(format!(
+                        "{head}; its rows copied by name, every value in its column (an INSERT without a column list, or SELECT *, would now see the new order)"
+                    )),
+                }
+            }
+            let typed = |t: &str| {
+                if t.is_empty() {
+                    "no type".to_string()
+                } else {
+                    t.to_string()
+                }
+            };
+            what.extend(affinities.iter().map(|a| {
+                format!(
+                    "{}: {} affinity ({}) → {} ({})",
+                    a.column,
+                    a.from,
+                    typed(&a.from_type),
+                    a.to,
+                    typed(&a.to_type)
+                )
+            }));
+            what.extend(notes);
+            format!(
+                "{table} rebuilt with its {} copied: {}",
+                plural(*rows, "row"),
+                what.join("; ")
+            )
+        }
+        Fact::CompositeKey {
+            line,
+            other,
+            how,
+            table,
+            column,
+            key,
+            ignored,
+        } => format!(
+            "line {line}: {} matches on {column} alone; {table}'s key is ({}), and {} is neither correlated nor constrained on both sides: rows of other {} with the same {column} match too",
+            match how {
+                KeyMatch::Equals => format!("{other} = {table}.{column}"),
+                KeyMatch::InSelect => format!("{other} IN (SELECT {column} FROM {table} …)"),
+            },
+            key.join(", "),
+            ignored.join(", "),
+            ignored
+                .iter()
+                .map(|c| match c.strip_suffix("_id") {
+                    Some(stem) if !stem.is_empty() => format!("{stem}s"),
+                    _ => c.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Fact::NoScopeDeclared { hint } => format!("no scope declared ({hint})"),
+        Fact::AtMost {
+            inserted,
+            updated,
+            deleted,
+            schema,
+        } => format!(
+            "at most {inserted} inserted, {updated} updated, {deleted} deleted{}",
+            match schema {
+                SchemaAllowed::No => "",
+                SchemaAllowed::Any => ", schema may change",
+                SchemaAllowed::Named => ", the schema changes [schema] names",
+            }
+        ),
+        Fact::TableChanged {
+            inserted,
+            updated,
+            deleted,
+            schema,
+            spread: sp,
+            judged,
+        } => format!(
+            "{inserted} inserted, {updated} updated, {deleted} deleted{}{}{}",
+            if *schema { ", schema changed" } else { "" },
+            sp.as_ref()
+                .filter(|s| !s.values.is_empty() && inserted + updated + deleted > 0)
+                .map_or(String::new(), |s| format!("; in {}", spread(s))),
+            if *judged { "" } else { "; not judged" }
+        ),
+    }
+}
+
+/// Numbers joined with `, `.
+fn joined(ns: &[u64]) -> String {
+    ns.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// "no statement of the script names comments; SQLite changed it on its own"
+fn on_its_own(table: &str) -> String {
+    format!("no statement of the script names {table}; SQLite changed it on its own")
+}
+
+/// "line 3 (DELETE FROM posts) deletes from comments through the foreign key comments(post_id)
+/// → posts ON DELETE CASCADE"
+pub fn collateral_cause(c: &CollateralCause) -> String {
+    let mut by = match &c.through {
+        Through::Trigger { name } => format!("trigger {name}"),
+        Through::ForeignKey {
+            child,
+            columns,
+            parent,
+            event,
+            action,
+        } => format!(
+            "the foreign key {child}({}) → {parent} ON {event} {action}",
+            columns.join(", ")
+        ),
+        Through::ForeignKeyAction => "a foreign key action".into(),
+    };
+    if let Some(p) = &c.drop_table {
+        by.push_str(&format!(
+            " (foreign keys were on: DROP TABLE deletes every row of {p} first)"
+        ));
+    }
+    format!(
+        "line {} ({}) {} {} through {by}",
+        c.line,
+        c.statement.as_deref().unwrap_or("the statement"),
+        match c.op {
+            RowOp::Update => "updates",
+            RowOp::Delete => "deletes from",
+        },
+        c.table
+    )
+}
+
+/// "NOT NULL", "DEFAULT 0", "PRIMARY KEY (a, b)", "FOREIGN KEY (a) REFERENCES p"
+fn constraint(c: &Constraint) -> String {
+    match c {
+        Constraint::NotNull => "NOT NULL".into(),
+        Constraint::Default { value } => format!("DEFAULT {value}"),
+        Constraint::Check { expr } => format!("CHECK ({expr})"),
+        Constraint::PrimaryKey { columns } => format!("PRIMARY KEY ({})", columns.join(", ")),
+        Constraint::Unique { columns } => format!("UNIQUE ({})", columns.join(", ")),
+        Constraint::ForeignKey { columns, parent } => {
+            format!("FOREIGN KEY ({}) REFERENCES {parent}", columns.join(", "))
+        }
     }
 }
 
@@ -1037,6 +1347,125 @@ pub fn example(e: &Example) -> String {
             time(at),
             time(deploy)
         ),
+        Example::Collateral { cause } => collateral_cause(cause),
+        Example::OnItsOwn { table } => on_its_own(table),
+        Example::Filters {
+            lines,
+            column,
+            named,
+        } => format!(
+            "line {} filters {column} on {} only",
+            joined(lines),
+            named.join(", ")
+        ),
+        Example::KeyValue {
+            column,
+            value,
+            updated,
+            deleted,
+        } => {
+            let mut what = Vec::new();
+            for (n, w) in [(updated, "updated"), (deleted, "deleted")] {
+                if *n > 0 {
+                    what.push(format!("{} {w}", thousands(*n as i64)));
+                }
+            }
+            format!("{column} {value}: {}", what.join(", "))
+        }
+        Example::Before { sql } => format!("before: {sql}"),
+        Example::After { sql } => format!("after:  {sql}"),
+        Example::Definition { what: kind, sql } => format!("{kind}: {sql}"),
+        Example::DeclareDropped { what: kind } => format!(
+            "declare it under [schema] {}.dropped if the script means it",
+            crate::hazards::kinds(kind)
+        ),
+        Example::NoTableAfter {
+            table,
+            columns,
+            parent,
+        } => format!(
+            "{table}({}) → {parent}: no table {parent} after the script",
+            columns.join(", ")
+        ),
+        Example::Renamed { from, to, line } => match line {
+            Some(l) => format!(
+                "line {l}: ALTER TABLE {from} RENAME made SQLite rewrite the reference to {to}"
+            ),
+            None => format!("it referenced {from} before the script"),
+        },
+        Example::Drops { line, table } => format!("line {line} drops {table}"),
+        Example::LegacyAlterTable => "with PRAGMA foreign_keys=OFF and PRAGMA legacy_alter_table=ON before it, a rename keeps other tables' REFERENCES as written".into(),
+        Example::Excerpt { sql } => sql.clone(),
+        Example::Sequence { table, from, to } => match to {
+            Some(to) => format!("sqlite_sequence: name {table:?}: seq {from} → {to}"),
+            None => format!("sqlite_sequence: name {table:?} (seq {from}) deleted"),
+        },
+        Example::ByPosition { file, line, sql } => {
+            format!("{file}:{line}: copies by position: {sql}")
+        }
+        Example::KeyMatchedOn {
+            file,
+            line,
+            table,
+            key,
+            column,
+            ignored,
+        } => format!(
+            "{file}:{line}: the key ({}) of {table} is matched on {column} only, ignoring {}",
+            key.join(", "),
+            ignored.join(", ")
+        ),
+        Example::MatchWholeKey {
+            table,
+            column,
+            other,
+            ignored,
+            counterparts,
+        } => {
+            let last = |c: &str| c.rsplit('.').next().unwrap_or_default().to_string();
+            let ignored_list = ignored.join(", ");
+            format!(
+                "match the whole key: ({}, {}) IN (SELECT {ignored_list}, {column} FROM {table} …), or {}",
+                counterparts
+                    .iter()
+                    .map(|c| last(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                last(other),
+                if other.split('.').next() == Some(table.as_str()) {
+                    format!("filter {ignored_list} on the rows changed as well")
+                } else {
+                    format!(
+                        "add {}",
+                        ignored
+                            .iter()
+                            .zip(counterparts)
+                            .map(|(i, c)| format!("{table}.{i} = {c}"))
+                            .collect::<Vec<_>>()
+                            .join(" AND ")
+                    )
+                }
+            )
+        }
+        Example::ObjectChange {
+            what: kind,
+            name,
+            table,
+            change,
+            diff,
+        } => {
+            let head = if kind == "table" || kind == "column" {
+                format!("{kind} {name}")
+            } else {
+                format!("{kind} {name} (on {table})")
+            };
+            match change {
+                ObjectChangeKind::Added => format!("{head} is new"),
+                ObjectChangeKind::Dropped => format!("{head} is gone"),
+                ObjectChangeKind::Changed if diff.is_empty() => format!("{head} changed"),
+                ObjectChangeKind::Changed => format!("{head} changed: {}", diff.join(" ")),
+            }
+        }
     }
 }
 
