@@ -378,8 +378,6 @@ pub enum Fact {
     },
     /// A finding, and how many of it the database held before the migrations ran.
     BeforeMigrations { now: Box<Fact>, before: u64 },
-    /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
-    Note { text: String },
     /// A progress row: the last source time it records, and the rows migrated (None: NULL).
     Progress {
         last: Option<i64>,
@@ -940,8 +938,6 @@ pub enum Example {
         gap: Length,
         cadence: Length,
     },
-    /// Text that is not yet typed: the words as printed.
-    Note { text: String },
     /// A source row after the progress mark without the target row the spec makes of it.
     NoTargetRow {
         table: String,
@@ -1305,34 +1301,4 @@ pub struct CheckText {
     pub expected: String,
     pub found: String,
     pub examples: Vec<String>,
-}
-
-impl From<String> for Fact {
-    fn from(text: String) -> Fact {
-        Fact::Note { text }
-    }
-}
-
-impl From<&str> for Fact {
-    fn from(text: &str) -> Fact {
-        Fact::Note { text: text.into() }
-    }
-}
-
-impl From<&String> for Fact {
-    fn from(text: &String) -> Fact {
-        Fact::Note { text: text.clone() }
-    }
-}
-
-impl From<String> for Example {
-    fn from(text: String) -> Example {
-        Example::Note { text }
-    }
-}
-
-impl From<&str> for Example {
-    fn from(text: &str) -> Example {
-        Example::Note { text: text.into() }
-    }
 }

@@ -373,7 +373,6 @@ pub fn fact(f: &Fact) -> String {
         Fact::BeforeMigrations { now, before } => {
             format!("{} ({before} before the migrations)", fact(now))
         }
-        Fact::Note { text } => text.clone(),
         Fact::Progress { last, rows } => format!(
             "last {}, {} rows",
             last.map_or("NULL".into(), |v| v.to_string()),
@@ -1219,7 +1218,6 @@ pub fn example(e: &Example) -> String {
             time(after),
             length(cadence)
         ),
-        Example::Note { text } => text.clone(),
         Example::NoTargetRow {
             table,
             column,
