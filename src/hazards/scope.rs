@@ -11,7 +11,7 @@ use crate::checks::result;
 use crate::fingerprint::diff::{DbDiff, TableDiff, definition_diff};
 use crate::migrate::expect::{Expect, TableScope};
 use crate::report::{
-    CheckResult, Example, Fact, Fixed, ObjectChangeKind, SchemaAllowed, Scope, Status,
+    CheckResult, Example, Fact, Fixed, ObjectChangeKind, SchemaAllowed, Scope, ScopeHint, Status,
 };
 
 /// A schema object added, dropped or changed.
@@ -206,7 +206,7 @@ pub struct Judged {
     pub outside: u64,
     pub declared: bool,
     /// What to give for a scope ("give --expect").
-    pub hint: String,
+    pub hint: ScopeHint,
 }
 
 fn what_changed(td: &TableDiff, schema: bool, judged: bool) -> Fact {
@@ -230,7 +230,7 @@ pub fn judge(
     diff: &DbDiff,
     objects: &[ObjectChange],
     expect: Option<&Expect>,
-    hint: &str,
+    hint: &ScopeHint,
 ) -> Judged {
     let mut names: Vec<String> = diff.tables.iter().map(|t| t.table.clone()).collect();
     names.extend(objects.iter().map(|c| c.table.clone()));
@@ -244,7 +244,7 @@ pub fn judge(
         changed: 0,
         outside: 0,
         declared: expect.is_some(),
-        hint: hint.to_string(),
+        hint: hint.clone(),
     };
     for name in &names {
         let td = diff
@@ -287,7 +287,7 @@ pub fn judge(
         let r = match expect {
             None => {
                 let mut r = r.with_examples(ex);
-                r.expected = Fact::NoScopeDeclared { hint: hint.into() };
+                r.expected = Fact::NoScopeDeclared { hint: hint.clone() };
                 r.found = what_changed(&td, schema_changed, false);
                 // not judged: a warning, as the scope stage says, never a pass nor a skip
                 r.status = Status::Warn;
@@ -332,7 +332,7 @@ impl Judged {
         } else {
             format!(
                 "no scope declared ({}): {tables} changed, not judged",
-                self.hint
+                crate::report::render::phrase::scope_hint(&self.hint)
             )
         };
         if hazards.is_empty() {

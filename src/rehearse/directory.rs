@@ -26,7 +26,7 @@ use crate::migrations::{
     self, Clock, Grouping, Migration as DirMigration, MigrationsError, State, Tool, Tracking,
     TrackingWrite,
 };
-use crate::report::{Example, Fact, Report, RerunDecision, SpecIdentity, Status};
+use crate::report::{Example, Fact, Report, RerunDecision, ScopeHint, SpecIdentity, Status};
 
 pub struct Options {
     /// The backup; None: the bundled fixture.
@@ -402,8 +402,12 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 },
                 what: "the migration",
                 hint: match &opts.expect_dir {
-                    Some(d) => format!("no {}", d.join(format!("{label}.toml")).display()),
-                    None => format!("give --expect-dir with {label}.toml"),
+                    Some(d) => ScopeHint::NoFile {
+                        path: d.join(format!("{label}.toml")).display().to_string(),
+                    },
+                    None => ScopeHint::GiveExpectDir {
+                        file: format!("{label}.toml"),
+                    },
                 },
                 no_undo: (format!("{tool} has no down migration for it"), None),
                 redeploy: true,

@@ -113,7 +113,7 @@ pub struct Plan<'p> {
     /// What the forward run is called in skip reasons ("the forward script", "the migration").
     pub what: &'p str,
     /// What to give for expectations and a scope ("give --expect").
-    pub hint: String,
+    pub hint: crate::report::ScopeHint,
     /// Why there is no undo stage when the migration has none; `with_check`: say so with a
     /// skipped check as well.
     pub no_undo: (String, Option<crate::report::Fixed>),
@@ -707,7 +707,10 @@ pub fn expectations(r: &mut Rehearsal, plan: &Plan, expect: &Expect) -> Result<(
                 Status::Fail
             },
             if n == 0 {
-                format!("no query declared ({})", plan.hint)
+                format!(
+                    "no query declared ({})",
+                    crate::report::render::phrase::scope_hint(&plan.hint)
+                )
             } else {
                 format!("{}, {failed} differ", plural(n as u64, "query"))
             },
@@ -1283,7 +1286,7 @@ mod tests {
                     declared: false,
                 },
                 what: "the migration",
-                hint: "none".into(),
+                hint: crate::report::ScopeHint::GiveExpect,
                 no_undo: ("no undo".into(), None),
                 redeploy: true,
                 bookkeeping: None,

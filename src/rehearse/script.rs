@@ -257,7 +257,7 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 declared: expect.is_some(),
             },
             what: "the forward script",
-            hint: "give --expect".into(),
+            hint: crate::report::ScopeHint::GiveExpect,
             no_undo: (
                 "no --rollback given".into(),
                 Some(crate::report::Fixed::NoRollbackGiven),

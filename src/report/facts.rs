@@ -554,9 +554,8 @@ pub enum Fact {
         key: Vec<String>,
         ignored: Vec<String>,
     },
-    /// sql.scope, nothing declared: what would declare a scope, as the rehearsal names it
-    /// (`give --expect`).
-    NoScopeDeclared { hint: String },
+    /// sql.scope, nothing declared: what would declare a scope.
+    NoScopeDeclared { hint: ScopeHint },
     /// sql.scope: rows a table may change, and whether its schema may change.
     AtMost {
         inserted: u64,
@@ -576,6 +575,18 @@ pub enum Fact {
         spread: Option<SpreadShown>,
         judged: bool,
     },
+}
+
+/// What would declare a SQL rehearsal's scope (and its queries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum ScopeHint {
+    /// Give --expect.
+    GiveExpect,
+    /// Give --expect-dir with this file in it (`0002_points.toml`).
+    GiveExpectDir { file: String },
+    /// The --expect-dir has no such file.
+    NoFile { path: String },
 }
 
 /// What a declared scope lets a table's schema do.

@@ -6,8 +6,8 @@ use crate::report::{
     Cause, ChangeUnit, CheckResult, CheckText, CollateralCause, Constraint, Copied, Count, Edge,
     Example, Fact, Fixed, IndexChange, KeptBy, KeyMatch, Length, Noun, ObjectChangeKind, ParityWhy,
     RerunDecision, RowChange, RowExample, RowOp, RowsSide, SampleSource, SchemaAllowed,
-    SchemaChange, Scope, SpreadShown, TableChange, TableRows, Through, Time, TimeCause, Unmapped,
-    Value, Vanish, Verdict, WindowOf,
+    SchemaChange, Scope, ScopeHint, SpreadShown, TableChange, TableRows, Through, Time, TimeCause,
+    Unmapped, Value, Vanish, Verdict, WindowOf,
 };
 use crate::table::count as thousands;
 
@@ -683,7 +683,7 @@ pub fn fact(f: &Fact) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Fact::NoScopeDeclared { hint } => format!("no scope declared ({hint})"),
+        Fact::NoScopeDeclared { hint } => format!("no scope declared ({})", scope_hint(hint)),
         Fact::AtMost {
             inserted,
             updated,
@@ -712,6 +712,15 @@ pub fn fact(f: &Fact) -> String {
                 .map_or(String::new(), |s| format!("; in {}", spread(s))),
             if *judged { "" } else { "; not judged" }
         ),
+    }
+}
+
+/// "give --expect", "give --expect-dir with 0002_points.toml", "no expect/0002_points.toml"
+pub fn scope_hint(h: &ScopeHint) -> String {
+    match h {
+        ScopeHint::GiveExpect => "give --expect".into(),
+        ScopeHint::GiveExpectDir { file } => format!("give --expect-dir with {file}"),
+        ScopeHint::NoFile { path } => format!("no {path}"),
     }
 }
 
