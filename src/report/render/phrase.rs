@@ -1508,6 +1508,7 @@ impl Example {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{AffinityChange, ColumnOrder};
 
     fn shown(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -1665,6 +1666,321 @@ mod tests {
                 rows: Some(1234)
             }),
             "last NULL, 1,234 rows"
+        );
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn collateral_says_how_each_change_came_and_when_sqlite_did_it_alone() {
+        let cause = |through, drop_table: Option<&str>| CollateralCause {
+            table: "comments".into(),
+            line: 3,
+            statement: Some("DROP TABLE posts".into()),
+            op: RowOp::Delete,
+            through,
+            drop_table: drop_table.map(Into::into),
+        };
+        let fk = Through::ForeignKey {
+            child: "comments".into(),
+            columns: strings(&["post_id"]),
+            parent: "posts".into(),
+            event: "DELETE".into(),
+            action: "CASCADE".into(),
+        };
+        let f = Fact::Collateral {
+            table: "comments".into(),
+            deleted: 1200,
+            updated: 1,
+            spread: Some(SpreadShown {
+                column: "system_id".into(),
+                values: strings(&["1", "2"]),
+                total: 2,
+            }),
+            causes: vec![
+                cause(fk, Some("posts")),
+                cause(Through::Trigger { name: "trg".into() }, None),
+            ],
+        };
+        assert_eq!(
+            fact(&f),
+            "comments: 1,200 deleted, 1 updated in systems 1, 2; no statement names comments: \
+             line 3 (DROP TABLE posts) deletes from comments through the foreign key \
+             comments(post_id) → posts ON DELETE CASCADE (foreign keys were on: DROP TABLE \
+             deletes every row of posts first); line 3 (DROP TABLE posts) deletes from comments \
+             through trigger trg"
+        );
+        let alone = Fact::Collateral {
+            table: "t".into(),
+            deleted: 0,
+            updated: 2,
+            spread: None,
+            causes: vec![],
+        };
+        assert_eq!(
+            fact(&alone),
+            "t: 2 updated; no statement names t: no statement of the script names t; SQLite changed it on its own"
+        );
+        let unnamed = CollateralCause {
+            statement: None,
+            op: RowOp::Update,
+            ..cause(Through::ForeignKeyAction, None)
+        };
+        assert_eq!(
+            collateral_cause(&unnamed),
+            "line 3 (the statement) updates comments through a foreign key action"
+        );
+    }
+
+    #[test]
+    fn key_spread_agrees_in_number_with_its_statements() {
+        let f = |lines: Vec<u64>| {
+            fact(&Fact::KeySpread {
+                rows: 1,
+                spread: SpreadShown {
+                    column: "system_id".into(),
+                    values: (1..=8).map(|v| v.to_string()).collect(),
+                    total: 12,
+                },
+                lines,
+                column: "system_id".into(),
+                named: strings(&["1"]),
+            })
+        };
+        assert_eq!(
+            f(vec![4]),
+            "1 row changed in systems 1, 2, 3, 4, 5, 6, 7, 8, … (12 in all); the statement at line 4 names system_id 1 only"
+        );
+        assert_eq!(
+            f(vec![4, 9]),
+            "1 row changed in systems 1, 2, 3, 4, 5, 6, 7, 8, … (12 in all); the statements at line 4, 9 name system_id 1 only"
+        );
+        assert_eq!(
+            example(&Example::KeyValue {
+                column: "system_id".into(),
+                value: "5".into(),
+                updated: 0,
+                deleted: 1500,
+            }),
+            "system_id 5: 1,500 deleted"
+        );
+    }
+
+    #[test]
+    fn a_vanished_object_says_where_it_went() {
+        let f = |how| {
+            fact(&Fact::Vanished {
+                what: "index".into(),
+                name: "posts_user".into(),
+                table: "posts".into(),
+                how,
+            })
+        };
+        assert_eq!(
+            f(Vanish::Moved {
+                to: "posts_old".into(),
+                line: Some(2)
+            }),
+            "index posts_user is on posts_old now: line 2 renamed posts and took it along; the new posts has no such index"
+        );
+        assert_eq!(
+            f(Vanish::Moved {
+                to: "posts_old".into(),
+                line: None
+            }),
+            "index posts_user is on posts_old now: posts was renamed; the new posts has no such index"
+        );
+        assert_eq!(
+            f(Vanish::DroppedWithTable { line: 5 }),
+            "index posts_user (on posts) is gone; line 5: DROP TABLE posts dropped it with the table, and no statement created it again"
+        );
+        assert_eq!(
+            example(&Example::DeclareDropped {
+                what: "index".into()
+            }),
+            "declare it under [schema] indexes.dropped if the script means it"
+        );
+        assert_eq!(
+            scope(&Scope::object("index", "posts_user")),
+            "index posts_user"
+        );
+    }
+
+    #[test]
+    fn layout_lists_hazards_before_the_note() {
+        let f = Fact::Layout {
+            table: "tags".into(),
+            rows: 1,
+            order: Some(ColumnOrder {
+                before: strings(&["post_id", "tag"]),
+                after: strings(&["tag", "post_id"]),
+                copied: Copied::ByName,
+            }),
+            affinities: vec![AffinityChange {
+                column: "n".into(),
+                from: "INTEGER".into(),
+                from_type: "INT".into(),
+                to: "BLOB".into(),
+                to_type: String::new(),
+            }],
+        };
+        assert_eq!(
+            fact(&f),
+            "tags rebuilt with its 1 row copied: n: INTEGER affinity (INT) → BLOB (no type); \
+             column order (post_id, tag) → (tag, post_id); its rows copied by name, every value \
+             in its column (an INSERT without a column list, or SELECT *, would now see the new order)"
+        );
+    }
+
+    #[test]
+    fn a_composite_key_mistake_names_the_columns_it_ignores_and_the_fix() {
+        let f = Fact::CompositeKey {
+            line: 7,
+            other: "agg.point_id".into(),
+            how: KeyMatch::InSelect,
+            table: "point_info".into(),
+            column: "id".into(),
+            key: strings(&["system_id", "id"]),
+            ignored: strings(&["system_id"]),
+        };
+        assert_eq!(
+            fact(&f),
+            "line 7: agg.point_id IN (SELECT id FROM point_info …) matches on id alone; \
+             point_info's key is (system_id, id), and system_id is neither correlated nor \
+             constrained on both sides: rows of other systems with the same id match too"
+        );
+        let fix = |other: &str| {
+            example(&Example::MatchWholeKey {
+                table: "point_info".into(),
+                column: "id".into(),
+                other: other.into(),
+                ignored: strings(&["system_id"]),
+                counterparts: strings(&["agg.system_id"]),
+            })
+        };
+        assert_eq!(
+            fix("agg.point_id"),
+            "match the whole key: (system_id, point_id) IN (SELECT system_id, id FROM point_info …), or add point_info.system_id = agg.system_id"
+        );
+        assert_eq!(
+            fix("point_info.parent_id"),
+            "match the whole key: (system_id, parent_id) IN (SELECT system_id, id FROM point_info …), or filter system_id on the rows changed as well"
+        );
+    }
+
+    #[test]
+    fn scope_findings_read_as_before() {
+        let change = |what: &str, change, diff: &[&str]| {
+            example(&Example::ObjectChange {
+                what: what.into(),
+                name: if what == "column" { "t.c" } else { "x" }.into(),
+                table: "t".into(),
+                change,
+                diff: strings(diff),
+            })
+        };
+        assert_eq!(
+            change(
+                "column",
+                ObjectChangeKind::Changed,
+                &["- c INT", "+ c TEXT"]
+            ),
+            "column t.c changed: - c INT + c TEXT"
+        );
+        assert_eq!(
+            change("table", ObjectChangeKind::Dropped, &[]),
+            "table x is gone"
+        );
+        assert_eq!(
+            change("trigger", ObjectChangeKind::Added, &[]),
+            "trigger x (on t) is new"
+        );
+        assert_eq!(
+            change("index", ObjectChangeKind::Changed, &[]),
+            "index x (on t) changed"
+        );
+        let changed = |judged, spread: Option<SpreadShown>| {
+            fact(&Fact::TableChanged {
+                inserted: 0,
+                updated: 2,
+                deleted: 0,
+                schema: true,
+                spread,
+                judged,
+            })
+        };
+        let one = SpreadShown {
+            column: "system_id".into(),
+            values: strings(&["6"]),
+            total: 1,
+        };
+        assert_eq!(
+            changed(false, Some(one)),
+            "0 inserted, 2 updated, 0 deleted, schema changed; in system 6; not judged"
+        );
+        assert_eq!(
+            changed(true, None),
+            "0 inserted, 2 updated, 0 deleted, schema changed"
+        );
+        assert_eq!(
+            fact(&Fact::AtMost {
+                inserted: 0,
+                updated: 5,
+                deleted: 0,
+                schema: SchemaAllowed::Named
+            }),
+            "at most 0 inserted, 5 updated, 0 deleted, the schema changes [schema] names"
+        );
+        assert_eq!(
+            fact(&Fact::NoScopeDeclared {
+                hint: ScopeHint::GiveExpectDir {
+                    file: "0002_points.toml".into()
+                }
+            }),
+            "no scope declared (give --expect-dir with 0002_points.toml)"
+        );
+    }
+
+    #[test]
+    fn an_allowed_hazard_keeps_its_finding_and_a_counter_quotes_its_table() {
+        let down = Fact::CounterDown {
+            table: "posts".into(),
+            from: 9,
+            to: Some(3),
+        };
+        assert_eq!(
+            fact(&Fact::Allowed {
+                found: Box::new(down),
+                key: "[allow] sequence".into(),
+                names: "posts".into(),
+            }),
+            "the AUTOINCREMENT counter of posts went from 9 down to 3: ids 4 to 9 can be used again (allowed: [allow] sequence names posts)"
+        );
+        assert_eq!(
+            example(&Example::Sequence {
+                table: "a\"b".into(),
+                from: 9,
+                to: None
+            }),
+            "sqlite_sequence: name \"a\\\"b\" (seq 9) deleted"
+        );
+        assert_eq!(
+            fact(&Fact::ConstraintsLost {
+                object: "posts".into(),
+                table: "posts".into(),
+                lost: vec![
+                    Constraint::PrimaryKey {
+                        columns: strings(&["a", "b"])
+                    },
+                    Constraint::ForeignKey {
+                        columns: strings(&["user_id"]),
+                        parent: "users".into()
+                    },
+                ],
+            }),
+            "posts lost PRIMARY KEY (a, b), FOREIGN KEY (user_id) REFERENCES users in the rebuild of posts"
         );
     }
 }
