@@ -586,7 +586,11 @@ impl View for DiffView {
                             count(t.updated as i64),
                             count(t.deleted as i64),
                             cols.join(" "),
-                            t.examples.join("\n"),
+                            t.examples
+                                .iter()
+                                .map(crate::report::render::phrase::row_example)
+                                .collect::<Vec<_>>()
+                                .join("\n"),
                         ]
                     })
                     .collect(),

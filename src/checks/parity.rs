@@ -18,10 +18,11 @@ use super::expect::{
     bucket_of, field, in_bucket, makes_row, rollup_expected, same_read_value, same_value,
 };
 use super::rows::{makes_carried_row, systems};
-use super::{Ctx, LiveRows, Task, count, examples, result, show_time, skipped};
-use crate::db::{Db, DbError, DbExt, Value, as_i64, show};
+use super::{Ctx, LiveRows, Task, count, examples, result, skipped};
+use crate::db::{Db, DbError, DbExt, Value, as_i64};
 use crate::report::{
-    Cause, CheckResult, Explained, Fact, Fixed, PointRef, Scope, Status, Time, Unmapped, WindowOf,
+    Cause, CheckResult, Example, Explained, Fact, Fixed, ParityWhy, PointRef, Scope, Status, Time,
+    Unmapped, Value as ReportValue, WindowOf,
 };
 use crate::spec::validate::{MigrationPlan, ResolvedPoint, SystemPlan};
 use crate::spec::{Aggregate, Kind};
@@ -33,8 +34,8 @@ struct Found {
     violations: u64,
     /// (cause, count)
     warned: BTreeMap<Cause, u64>,
-    examples: Vec<String>,
-    notes: Vec<String>,
+    examples: Vec<Example>,
+    notes: Vec<Example>,
 }
 
 impl Found {
@@ -214,33 +215,29 @@ pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                             ),
                             &params,
                             |r| {
-                                let at = show_time(as_i64(&r[0]).unwrap_or(0) * mult, mult);
+                                let at = Time::new(as_i64(&r[0]).unwrap_or(0) * mult, mult);
                                 let (makes, present) = (as_i64(&r[1]) == Some(1), as_i64(&r[2]) == Some(1));
-                                let side = |off: usize| {
+                                // the columns holding a value
+                                let side = |off: usize| -> Vec<(String, ReportValue)> {
                                     names
                                         .iter()
                                         .enumerate()
                                         .filter(|(i, _)| r[off + i] != Value::Null)
-                                        .map(|(i, f)| format!("{f} {}", show(&r[off + i])))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
+                                        .map(|(i, f)| ((*f).clone(), (&r[off + i]).into()))
+                                        .collect()
                                 };
-                                let live_side = if present { side(3) } else { "no row".into() };
-                                let spec_side = if makes {
-                                    let s = side(3 + k);
-                                    if s.is_empty() { "a row of NULLs".into() } else { s }
-                                } else if mapped.is_none() {
-                                    "nothing (the spec does not map this point)".into()
-                                } else {
-                                    "no row".into()
-                                };
-                                format!("{at}: live {live_side}; spec {spec_side}")
+                                Example::LiveParity {
+                                    at,
+                                    live: present.then(|| side(3)),
+                                    spec: makes.then(|| side(3 + k)),
+                                    why: (!makes && mapped.is_none()).then_some(ParityWhy::MapsNothing),
+                                }
                             },
                         )?;
                     }
                     if orphans > 0 && found.examples.len() < 5 {
                         found.notes.extend(examples(db, &format!("SELECT l.{tt} {orphan_from} ORDER BY l.{tt}"), &params, |r| {
-                            format!("{}: live row, no source row at this instant (nothing to migrate)", show_time(as_i64(&r[0]).unwrap_or(0), mult))
+                            Example::LiveRowNoSource { at: Time::new(as_i64(&r[0]).unwrap_or(0), mult) }
                         })?);
                     }
                     out.push(found.into_result(
@@ -390,20 +387,17 @@ fn rollup_parity(
         let (e, l) = (&r[4..4 + n], &r[4 + n..4 + 2 * n]);
         let f = found.entry(id).or_default();
         let mapped = sp.points.iter().find(|p| p.point_id == id);
-        let show_side = |vals: &[Value]| -> String {
+        let show_side = |vals: &[Value]| -> Vec<(String, ReportValue)> {
             aggs.iter()
                 .zip(vals)
-                .map(|((c, _), v)| format!("{c} {}", show(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .map(|((c, _), v)| (c.clone(), v.into()))
+                .collect()
         };
-        let example = |why: &str| {
-            format!(
-                "{}: live {}; spec {}{why}",
-                show_time(at, mult),
-                if has_l { show_side(l) } else { "no row".into() },
-                if has_e { show_side(e) } else { "no row".into() },
-            )
+        let example = |why: Option<ParityWhy>| Example::LiveParity {
+            at: Time::new(at, mult),
+            live: has_l.then(|| show_side(l)),
+            spec: has_e.then(|| show_side(e)),
+            why,
         };
         match (has_e, has_l) {
             (true, true) => {
@@ -432,11 +426,10 @@ fn rollup_parity(
                 if explained {
                     f.warn(SEAM, 1);
                     if f.notes.len() < 2 {
-                        f.notes.push(example(&format!(
-                            " (seam: the live row holds the latest {} of {} samples, recomputed equal)",
-                            k.unwrap_or(0),
-                            all.unwrap_or(0)
-                        )));
+                        f.notes.push(example(Some(ParityWhy::Seam {
+                            held: k.unwrap_or(0),
+                            of: all.unwrap_or(0),
+                        })));
                     }
                 } else if let Some((rows, v)) = from_points.filter(|(_, v)| {
                     v.len() == n && v.iter().zip(l).all(|(a, b)| same_read_value(a, b))
@@ -444,14 +437,12 @@ fn rollup_parity(
                     let _ = v;
                     f.warn(LIVE_POINTS_DIFFER, 1);
                     if f.notes.len() < 2 {
-                        f.notes.push(example(&format!(
-                            " (the live row is the roll-up of the {rows} live point rows of this interval, recomputed equal)"
-                        )));
+                        f.notes.push(example(Some(ParityWhy::LivePoints { rows })));
                     }
                 } else {
                     f.violations += 1;
                     if f.examples.len() < 5 {
-                        f.examples.push(example(""));
+                        f.examples.push(example(None));
                     }
                 }
             }
@@ -467,7 +458,7 @@ fn rollup_parity(
                 } else {
                     f.violations += 1;
                     if f.examples.len() < 5 {
-                        f.examples.push(example(""));
+                        f.examples.push(example(None));
                     }
                 }
             }
@@ -481,11 +472,8 @@ fn rollup_parity(
                 } else {
                     f.violations += 1;
                     if f.examples.len() < 5 {
-                        f.examples.push(example(if mapped.is_none() {
-                            " (the spec does not map this point)"
-                        } else {
-                            ""
-                        }));
+                        f.examples
+                            .push(example(mapped.is_none().then_some(ParityWhy::NotMapped)));
                     }
                 }
             }
@@ -526,11 +514,12 @@ fn rollup_parity(
                 f.violations += 1;
                 f.examples.insert(
                     0,
-                    format!(
-                        "{}: the first live row holds {k} samples, and only {after} came after the live app's first raw row ({}): it was overwritten",
-                        show_time(seam, mult),
-                        show_time(deploy * mult, mult)
-                    ),
+                    Example::Overwritten {
+                        at: Time::new(seam, mult),
+                        held: k,
+                        after,
+                        deploy: Time::new(deploy * mult, mult),
+                    },
                 );
             }
         }

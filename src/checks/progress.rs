@@ -7,9 +7,9 @@ use super::{Ctx, Task, count, examples, result, scope, skipped};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
 use crate::fingerprint::{self, diff};
 use crate::migrate::journal::OWN_TABLES;
+use crate::report::{Example, Fact, Fixed, Noun};
 use crate::spec::validate::{MigrationPlan, SystemPlan};
 use crate::sql::ident as q;
-use crate::table::count as thousands;
 
 pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
     systems(ctx)
@@ -22,16 +22,16 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     Some(b) => b.last_time(b.of(range.max)),
                     None => range.max,
                 };
-                let expected = format!("last {last}, {} rows", thousands(range.rows));
+                let expected = Fact::Progress { last: Some(last), rows: Some(range.rows) };
                 if !db.table_exists(table)? {
-                    return Ok(vec![r.judged(1, expected, format!("no {table} table"))]);
+                    return Ok(vec![r.judged(1, expected, Fact::NoTable { table: table.clone() })]);
                 }
                 let row = db.query(
                     &format!("SELECT last_migrated_timestamp, rows_migrated FROM {} WHERE migration_name = ?1 AND system_id = ?2", crate::sql::ident(table)),
                     &[Value::Text(mp.migration.name.clone()), Value::Integer(sp.system_id)],
                 )?;
                 Ok(vec![match row.first() {
-                    None => r.judged(1, expected, "no row"),
+                    None => r.judged(1, expected, Fixed::NoRow),
                     Some(x) => {
                         let (last_recorded, rows) = (as_i64(&x[0]), as_i64(&x[1]));
                         if let (Some(mark), Some(rows)) = (last_recorded, rows)
@@ -39,21 +39,8 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                             && let Some(after) = after_the_mark(db, mp, sp, mark, rows, range.rows)?
                         {
                             let (behind, missing, ex) = after;
-                            let found = format!("last {mark}, {} rows", thousands(rows));
-                            return Ok(vec![if missing == 0 {
-                                r.judged(
-                                    0,
-                                    expected,
-                                    format!("{found}; the {} source rows after it already have their target rows (the live app's dual-write)", thousands(behind)),
-                                )
-                            } else {
-                                r.judged(
-                                    missing,
-                                    expected,
-                                    format!("{found}; {} of the {} source rows after it lack target rows", thousands(missing as i64), thousands(behind)),
-                                )
-                                .with_examples(ex)
-                            }]);
+                            let found = Fact::ProgressBehind { last: mark, rows, after: behind, lacking: missing };
+                            return Ok(vec![r.judged(missing, expected, found).with_examples(ex)]);
                         }
                         let mut bad = 0;
                         if last_recorded != Some(last) {
@@ -62,11 +49,7 @@ pub fn progress<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         if rows != Some(range.rows) {
                             bad += 1;
                         }
-                        r.judged(
-                            bad,
-                            expected,
-                            format!("last {}, {} rows", last_recorded.map_or("NULL".into(), |v| v.to_string()), rows.map_or("NULL".into(), thousands)),
-                        )
+                        r.judged(bad, expected, Fact::Progress { last: last_recorded, rows })
                     }
                 }])
             })
@@ -88,7 +71,7 @@ fn after_the_mark(
     mark: i64,
     recorded: i64,
     total: i64,
-) -> Result<Option<(i64, u64, Vec<String>)>, DbError> {
+) -> Result<Option<(i64, u64, Vec<Example>)>, DbError> {
     let m = &mp.migration;
     let (sys, ts, mult) = (q(&m.system), q(&m.time.source), m.time.multiply);
     let (src, tgt, pc, tt) = (
@@ -154,14 +137,11 @@ fn after_the_mark(
             db,
             &format!("SELECT s.{ts} {from} ORDER BY s.{ts}"),
             &params,
-            |r| {
-                format!(
-                    "{}.{} = {}: no target row in {}",
-                    m.source,
-                    m.time.source,
-                    crate::db::show(&r[0]),
-                    m.target
-                )
+            |r| Example::NoTargetRow {
+                table: m.source.clone(),
+                column: m.time.source.clone(),
+                value: (&r[0]).into(),
+                target: m.target.clone(),
             },
         )?
     } else {
@@ -184,11 +164,7 @@ fn own(ctx: &Ctx, table: &str) -> bool {
 pub fn collateral<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, DbError> {
     let Some(base) = &ctx.baseline else {
         return Ok(vec![Box::new(|_db: &dyn Db| {
-            Ok(vec![skipped(
-                "collateral",
-                "database",
-                "no baseline: rehearse, or verify --baseline BACKUP.db.gz",
-            )])
+            Ok(vec![skipped("collateral", "database", Fixed::NoBaseline)])
         })]);
     };
     let mut names: Vec<String> = base.fingerprint.tables.keys().cloned().collect();
@@ -215,13 +191,13 @@ pub fn collateral<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
             let exists_now = db.table_exists(&name)?;
             let r = result("collateral", format!("table {name}"));
             let Some(before) = before else {
-                return Ok(vec![r.judged(1, "absent, as before", "a new table")]);
+                return Ok(vec![r.judged(1, Fixed::AbsentAsBefore, Fixed::ANewTable)]);
             };
             if !exists_now {
                 return Ok(vec![r.judged(
                     1,
-                    format!("{} rows, as before", thousands(before.rows as i64)),
-                    "the table is gone",
+                    Fact::count(before.rows, Noun::RowsAsBefore),
+                    Fixed::TableGone,
                 )]);
             }
             if name == "sqlite_sequence" {
@@ -234,22 +210,20 @@ pub fn collateral<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
                         .collect()
                 };
                 let (a, b) = (keep(base.open()?.query(q, &[])?), keep(db.query(q, &[])?));
-                let moved: Vec<String> = a
+                let moved: Vec<Example> = a
                     .iter()
                     .filter(|x| !b.contains(x))
-                    .map(|(n, s)| {
-                        format!(
-                            "{n}: {} → {}",
-                            s.unwrap_or(0),
-                            b.iter().find(|y| &y.0 == n).and_then(|y| y.1).unwrap_or(0)
-                        )
+                    .map(|(n, s)| Example::Counter {
+                        table: n.clone(),
+                        from: s.unwrap_or(0),
+                        to: b.iter().find(|y| &y.0 == n).and_then(|y| y.1).unwrap_or(0),
                     })
                     .collect();
                 return Ok(vec![
                     r.judged(
                         moved.len() as u64,
-                        "counters outside the targets unchanged",
-                        format!("{} moved", moved.len()),
+                        Fixed::CountersOutsideTargetsUnchanged,
+                        Fact::count(moved.len() as u64, Noun::Moved),
                     )
                     .with_examples(moved),
                 ]);
@@ -258,15 +232,12 @@ pub fn collateral<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
             let limit = if is_target { before.max_rowid } else { None };
             let now = fingerprint::hash_table(db, &name, limit)?;
             let expected = if is_target {
-                format!(
-                    "the {} rows that were there, unchanged",
-                    thousands(before.rows as i64)
-                )
+                Fact::RowsThatWereThere { rows: before.rows }
             } else {
-                format!("{} rows, unchanged", thousands(before.rows as i64))
+                Fact::count(before.rows, Noun::RowsUnchanged)
             };
             if now.sha256 == before.sha256 && now.rows == before.rows {
-                return Ok(vec![r.judged(0, expected, "unchanged")]);
+                return Ok(vec![r.judged(0, expected, Fixed::Unchanged)]);
             }
             let d = diff::diff_table(base.open()?.as_ref(), db, &name, limit, 5)?;
             let changed = d.inserted + d.updated + d.deleted;
@@ -274,12 +245,18 @@ pub fn collateral<'a>(ctx: &'a Ctx<'a>, db: &dyn Db) -> Result<Vec<Task<'a>>, Db
                 r.judged(
                     changed.max(1),
                     expected,
-                    format!(
-                        "{} inserted, {} updated, {} deleted",
-                        d.inserted, d.updated, d.deleted
-                    ),
+                    Fact::RowChanges {
+                        inserted: d.inserted,
+                        updated: d.updated,
+                        deleted: d.deleted,
+                    },
                 )
-                .with_examples(d.examples),
+                .with_examples(
+                    d.examples
+                        .into_iter()
+                        .map(|row| Example::Row { table: None, row })
+                        .collect(),
+                ),
             ])
         }));
     }

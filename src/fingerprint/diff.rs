@@ -25,6 +25,7 @@ use super::{Fingerprint, TableKey, fingerprint, table_key};
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text, show};
 use crate::migrate::expect::{NEW_SHELL_DIGITS, SHELL_DIGITS, shell_real};
 use crate::migrate::script::{tokens, unquote, without_comments};
+use crate::report::Example;
 use crate::sql::ident as q;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -36,10 +37,50 @@ pub struct TableDiff {
     pub columns_added: Vec<String>,
     pub columns_removed: Vec<String>,
     /// Up to `limit` examples, by key.
-    pub examples: Vec<String>,
+    pub examples: Vec<RowExample>,
     /// Changed rows counted by the leading column of the table's composite key, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread: Option<Spread>,
+}
+
+/// A column and its value as the sqlite3 shell prints it.
+pub type Shown = (String, String);
+
+/// One example of a table's differences: a row inserted, deleted or updated, or the whole table
+/// new or gone. Values as the sqlite3 shell prints them (REALs with 15 significant digits, or 17
+/// where 15 would print a change as none).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RowExample {
+    /// A row inserted or deleted: its key and the columns shown beside it (`key` absent: rows
+    /// are matched by content), and its other columns (at most 8).
+    Row {
+        change: RowChange,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Vec<Shown>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        context: Vec<Shown>,
+        columns: Vec<Shown>,
+    },
+    /// A row updated: its key, the columns shown beside it, and the columns that changed (at
+    /// most 6): `[column, before, after]`.
+    Updated {
+        key: Vec<Shown>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        context: Vec<Shown>,
+        changes: Vec<(String, String, String)>,
+    },
+    /// The table is gone, with its rows.
+    TableGone { table: String, rows: u64 },
+    /// The table is new, with its rows.
+    TableNew { table: String, rows: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowChange {
+    Inserted,
+    Deleted,
 }
 
 /// Changed rows counted by the value of one column (the leading column of a composite key).
@@ -65,6 +106,15 @@ pub struct SpreadGroup {
 const MAX_GROUPS: usize = 10_000;
 
 impl Spread {
+    /// The first `shown` values, and how many in all.
+    pub fn shown(&self, shown: usize) -> crate::report::SpreadShown {
+        crate::report::SpreadShown {
+            column: self.column.clone(),
+            values: self.values().take(shown).map(String::from).collect(),
+            total: self.groups.len() as u64 + self.more,
+        }
+    }
+
     /// "systems 1, 2, 3" (or "system 6") for `system_id`, "kind a, b" for `kind`; at most
     /// `shown` values.
     pub fn describe(&self, shown: usize) -> String {
@@ -150,17 +200,7 @@ pub struct SchemaChange {
 
 impl std::fmt::Display for SchemaChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.change.as_str() {
-            "new" => write!(f, "{} {} (on {}) is new", self.kind, self.name, self.table),
-            "gone" => write!(f, "{} {} (on {}) is gone", self.kind, self.name, self.table),
-            _ => {
-                write!(f, "{} {} (on {}) changed", self.kind, self.name, self.table)?;
-                if !self.diff.is_empty() {
-                    write!(f, ": {}", self.diff.join(" "))?;
-                }
-                Ok(())
-            }
-        }
+        f.write_str(&crate::report::render::phrase::schema_change(self))
     }
 }
 
@@ -337,12 +377,19 @@ impl DbDiff {
 
     /// How many differences (schema objects, rows, columns) and up to `limit` examples:
     /// schema changes first, then rows, each named by its table.
-    pub fn summary(&self, limit: usize) -> (u64, Vec<String>) {
-        let mut ex: Vec<String> = self.schema.iter().map(|c| c.to_string()).collect();
+    pub fn summary(&self, limit: usize) -> (u64, Vec<Example>) {
+        let mut ex: Vec<Example> = self
+            .schema
+            .iter()
+            .map(|c| Example::Schema { change: c.clone() })
+            .collect();
         let mut n = self.schema.len() as u64;
         for t in &self.tables {
             n += t.rows() + t.columns_added.len() as u64 + t.columns_removed.len() as u64;
-            ex.extend(t.examples.iter().map(|e| format!("{}: {e}", t.table)));
+            ex.extend(t.examples.iter().map(|e| Example::Row {
+                table: Some(t.table.clone()),
+                row: e.clone(),
+            }));
         }
         ex.truncate(limit);
         (n, ex)
@@ -392,24 +439,22 @@ fn shown_pair(x: &Value, y: &Value) -> (String, String) {
     (long(x), long(y))
 }
 
-fn show_key(key: &TableKey, row: &[Value]) -> String {
+fn show_key(key: &TableKey, row: &[Value]) -> Vec<Shown> {
     key.key
         .iter()
         .zip(row)
-        .map(|(k, v)| format!("{k} {}", shown(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|(k, v)| (k.clone(), shown(v)))
+        .collect()
 }
 
-fn show_row(names: &[String], row: &[Value], skip: usize) -> String {
+fn show_row(names: &[String], row: &[Value], skip: usize) -> Vec<Shown> {
     names
         .iter()
         .zip(row.iter())
         .skip(skip)
         .take(8)
-        .map(|(n, v)| format!("{n}={}", shown(v)))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|(n, v)| (n.clone(), shown(v)))
+        .collect()
 }
 
 /// How the rows of a table are matched between two states.
@@ -741,21 +786,18 @@ pub fn diff_table_with(
                 .collect()
         })
         .unwrap_or_default();
-    let key_text = |row: &[Value], names: &[String]| -> String {
-        let cols = |cs: &[String]| -> Vec<String> {
+    // a row's key, and the context columns shown beside it
+    let key_of = |row: &[Value], names: &[String]| -> (Vec<Shown>, Vec<Shown>) {
+        let cols = |cs: &[String]| -> Vec<Shown> {
             cs.iter()
-                .filter_map(|c| locate(names, c).map(|i| format!("{c} {}", shown(&row[i]))))
+                .filter_map(|c| locate(names, c).map(|i| (c.clone(), shown(&row[i]))))
                 .collect()
         };
-        let mut t = match &named_by {
-            Some(k) => cols(k).join(", "),
+        let k = match &named_by {
+            Some(k) => cols(k),
             None => show_key(&key, row),
         };
-        let extra = cols(&context);
-        if !extra.is_empty() {
-            t.push_str(&format!(" ({})", extra.join(", ")));
-        }
-        t
+        (k, cols(&context))
     };
     let mut tally = display.as_ref().map(|d| Tally {
         column: d[0].clone(),
@@ -797,16 +839,19 @@ pub fn diff_table_with(
         });
         let next_after = || -> Result<Option<Vec<Value>>, DbError> { rx.recv().ok().transpose() };
         let mut new = next_after()?;
-        let note = |d: &mut TableDiff, what: &str, row: &[Value], names: &[String]| {
+        let note = |d: &mut TableDiff, change: RowChange, row: &[Value], names: &[String]| {
             if d.examples.len() < limit {
-                d.examples.push(if by_content {
-                    format!("{what} row: {}", show_row(names, row, show_from))
+                let (key, context) = if by_content {
+                    (None, Vec::new())
                 } else {
-                    format!(
-                        "{what} {}: {}",
-                        key_text(row, names),
-                        show_row(names, row, show_from)
-                    )
+                    let (k, c) = key_of(row, names);
+                    (Some(k), c)
+                };
+                d.examples.push(RowExample::Row {
+                    change,
+                    key,
+                    context,
+                    columns: show_row(names, row, show_from),
                 });
             }
         };
@@ -830,24 +875,24 @@ pub fn diff_table_with(
             let Some(row) = new.as_ref().filter(|_| ord.is_ge()) else {
                 d.deleted += 1;
                 count(old, 2);
-                note(&mut d, "deleted", old, &names_b);
+                note(&mut d, RowChange::Deleted, old, &names_b);
                 return Ok(());
             };
             if ord.is_gt() {
                 d.inserted += 1;
                 count(row, 0);
-                note(&mut d, "inserted", row, &names_a);
+                note(&mut d, RowChange::Inserted, row, &names_a);
                 new = next_after()?;
                 continue;
             }
-            let changes: Vec<String> = pairs
+            let changes: Vec<(String, String, String)> = pairs
                 .iter()
                 .filter_map(|(name, ib, ia)| {
                     let x = ib.map_or(&null, |i| &old[i]);
                     let y = ia.map_or(&null, |i| &row[i]);
                     (x != y).then(|| {
                         let (a, b) = shown_pair(x, y);
-                        format!("{name} {a} → {b}")
+                        (name.clone(), a, b)
                     })
                 })
                 .collect();
@@ -855,11 +900,12 @@ pub fn diff_table_with(
                 d.updated += 1;
                 count(old, 1);
                 if d.examples.len() < limit {
-                    d.examples.push(format!(
-                        "updated {}: {}",
-                        key_text(old, &names_b),
-                        changes.into_iter().take(6).collect::<Vec<_>>().join(", ")
-                    ));
+                    let (key, context) = key_of(old, &names_b);
+                    d.examples.push(RowExample::Updated {
+                        key,
+                        context,
+                        changes: changes.into_iter().take(6).collect(),
+                    });
                 }
             }
             new = next_after()?;
@@ -868,7 +914,7 @@ pub fn diff_table_with(
         while let Some(row) = new {
             d.inserted += 1;
             count(&row, 0);
-            note(&mut d, "inserted", &row, &names_a);
+            note(&mut d, RowChange::Inserted, &row, &names_a);
             new = next_after()?;
         }
         Ok(())
@@ -986,13 +1032,19 @@ pub fn diff_databases_with(
             (Some(h), None) => TableDiff {
                 table: t.clone(),
                 deleted: h.rows,
-                examples: vec![format!("table {t} is gone ({} rows)", h.rows)],
+                examples: vec![RowExample::TableGone {
+                    table: t.clone(),
+                    rows: h.rows,
+                }],
                 ..TableDiff::default()
             },
             (None, Some(h)) => TableDiff {
                 table: t.clone(),
                 inserted: h.rows,
-                examples: vec![format!("table {t} is new ({} rows)", h.rows)],
+                examples: vec![RowExample::TableNew {
+                    table: t.clone(),
+                    rows: h.rows,
+                }],
                 ..TableDiff::default()
             },
             (None, None) => continue,
@@ -1046,6 +1098,13 @@ mod tests {
         );
     }
     use super::*;
+
+    /// Examples in the words a report prints.
+    fn words(ex: &[RowExample]) -> Vec<String> {
+        ex.iter()
+            .map(crate::report::render::phrase::row_example)
+            .collect()
+    }
     use crate::db::{Access, Target, open};
 
     #[test]
@@ -1147,11 +1206,17 @@ mod tests {
         let d = diff(a.as_ref(), c.as_ref(), 5).unwrap();
         let t = |n: &str| d.tables.iter().find(|t| t.table == n).unwrap().clone();
         assert_eq!((t("tags").deleted, t("tags").inserted), (1, 0));
-        assert_eq!(t("tags").examples, vec!["deleted row: post_id=1 tag=\"x\""]);
-        assert_eq!(t("kv").updated, 1);
-        assert_eq!(t("kv").examples, vec!["updated k \"q\": v \"2\" → \"3\""]);
         assert_eq!(
-            t("sqlite_sequence").examples,
+            words(&t("tags").examples),
+            vec!["deleted row: post_id=1 tag=\"x\""]
+        );
+        assert_eq!(t("kv").updated, 1);
+        assert_eq!(
+            words(&t("kv").examples),
+            vec!["updated k \"q\": v \"2\" → \"3\""]
+        );
+        assert_eq!(
+            words(&t("sqlite_sequence").examples),
             vec!["updated name \"users\": seq 2 → 3"]
         );
     }
@@ -1193,7 +1258,7 @@ mod tests {
         );
         let d = diff(a.as_ref(), b.as_ref(), 10).unwrap();
         assert_eq!(
-            d.tables[0].examples,
+            words(&d.tables[0].examples),
             vec![
                 "updated rowid 1: x 0.30000000000000004 → 0.3",
                 "updated rowid 2: x 86.9 → 86.9000000000001",

@@ -24,6 +24,7 @@ use super::shape::{Conjunct, Kind, Operand, Shape};
 use super::{Evidence, Finding, same};
 use crate::db::DbError;
 use crate::migrate::script::{self, Kind as StmtKind, Script};
+use crate::report::{Example, Fact, KeyMatch, Scope};
 
 /// A table instance of a statement: (scope, FROM item), and the table it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -451,71 +452,43 @@ pub fn lint(script: &Script, before: &Schema) -> Result<Vec<KeyMistake>, DbError
     Ok(out)
 }
 
-/// "systems" for `system_id`, else the column's name.
-fn label(column: &str) -> String {
-    match column.strip_suffix("_id") {
-        Some(stem) if !stem.is_empty() => format!("{stem}s"),
-        _ => column.to_string(),
-    }
-}
-
 /// The composite-key mistakes of the forward script, as findings.
 pub fn composite_key(e: &Evidence) -> Result<Vec<Finding>, DbError> {
     Ok(lint(e.script, e.before)?
         .into_iter()
-        .map(|m| {
-            let key = m.key.join(", ");
-            let ignored = m.ignored.join(", ");
-            let matched = match m.how {
-                "=" => format!("{} = {}.{}", m.other, m.table, m.column),
-                _ => format!("{} IN (SELECT {} FROM {} …)", m.other, m.column, m.table),
-            };
-            let other_column = m.other.rsplit('.').next().unwrap_or_default();
-            Finding {
-                object: m.table.clone(),
-                scope: format!("{}:{}", e.script.name(), m.line),
-                actual: format!(
-                    "line {}: {matched} matches on {} alone; {}'s key is ({key}), and {ignored} is neither correlated nor constrained on both sides: rows of other {} with the same {} match too",
-                    m.line,
-                    m.column,
-                    m.table,
-                    m.ignored.iter().map(|c| label(c)).collect::<Vec<_>>().join(", "),
-                    m.column
-                ),
-                violations: 1,
-                examples: vec![
-                    format!(
-                        "{}:{}: the key ({key}) of {} is matched on {} only, ignoring {ignored}",
-                        e.script.name(),
-                        m.line,
-                        m.table,
-                        m.column
-                    ),
-                    format!(
-                        "match the whole key: ({}, {other_column}) IN (SELECT {ignored}, {} FROM {} …), or {}",
-                        m.counterparts
-                            .iter()
-                            .map(|c| c.rsplit('.').next().unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        m.column,
-                        m.table,
-                        if m.other.split('.').next() == Some(m.table.as_str()) {
-                            format!("filter {ignored} on the rows changed as well")
-                        } else {
-                            format!(
-                                "add {}",
-                                m.ignored
-                                    .iter()
-                                    .zip(&m.counterparts)
-                                    .map(|(i, c)| format!("{}.{i} = {c}", m.table))
-                                    .collect::<Vec<_>>()
-                                    .join(" AND ")
-                            )
-                        }
-                    ),
-                ],
-            }
+        .map(|m| Finding {
+            object: m.table.clone(),
+            scope: Scope::at(e.script.name(), Some(m.line as u64)),
+            actual: Fact::CompositeKey {
+                line: m.line as u64,
+                other: m.other.clone(),
+                how: match m.how {
+                    "=" => KeyMatch::Equals,
+                    _ => KeyMatch::InSelect,
+                },
+                table: m.table.clone(),
+                column: m.column.clone(),
+                key: m.key.clone(),
+                ignored: m.ignored.clone(),
+            },
+            violations: 1,
+            examples: vec![
+                Example::KeyMatchedOn {
+                    file: e.script.name().to_string(),
+                    line: m.line as u64,
+                    table: m.table.clone(),
+                    key: m.key.clone(),
+                    column: m.column.clone(),
+                    ignored: m.ignored.clone(),
+                },
+                Example::MatchWholeKey {
+                    table: m.table.clone(),
+                    column: m.column.clone(),
+                    other: m.other.clone(),
+                    ignored: m.ignored.clone(),
+                    counterparts: m.counterparts.clone(),
+                },
+            ],
         })
         .collect())
 }

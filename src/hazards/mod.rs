@@ -33,7 +33,7 @@ use crate::db::DbError;
 use crate::fingerprint::diff::DbDiff;
 use crate::migrate::expect::Expect;
 use crate::migrate::script::Script;
-use crate::report::{CheckResult, Status};
+use crate::report::{CheckResult, Example, Fact, Fixed, Scope, Status};
 
 pub use schema::Schema;
 pub use touches::{Recorder, Touches};
@@ -67,58 +67,54 @@ pub struct Finding {
     /// The name EXPECT.toml uses to allow it: a table, `table.column`, an object's name.
     pub object: String,
     /// Where: `table comments`, `index posts_user`, `forward.sql:4`.
-    pub scope: String,
-    pub actual: String,
+    pub scope: Scope,
+    pub actual: Fact,
     /// 0: a note (a warning), not a hazard.
     pub violations: u64,
-    pub examples: Vec<String>,
+    pub examples: Vec<Example>,
 }
 
 /// Every hazard: its check id, what must hold, and how EXPECT.toml allows it.
-pub const HAZARDS: &[(&str, &str, &str)] = &[
+pub const HAZARDS: &[(&str, Fixed, &str)] = &[
     (
         "sql.collateral",
-        "rows change only in tables a statement names",
+        Fixed::RowsChangeOnlyInNamedTables,
         "[allow] collateral",
     ),
     (
         "sql.vanished",
-        "every index, trigger and view is still there, unless a statement drops it",
+        Fixed::EveryObjectStaysUnlessDropped,
         "[schema] <kind>.dropped",
     ),
     (
         "sql.broken",
-        "every view and trigger still compiles",
+        Fixed::EveryViewAndTriggerCompiles,
         "[allow] broken",
     ),
     (
         "sql.references",
-        "every foreign key points to the table it pointed to, and that table exists",
+        Fixed::EveryForeignKeyPointsAsBefore,
         "[allow] references",
     ),
-    (
-        "sql.sequence",
-        "no AUTOINCREMENT counter goes down or vanishes",
-        "[allow] sequence",
-    ),
+    ("sql.sequence", Fixed::NoCounterGoesDown, "[allow] sequence"),
     (
         "sql.constraints",
-        "every NOT NULL, UNIQUE, CHECK, foreign key and default survives",
+        Fixed::EveryConstraintSurvives,
         "[allow] constraints",
     ),
     (
         "sql.layout",
-        "a table whose rows were copied keeps its column order and affinities",
+        Fixed::CopiedTableKeepsLayout,
         "[allow] layout",
     ),
     (
         "sql.composite_key",
-        "a match on one column of a composite key also matches the columns before it",
+        Fixed::WholeCompositeKeyMatched,
         "[allow] composite_keys",
     ),
     (
         "sql.key_spread",
-        "a statement that names key values changes rows of those values only",
+        Fixed::NamedKeyValuesOnly,
         "[allow] spread",
     ),
 ];
@@ -139,15 +135,16 @@ pub fn find(check: &str, e: &Evidence) -> Result<Vec<Finding>, DbError> {
     })
 }
 
-/// Is a finding allowed by EXPECT.toml? (the entry that allows it)
-fn allowed(check: &str, f: &Finding, expect: &Expect) -> Option<String> {
+/// Is a finding allowed by EXPECT.toml? (the key that allows it, and the name it gives)
+fn allowed(check: &str, f: &Finding, expect: &Expect) -> Option<(String, String)> {
     if check == "sql.vanished" {
         let (kind, name) = f.object.split_once(' ')?;
-        return expect
-            .schema
-            .of(kind)
-            .allows("dropped", name)
-            .then(|| format!("[schema] {}.dropped names {name}", kinds(kind)));
+        return expect.schema.of(kind).allows("dropped", name).then(|| {
+            (
+                format!("[schema] {}.dropped", kinds(kind)),
+                name.to_string(),
+            )
+        });
     }
     let (table, _) = f.object.split_once('.').unwrap_or((&f.object, ""));
     let list = expect.allow.list(check);
@@ -158,7 +155,7 @@ fn allowed(check: &str, f: &Finding, expect: &Expect) -> Option<String> {
                 .iter()
                 .find(|h| h.0 == check)
                 .map_or("[allow]", |h| h.2);
-            format!("{key} names {}", f.object)
+            (key.to_string(), f.object.clone())
         })
 }
 
@@ -169,13 +166,21 @@ pub fn assess(e: &Evidence, expect: &Expect) -> Result<Vec<CheckResult>, DbError
     for (check, expected, _) in HAZARDS {
         let found = find(check, e)?;
         if found.is_empty() {
-            out.push(result(check, e.script.name()).judged(0, *expected, "none"));
+            out.push(result(check, e.script.name()).judged(0, *expected, Fixed::None));
         }
         for f in found {
             let r = result(check, f.scope.clone()).with_examples(f.examples.clone());
             out.push(match allowed(check, &f, expect) {
-                Some(by) => r
-                    .judged(0, *expected, format!("{} (allowed: {by})", f.actual))
+                Some((key, names)) => r
+                    .judged(
+                        0,
+                        *expected,
+                        Fact::Allowed {
+                            found: Box::new(f.actual),
+                            key,
+                            names,
+                        },
+                    )
                     .with_status(Status::Pass),
                 // a finding with no violation is a note: a warning, never a pass
                 None if f.violations == 0 => {

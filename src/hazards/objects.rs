@@ -8,8 +8,11 @@ use rusqlite::Connection;
 
 use super::schema::{Object, Schema, Table};
 use super::shape::{Node, Tok, lex, tree};
-use super::{Evidence, Finding, plural, same};
+use super::{Evidence, Finding, same};
 use crate::db::DbError;
+use crate::report::{
+    AffinityChange, ColumnOrder, Constraint, Copied, Example, Fact, Scope, Vanish,
+};
 use crate::sql::ident as q;
 
 /// An index, trigger or view of the schema before that is not there after, and that no statement
@@ -40,43 +43,38 @@ pub fn vanished(e: &Evidence) -> Vec<Finding> {
         {
             continue;
         }
-        let how = e
-            .touches
-            .statements
-            .iter()
-            .find(|s| matches!(&s.own, Some(super::touches::Own::DropTable(t)) if same(t, &o.table)))
-            .map(|s| {
-                format!(
-                    "line {}: DROP TABLE {} dropped it with the table, and no statement created it again",
-                    s.line, o.table
-                )
-            })
-            .unwrap_or_else(|| "no statement of the script drops it".into());
-        let actual = match &moved {
-            Some(to) => format!(
-                "{} {} is on {to} now: {}; the new {} has no such {}",
-                o.kind,
-                o.name,
-                e.touches.altered(&o.table).map_or_else(
-                    || format!("{} was renamed", o.table),
-                    |l| format!("line {l} renamed {} and took it along", o.table)
-                ),
-                o.table,
-                o.kind
+        let how = match (
+            &moved,
+            e.touches.statements.iter().find(
+                |s| matches!(&s.own, Some(super::touches::Own::DropTable(t)) if same(t, &o.table)),
             ),
-            None => format!("{} {} (on {}) is gone; {how}", o.kind, o.name, o.table),
+        ) {
+            (Some(to), _) => Vanish::Moved {
+                to: to.clone(),
+                line: e.touches.altered(&o.table).map(|l| l as u64),
+            },
+            (None, Some(s)) => Vanish::DroppedWithTable {
+                line: s.line as u64,
+            },
+            (None, None) => Vanish::NotDropped,
         };
         out.push(Finding {
             object: format!("{} {}", o.kind, o.name),
-            scope: format!("{} {}", o.kind, o.name),
-            actual,
+            scope: Scope::object(o.kind, &o.name),
+            actual: Fact::Vanished {
+                what: o.kind.to_string(),
+                name: o.name.clone(),
+                table: o.table.clone(),
+                how,
+            },
             violations: 1,
             examples: vec![
-                format!("before: {}", one_line(&o.sql)),
-                format!(
-                    "declare it under [schema] {}.dropped if the script means it",
-                    super::kinds(o.kind)
-                ),
+                Example::Before {
+                    sql: one_line(&o.sql),
+                },
+                Example::DeclareDropped {
+                    what: o.kind.to_string(),
+                },
             ],
         });
     }
@@ -166,10 +164,17 @@ pub fn broken(e: &Evidence) -> Result<Vec<Finding>, DbError> {
         let o = &e.after.objects[key];
         out.push(Finding {
             object: o.name.clone(),
-            scope: format!("{} {}", o.kind, o.name),
-            actual: format!("{} {} no longer compiles: {err}", o.kind, o.name),
+            scope: Scope::object(o.kind, &o.name),
+            actual: Fact::NoLongerCompiles {
+                what: o.kind.to_string(),
+                name: o.name.clone(),
+                message: err.clone(),
+            },
             violations: 1,
-            examples: vec![format!("{}: {}", o.kind, one_line(&o.sql))],
+            examples: vec![Example::Definition {
+                what: o.kind.to_string(),
+                sql: one_line(&o.sql),
+            }],
         });
     }
     Ok(out)
@@ -185,14 +190,12 @@ pub fn references(e: &Evidence) -> Vec<Finding> {
     let mut out = repointed_objects(e);
     for t in e.after.tables.values() {
         for fk in &t.foreign_keys {
-            let cols = fk.columns.join(", ");
             let old = e.before.table(&t.name).and_then(|b| {
                 b.foreign_keys
                     .iter()
                     .find(|f| f.columns == fk.columns)
                     .map(|f| f.parent.clone())
             });
-            let what = format!("{}({cols}) → {}", t.name, fk.parent);
             if e.after.table(&fk.parent).is_none() {
                 // it dangled already
                 if old.as_deref().is_some_and(|p| same(p, &fk.parent))
@@ -200,20 +203,28 @@ pub fn references(e: &Evidence) -> Vec<Finding> {
                 {
                     continue;
                 }
-                let mut examples = vec![format!("{what}: no table {} after the script", fk.parent)];
+                let mut examples = vec![Example::NoTableAfter {
+                    table: t.name.clone(),
+                    columns: fk.columns.clone(),
+                    parent: fk.parent.clone(),
+                }];
                 if let Some(p) = old.as_deref().filter(|p| !same(p, &fk.parent)) {
                     examples.push(renamed_by(e, p, &fk.parent));
                 }
                 if let Some(l) = e.touches.dropped("table", &fk.parent) {
-                    examples.push(format!("line {l} drops {}", fk.parent));
+                    examples.push(Example::Drops {
+                        line: l as u64,
+                        table: fk.parent.clone(),
+                    });
                 }
                 out.push(Finding {
                     object: t.name.clone(),
-                    scope: format!("table {}", t.name),
-                    actual: format!(
-                        "{what}: the table it references does not exist; every insert or update of {}.{} will fail",
-                        t.name, fk.columns.join(", ")
-                    ),
+                    scope: Scope::table(&t.name),
+                    actual: Fact::DanglingReference {
+                        table: t.name.clone(),
+                        columns: fk.columns.clone(),
+                        parent: fk.parent.clone(),
+                    },
                     violations: 1,
                     examples,
                 });
@@ -227,15 +238,15 @@ pub fn references(e: &Evidence) -> Vec<Finding> {
             }
             out.push(Finding {
                 object: t.name.clone(),
-                scope: format!("table {}", t.name),
-                actual: format!(
-                    "{what}: it referenced {p} before the script, and {p} exists again; SQLite re-pointed it when the script renamed {p}"
-                ),
+                scope: Scope::table(&t.name),
+                actual: Fact::Repointed {
+                    table: t.name.clone(),
+                    columns: fk.columns.clone(),
+                    parent: fk.parent.clone(),
+                    was: p.clone(),
+                },
                 violations: 1,
-                examples: vec![
-                    renamed_by(e, &p, &fk.parent),
-                    "with PRAGMA foreign_keys=OFF and PRAGMA legacy_alter_table=ON before it, a rename keeps other tables' REFERENCES as written".into(),
-                ],
+                examples: vec![renamed_by(e, &p, &fk.parent), Example::LegacyAlterTable],
             });
         }
     }
@@ -272,18 +283,19 @@ fn repointed_objects(e: &Evidence) -> Vec<Finding> {
             let now: Vec<&String> = ta.iter().filter(|w| !tb.contains(*w)).collect();
             out.push(Finding {
                 object: a.name.clone(),
-                scope: format!("{} {}", a.kind, a.name),
-                actual: format!(
-                    "{} {} read {p} before the script and reads {} now, while {p} exists again; SQLite rewrote it when the script renamed {p}",
-                    a.kind,
-                    a.name,
-                    now.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
-                ),
+                scope: Scope::object(a.kind, &a.name),
+                actual: Fact::Rewritten {
+                    what: a.kind.to_string(),
+                    name: a.name.clone(),
+                    was: p.clone(),
+                    now: now.iter().map(|w| w.to_string()).collect(),
+                },
                 violations: 1,
                 examples: now
                     .iter()
                     .filter_map(|w| around(&a.sql, w))
                     .take(3)
+                    .map(|sql| Example::Excerpt { sql })
                     .collect(),
             });
         }
@@ -322,12 +334,11 @@ fn words(sql: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-fn renamed_by(e: &Evidence, from: &str, to: &str) -> String {
-    match e.touches.altered(from) {
-        Some(l) => {
-            format!("line {l}: ALTER TABLE {from} RENAME made SQLite rewrite the reference to {to}")
-        }
-        None => format!("it referenced {from} before the script"),
+fn renamed_by(e: &Evidence, from: &str, to: &str) -> Example {
+    Example::Renamed {
+        from: from.to_string(),
+        to: to.to_string(),
+        line: e.touches.altered(from).map(|l| l as u64),
     }
 }
 
@@ -339,30 +350,24 @@ pub fn sequence(e: &Evidence) -> Vec<Finding> {
         let Some(t) = e.after.table(name) else {
             continue;
         };
-        let (actual, ex) = match e.after.sequence.get(name) {
+        let to = match e.after.sequence.get(name) {
             Some(&now) if now >= seq => continue,
-            Some(&now) => (
-                format!(
-                    "the AUTOINCREMENT counter of {} went from {seq} down to {now}: ids {} to {seq} can be used again",
-                    t.name,
-                    now + 1
-                ),
-                format!("sqlite_sequence: name {:?}: seq {seq} → {now}", t.name),
-            ),
-            None => (
-                format!(
-                    "the AUTOINCREMENT counter of {} ({seq}) is gone: new rows start after the largest id left, and ids up to {seq} can be used again",
-                    t.name
-                ),
-                format!("sqlite_sequence: name {:?} (seq {seq}) deleted", t.name),
-            ),
+            now => now.copied(),
         };
         out.push(Finding {
             object: t.name.clone(),
-            scope: format!("table {}", t.name),
-            actual,
+            scope: Scope::table(&t.name),
+            actual: Fact::CounterDown {
+                table: t.name.clone(),
+                from: seq,
+                to,
+            },
             violations: 1,
-            examples: vec![ex],
+            examples: vec![Example::Sequence {
+                table: t.name.clone(),
+                from: seq,
+                to,
+            }],
         });
     }
     out
@@ -379,7 +384,7 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
         if b.sql == a.sql {
             continue;
         }
-        let mut lost: Vec<(String, String)> = Vec::new();
+        let mut lost: Vec<(String, Constraint)> = Vec::new();
         for c in &b.columns {
             let Some(ac) = a.column(&c.name) else {
                 continue;
@@ -392,10 +397,10 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
                     && (f.on_delete == "SET NULL" || f.on_update == "SET NULL")
             });
             if c.notnull && !ac.notnull && !set_null && !a.never_null(&ac.name) {
-                lost.push((obj.clone(), "NOT NULL".into()));
+                lost.push((obj.clone(), Constraint::NotNull));
             }
             if let (Some(d), None) = (&c.default, &ac.default) {
-                lost.push((obj.clone(), format!("DEFAULT {d}")));
+                lost.push((obj.clone(), Constraint::Default { value: d.clone() }));
             }
         }
         let kept: Vec<&String> = a.checks.iter().map(|(_, x)| x).collect();
@@ -406,7 +411,12 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
             let obj = col
                 .as_ref()
                 .map_or(b.name.clone(), |c| format!("{}.{c}", b.name));
-            lost.push((obj, format!("CHECK ({check})")));
+            lost.push((
+                obj,
+                Constraint::Check {
+                    expr: check.clone(),
+                },
+            ));
         }
         for k in &b.unique {
             if k.columns.iter().any(|c| a.column(c).is_none()) || a.unique_on(&k.columns) {
@@ -420,12 +430,15 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
                 [c] => format!("{}.{c}", b.name),
                 _ => b.name.clone(),
             };
-            let what = if k.origin == "pk" {
-                "PRIMARY KEY"
-            } else {
-                "UNIQUE"
-            };
-            lost.push((obj, format!("{what} ({})", k.columns.join(", "))));
+            let columns = k.columns.clone();
+            lost.push((
+                obj,
+                if k.origin == "pk" {
+                    Constraint::PrimaryKey { columns }
+                } else {
+                    Constraint::Unique { columns }
+                },
+            ));
         }
         for fk in &b.foreign_keys {
             if fk.columns.iter().any(|c| a.column(c).is_none())
@@ -439,37 +452,40 @@ pub fn constraints(e: &Evidence) -> Vec<Finding> {
             };
             lost.push((
                 obj,
-                format!(
-                    "FOREIGN KEY ({}) REFERENCES {}",
-                    fk.columns.join(", "),
-                    fk.parent
-                ),
+                Constraint::ForeignKey {
+                    columns: fk.columns.clone(),
+                    parent: fk.parent.clone(),
+                },
             ));
         }
         if lost.is_empty() {
             continue;
         }
         // one finding per column (or per table for table constraints)
-        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut by: BTreeMap<String, Vec<Constraint>> = BTreeMap::new();
         for (obj, what) in lost {
             by.entry(obj).or_default().push(what);
         }
         for (obj, whats) in by {
             out.push(Finding {
                 scope: if obj.contains('.') {
-                    format!("column {obj}")
+                    Scope::object("column", &obj)
                 } else {
-                    format!("table {obj}")
+                    Scope::table(&obj)
                 },
-                actual: format!(
-                    "{obj} lost {} in the rebuild of {}",
-                    whats.join(", "),
-                    b.name
-                ),
                 violations: whats.len() as u64,
+                actual: Fact::ConstraintsLost {
+                    object: obj.clone(),
+                    table: b.name.clone(),
+                    lost: whats,
+                },
                 examples: vec![
-                    format!("before: {}", one_line(&b.sql)),
-                    format!("after:  {}", one_line(&a.sql)),
+                    Example::Before {
+                        sql: one_line(&b.sql),
+                    },
+                    Example::After {
+                        sql: one_line(&a.sql),
+                    },
                 ],
                 object: obj,
             });
@@ -502,12 +518,11 @@ pub fn layout(e: &Evidence) -> Vec<Finding> {
                 .map(|c| c.name.to_ascii_lowercase())
                 .collect()
         };
-        let mut what = Vec::new();
-        let mut notes = Vec::new();
+        let mut order = None;
+        let mut affinities = Vec::new();
         let mut examples = Vec::new();
         let (ob, oa) = (common(b, a), common(a, b));
         if ob != oa {
-            let order = format!("column order ({}) → ({})", ob.join(", "), oa.join(", "));
             // the row diff compares by column name: a value that moved column shows as updated
             let moved = e
                 .diff
@@ -515,67 +530,68 @@ pub fn layout(e: &Evidence) -> Vec<Finding> {
                 .iter()
                 .find(|t| t.table.eq_ignore_ascii_case(&b.name))
                 .filter(|t| t.updated > 0 || t.inserted > 0 || t.deleted > 0);
-            let by_position = positional.iter().take(2).map(|(line, sql)| {
-                format!("{}:{line}: copies by position: {sql}", e.script.name())
-            });
-            if let Some(t) = moved {
-                what.push(format!(
-                    "{order}; values moved: {} of its rows differ column by column",
-                    plural(t.rows(), "row")
-                ));
+            let by_position = positional
+                .iter()
+                .take(2)
+                .map(|(line, sql)| Example::ByPosition {
+                    file: e.script.name().to_string(),
+                    line: *line as u64,
+                    sql: sql.clone(),
+                });
+            let copied = if let Some(t) = moved {
                 examples.extend(by_position);
-                examples.extend(t.examples.iter().take(2).cloned());
+                examples.extend(t.examples.iter().take(2).map(|row| Example::Row {
+                    table: None,
+                    row: row.clone(),
+                }));
+                Copied::ValuesMoved { rows: t.rows() }
             } else if !positional.is_empty() {
-                what.push(format!("{order}, and the script copies rows by position"));
                 examples.extend(by_position);
+                Copied::ByPosition
             } else {
-                notes.push(format!(
-                    "{order}; its rows copied by name, every value in its column (an INSERT without a column list, or SELECT *, would now see the new order)"
-                ));
-            }
+                Copied::ByName
+            };
+            order = Some(ColumnOrder {
+                before: ob,
+                after: oa,
+                copied,
+            });
         }
         for c in &b.columns {
             if let Some(ac) = a.column(&c.name)
                 && c.affinity() != ac.affinity()
             {
-                what.push(format!(
-                    "{}: {} affinity ({}) → {} ({})",
-                    c.name,
-                    c.affinity(),
-                    if c.decl_type.is_empty() {
-                        "no type"
-                    } else {
-                        &c.decl_type
-                    },
-                    ac.affinity(),
-                    if ac.decl_type.is_empty() {
-                        "no type"
-                    } else {
-                        &ac.decl_type
-                    }
-                ));
+                affinities.push(AffinityChange {
+                    column: c.name.clone(),
+                    from: c.affinity().to_string(),
+                    from_type: c.decl_type.clone(),
+                    to: ac.affinity().to_string(),
+                    to_type: ac.decl_type.clone(),
+                });
             }
         }
-        if what.is_empty() && notes.is_empty() {
+        if order.is_none() && affinities.is_empty() {
             continue;
         }
-        examples.push(format!("before: {}", one_line(&b.sql)));
-        examples.push(format!("after:  {}", one_line(&a.sql)));
+        // a note alone (the order changed, rows copied by name) is a warning
+        let violations = affinities.len() as u64
+            + order.as_ref().is_some_and(|o| o.copied != Copied::ByName) as u64;
+        examples.push(Example::Before {
+            sql: one_line(&b.sql),
+        });
+        examples.push(Example::After {
+            sql: one_line(&a.sql),
+        });
         out.push(Finding {
             object: b.name.clone(),
-            scope: format!("table {}", b.name),
-            actual: format!(
-                "{} rebuilt with its {} copied: {}",
-                b.name,
-                plural(a.rows, "row"),
-                what.iter()
-                    .chain(&notes)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            // a note alone (violations 0) is a warning
-            violations: what.len() as u64,
+            scope: Scope::table(&b.name),
+            actual: Fact::Layout {
+                table: b.name.clone(),
+                rows: a.rows,
+                order,
+                affinities,
+            },
+            violations,
             examples,
         });
     }

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::shape::Shape;
 use super::touches::{Op, Own, StatementTouches, Touches, Via};
-use super::{Evidence, Finding, plural, same};
+use super::{Evidence, Finding, same};
 use crate::migrate::script::{Kind, Script};
+use crate::report::{CollateralCause, Example, Fact, RowOp, Scope, Through};
 
 /// Rows deleted or updated in a table that no statement of the script names as its target:
 /// SQLite changed them through a foreign key action or a trigger. The statements that can do it
@@ -20,63 +21,64 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
         {
             continue;
         }
-        let mut causes: Vec<String> = Vec::new();
+        let mut causes: Vec<CollateralCause> = Vec::new();
         for (s, w) in e.touches.indirect_writes(&t.table) {
-            if w.op == Op::Insert {
-                continue;
-            }
-            let by = match (&w.via, &s.own) {
-                (Via::Trigger(name), _) => format!("trigger {name}"),
+            let op = match w.op {
+                Op::Insert => continue,
+                Op::Update => RowOp::Update,
+                Op::Delete => RowOp::Delete,
+            };
+            let (through, drop_table) = match (&w.via, &s.own) {
+                (Via::Trigger(name), _) => (Through::Trigger { name: name.clone() }, None),
                 // with foreign keys on, SQLite empties a table before it drops it, and the
                 // children's ON DELETE actions run: sqlite.org/foreignkeys.html, section 5
                 // ("CREATE, ALTER and DROP TABLE commands")
-                (_, Some(Own::DropTable(parent))) => format!(
-                    "{} (foreign keys were on: DROP TABLE deletes every row of {parent} first)",
-                    foreign_key(e, &t.table, s, w.op)
-                ),
-                _ => foreign_key(e, &t.table, s, w.op),
+                (_, Some(Own::DropTable(parent))) => {
+                    (foreign_key(e, &t.table, s, w.op), Some(parent.clone()))
+                }
+                _ => (foreign_key(e, &t.table, s, w.op), None),
             };
-            let own = s
-                .own
-                .as_ref()
-                .map_or("the statement".into(), |o| o.describe());
-            let c = format!(
-                "line {} ({own}) {} {} through {by}",
-                s.line,
-                w.op.verb(),
-                t.table
-            );
+            let c = CollateralCause {
+                table: t.table.clone(),
+                line: s.line as u64,
+                statement: s.own.as_ref().map(|o| o.describe()),
+                op,
+                through,
+                drop_table,
+            };
             if !causes.contains(&c) {
                 causes.push(c);
             }
         }
-        if causes.is_empty() {
-            causes.push(format!(
-                "no statement of the script names {}; SQLite changed it on its own",
-                t.table
-            ));
-        }
-        let mut what = Vec::new();
-        if t.deleted > 0 {
-            what.push(format!("{} deleted", crate::table::count(t.deleted as i64)));
-        }
-        if t.updated > 0 {
-            what.push(format!("{} updated", crate::table::count(t.updated as i64)));
-        }
-        let mut examples = causes.clone();
-        examples.extend(t.examples.iter().cloned());
+        let mut examples: Vec<Example> = if causes.is_empty() {
+            vec![Example::OnItsOwn {
+                table: t.table.clone(),
+            }]
+        } else {
+            causes
+                .iter()
+                .map(|c| Example::Collateral { cause: c.clone() })
+                .collect()
+        };
+        examples.extend(t.examples.iter().map(|row| Example::Row {
+            table: None,
+            row: row.clone(),
+        }));
         examples.truncate(5);
         out.push(Finding {
             object: t.table.clone(),
-            scope: format!("table {}", t.table),
-            actual: format!(
-                "{}: {}{}; no statement names {}: {}",
-                t.table,
-                what.join(", "),
-                t.spread_text(),
-                t.table,
-                causes.join("; ")
-            ),
+            scope: Scope::table(&t.table),
+            actual: Fact::Collateral {
+                table: t.table.clone(),
+                deleted: t.deleted,
+                updated: t.updated,
+                spread: t
+                    .spread
+                    .as_ref()
+                    .filter(|s| !s.groups.is_empty())
+                    .map(|s| s.shown(8)),
+                causes,
+            },
             violations: t.deleted + t.updated,
             examples,
         });
@@ -90,9 +92,9 @@ pub fn collateral(e: &Evidence) -> Vec<Finding> {
 /// actions deleted or updated in turn (a cascade through posts to comments); the action must be
 /// one that makes `op` (a delete: CASCADE; an update: SET NULL or SET DEFAULT on delete, any
 /// action on update).
-fn foreign_key(e: &Evidence, child: &str, s: &StatementTouches, op: Op) -> String {
+fn foreign_key(e: &Evidence, child: &str, s: &StatementTouches, op: Op) -> Through {
     let Some(table) = e.before.table(child) else {
-        return "a foreign key action".into();
+        return Through::ForeignKeyAction;
     };
     // the tables this statement deleted from or updated, its own target first
     let mut parents: Vec<(&str, Op)> = Vec::new();
@@ -123,15 +125,17 @@ fn foreign_key(e: &Evidence, child: &str, s: &StatementTouches, op: Op) -> Strin
                 Op::Insert => false,
             };
             if fits {
-                return format!(
-                    "the foreign key {child}({}) → {} ON {event} {action}",
-                    f.columns.join(", "),
-                    f.parent
-                );
+                return Through::ForeignKey {
+                    child: child.to_string(),
+                    columns: f.columns.clone(),
+                    parent: f.parent.clone(),
+                    event: event.to_string(),
+                    action: action.to_string(),
+                };
             }
         }
     }
-    "a foreign key action".into()
+    Through::ForeignKeyAction
 }
 
 /// The statements of a script that write rows, by line (the first, when a line holds several).
@@ -198,37 +202,28 @@ pub fn key_spread(e: &Evidence) -> Vec<Finding> {
             continue;
         }
         let rows: u64 = outside.iter().map(|g| g.updated + g.deleted).sum();
-        let lines = writers
-            .iter()
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut examples = vec![format!(
-            "line {lines} filters {} on {} only",
-            spread.column,
-            named.join(", ")
-        )];
-        examples.extend(outside.iter().take(4).map(|g| {
-            let mut what = Vec::new();
-            for (n, w) in [(g.updated, "updated"), (g.deleted, "deleted")] {
-                if n > 0 {
-                    what.push(format!("{} {w}", crate::table::count(n as i64)));
-                }
-            }
-            format!("{} {}: {}", spread.column, g.value, what.join(", "))
+        let lines: Vec<u64> = writers.iter().map(|&l| l as u64).collect();
+        let mut examples = vec![Example::Filters {
+            lines: lines.clone(),
+            column: spread.column.clone(),
+            named: named.clone(),
+        }];
+        examples.extend(outside.iter().take(4).map(|g| Example::KeyValue {
+            column: spread.column.clone(),
+            value: g.value.clone(),
+            updated: g.updated,
+            deleted: g.deleted,
         }));
         out.push(Finding {
             object: t.table.clone(),
-            scope: format!("table {}", t.table),
-            actual: format!(
-                "{} changed in {}; the statement{} at line {lines} name{} {} {} only",
-                plural(t.rows(), "row"),
-                spread.describe(8),
-                if writers.len() == 1 { "" } else { "s" },
-                if writers.len() == 1 { "s" } else { "" },
-                spread.column,
-                named.join(", ")
-            ),
+            scope: Scope::table(&t.table),
+            actual: Fact::KeySpread {
+                rows: t.rows(),
+                spread: spread.shown(8),
+                lines,
+                column: spread.column.clone(),
+                named,
+            },
             violations: rows.max(1),
             examples,
         });

@@ -10,7 +10,9 @@ use super::schema::Schema;
 use crate::checks::result;
 use crate::fingerprint::diff::{DbDiff, TableDiff, definition_diff};
 use crate::migrate::expect::{Expect, TableScope};
-use crate::report::{CheckResult, Status};
+use crate::report::{
+    CheckResult, Example, Fact, Fixed, ObjectChangeKind, SchemaAllowed, Scope, ScopeHint, Status,
+};
 
 /// A schema object added, dropped or changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +25,25 @@ pub struct ObjectChange {
     pub table: String,
     /// `added`, `dropped`, `changed`
     pub change: &'static str,
-    pub text: String,
+    /// For a changed object: the lines of its definition that differ, `- before` and `+ after`.
+    pub diff: Vec<String>,
+}
+
+impl ObjectChange {
+    /// The change as an example.
+    pub fn example(&self) -> Example {
+        Example::ObjectChange {
+            what: self.kind.to_string(),
+            name: self.name.clone(),
+            table: self.table.clone(),
+            change: match self.change {
+                "added" => ObjectChangeKind::Added,
+                "dropped" => ObjectChangeKind::Dropped,
+                _ => ObjectChangeKind::Changed,
+            },
+            diff: self.diff.clone(),
+        }
+    }
 }
 
 /// Every schema object that differs, tables column by column.
@@ -36,7 +56,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                 name: b.name.clone(),
                 table: b.name.clone(),
                 change: "dropped",
-                text: format!("table {} is gone", b.name),
+                diff: Vec::new(),
             });
             continue;
         };
@@ -53,7 +73,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                     kind: "column",
                     table: b.name.clone(),
                     change: "dropped",
-                    text: format!("column {name} is gone"),
+                    diff: Vec::new(),
                     name,
                 }),
                 Some(ac)
@@ -67,7 +87,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                         kind: "column",
                         table: b.name.clone(),
                         change: "changed",
-                        text: format!("column {name} changed: - {} + {}", c.written, ac.written),
+                        diff: vec![format!("- {}", c.written), format!("+ {}", ac.written)],
                         name,
                     })
                 }
@@ -81,7 +101,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                     kind: "column",
                     table: b.name.clone(),
                     change: "added",
-                    text: format!("column {name} is new"),
+                    diff: Vec::new(),
                     name,
                 });
             }
@@ -113,11 +133,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                 name: b.name.clone(),
                 table: b.name.clone(),
                 change: "changed",
-                text: if diff.is_empty() {
-                    format!("table {} changed", b.name)
-                } else {
-                    format!("table {} changed: {}", b.name, diff.join(" "))
-                },
+                diff,
             });
         }
     }
@@ -128,7 +144,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                 name: a.name.clone(),
                 table: a.name.clone(),
                 change: "added",
-                text: format!("table {} is new", a.name),
+                diff: Vec::new(),
             });
         }
     }
@@ -139,7 +155,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                 name: b.name.clone(),
                 table: b.table.clone(),
                 change: "dropped",
-                text: format!("{} {} (on {}) is gone", b.kind, b.name, b.table),
+                diff: Vec::new(),
             }),
             Some(a)
                 if crate::fingerprint::diff::normalize_sql(&a.sql)
@@ -151,17 +167,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                     name: b.name.clone(),
                     table: a.table.clone(),
                     change: "changed",
-                    text: format!(
-                        "{} {} (on {}) changed{}",
-                        b.kind,
-                        b.name,
-                        a.table,
-                        if diff.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", diff.join(" "))
-                        }
-                    ),
+                    diff,
                 })
             }
             Some(_) => {}
@@ -174,7 +180,7 @@ pub fn changes(before: &Schema, after: &Schema) -> Vec<ObjectChange> {
                 name: a.name.clone(),
                 table: a.table.clone(),
                 change: "added",
-                text: format!("{} {} (on {}) is new", a.kind, a.name, a.table),
+                diff: Vec::new(),
             });
         }
     }
@@ -200,22 +206,22 @@ pub struct Judged {
     pub outside: u64,
     pub declared: bool,
     /// What to give for a scope ("give --expect").
-    pub hint: String,
+    pub hint: ScopeHint,
 }
 
-fn what_changed(td: &TableDiff, schema: bool) -> String {
-    format!(
-        "{} inserted, {} updated, {} deleted{}{}",
-        td.inserted,
-        td.updated,
-        td.deleted,
-        if schema { ", schema changed" } else { "" },
-        if td.spread.is_some() && td.rows() > 0 {
-            format!(";{}", td.spread_text())
-        } else {
-            String::new()
-        }
-    )
+fn what_changed(td: &TableDiff, schema: bool, judged: bool) -> Fact {
+    Fact::TableChanged {
+        inserted: td.inserted,
+        updated: td.updated,
+        deleted: td.deleted,
+        schema,
+        spread: td
+            .spread
+            .as_ref()
+            .filter(|s| !s.groups.is_empty())
+            .map(|s| s.shown(8)),
+        judged,
+    }
 }
 
 /// Judge every change of a forward run against the declared scope (None: nothing declared;
@@ -224,7 +230,7 @@ pub fn judge(
     diff: &DbDiff,
     objects: &[ObjectChange],
     expect: Option<&Expect>,
-    hint: &str,
+    hint: &ScopeHint,
 ) -> Judged {
     let mut names: Vec<String> = diff.tables.iter().map(|t| t.table.clone()).collect();
     names.extend(objects.iter().map(|c| c.table.clone()));
@@ -238,7 +244,7 @@ pub fn judge(
         changed: 0,
         outside: 0,
         declared: expect.is_some(),
-        hint: hint.to_string(),
+        hint: hint.clone(),
     };
     for name in &names {
         let td = diff
@@ -266,47 +272,47 @@ pub fn judge(
             + td.updated.saturating_sub(allowed.updated)
             + td.deleted.saturating_sub(allowed.deleted)
             + undeclared.len() as u64;
-        let mut ex: Vec<String> = undeclared.iter().map(|c| c.text.clone()).collect();
+        let mut ex: Vec<Example> = undeclared.iter().map(|c| c.example()).collect();
         ex.extend(
             own.iter()
                 .filter(|c| !undeclared.contains(c))
-                .map(|c| c.text.clone()),
+                .map(|c| c.example()),
         );
-        ex.extend(td.examples.iter().cloned());
+        ex.extend(td.examples.iter().map(|row| Example::Row {
+            table: None,
+            row: row.clone(),
+        }));
         ex.truncate(5);
-        let r = result("sql.scope", format!("table {name}"));
-        let actual = what_changed(&td, schema_changed);
+        let r = result("sql.scope", Scope::table(name));
         let r = match expect {
             None => {
                 let mut r = r.with_examples(ex);
-                r.expected = format!("no scope declared ({hint})").into();
-                r.found = format!("{actual}; not judged").into();
+                r.expected = Fact::NoScopeDeclared { hint: hint.clone() };
+                r.found = what_changed(&td, schema_changed, false);
                 // not judged: a warning, as the scope stage says, never a pass nor a skip
                 r.status = Status::Warn;
                 r
             }
             Some(_) => {
                 let declared_objects = own.len() - undeclared.len();
-                let text = match scope {
-                    None if declared_objects == 0 => {
-                        "no change (not in the declared scope)".to_string()
-                    }
-                    _ => format!(
-                        "at most {} inserted, {} updated, {} deleted{}",
-                        allowed.inserted,
-                        allowed.updated,
-                        allowed.deleted,
-                        if allowed.schema {
-                            ", schema may change".to_string()
+                let expected = match scope {
+                    None if declared_objects == 0 => Fact::from(Fixed::NoChangeOutsideScope),
+                    _ => Fact::AtMost {
+                        inserted: allowed.inserted,
+                        updated: allowed.updated,
+                        deleted: allowed.deleted,
+                        schema: if allowed.schema {
+                            SchemaAllowed::Any
                         } else if declared_objects > 0 {
-                            ", the schema changes [schema] names".to_string()
+                            SchemaAllowed::Named
                         } else {
-                            String::new()
-                        }
-                    ),
+                            SchemaAllowed::No
+                        },
+                    },
                 };
                 j.outside += over;
-                r.judged(over, text, actual).with_examples(ex)
+                r.judged(over, expected, what_changed(&td, schema_changed, true))
+                    .with_examples(ex)
             }
         };
         j.results.push(r);
@@ -326,7 +332,7 @@ impl Judged {
         } else {
             format!(
                 "no scope declared ({}): {tables} changed, not judged",
-                self.hint
+                crate::report::render::phrase::scope_hint(&self.hint)
             )
         };
         if hazards.is_empty() {

@@ -26,7 +26,7 @@ use crate::migrations::{
     self, Clock, Grouping, Migration as DirMigration, MigrationsError, State, Tool, Tracking,
     TrackingWrite,
 };
-use crate::report::{Fact, Report, SpecIdentity, Status};
+use crate::report::{Example, Fact, Report, RerunDecision, ScopeHint, SpecIdentity, Status};
 
 pub struct Options {
     /// The backup; None: the bundled fixture.
@@ -210,28 +210,30 @@ impl Migration for Unit<'_> {
         Ok(match entry {
             Some(e) if e.state == State::Applied => Rerun::Decided {
                 skipped: true,
-                why: format!(
-                    "recorded in {}: {} skips it (not pending)",
-                    self.table, self.tool
-                ),
+                why: Fact::Rerun {
+                    tool: self.tool.to_string(),
+                    decision: RerunDecision::Recorded {
+                        table: self.table.to_string(),
+                    },
+                },
             },
             Some(e) if e.state == State::Untracked => Rerun::Runs,
             Some(e) => Rerun::Decided {
                 skipped: false,
-                why: format!(
-                    "{} would run it again: {}{}",
-                    self.tool,
-                    e.state.as_str(),
-                    if e.detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", e.detail)
-                    }
-                ),
+                why: Fact::Rerun {
+                    tool: self.tool.to_string(),
+                    decision: RerunDecision::RunsAgain {
+                        state: e.state.as_str().to_string(),
+                        detail: (!e.detail.is_empty()).then(|| e.detail.clone()),
+                    },
+                },
             },
             None => Rerun::Decided {
                 skipped: false,
-                why: format!("{} does not list it", self.tool),
+                why: Fact::Rerun {
+                    tool: self.tool.to_string(),
+                    decision: RerunDecision::NotListed,
+                },
             },
         })
     }
@@ -400,10 +402,14 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 },
                 what: "the migration",
                 hint: match &opts.expect_dir {
-                    Some(d) => format!("no {}", d.join(format!("{label}.toml")).display()),
-                    None => format!("give --expect-dir with {label}.toml"),
+                    Some(d) => ScopeHint::NoFile {
+                        path: d.join(format!("{label}.toml")).display().to_string(),
+                    },
+                    None => ScopeHint::GiveExpectDir {
+                        file: format!("{label}.toml"),
+                    },
                 },
-                no_undo: (format!("{tool} has no down migration for it"), false),
+                no_undo: (format!("{tool} has no down migration for it"), None),
                 redeploy: true,
                 bookkeeping: Some(table.clone()),
             },
@@ -509,30 +515,15 @@ fn pending_stage(
         for (i, m) in all.iter().enumerate() {
             let is_pending = pending.contains(&i);
             for s in &m.unexecuted {
-                let at = format!("{}:{}", s.file.display(), s.line);
-                let text = format!(
-                    "{tool} never runs this statement: {}",
-                    crate::db::DbError::sql_excerpt(&s.sql)
-                );
-                let c = result("sql.runner", at.clone()).judged(
-                    u64::from(is_pending),
-                    "the statement does what it reads",
-                    if is_pending {
-                        text.clone()
-                    } else {
-                        format!("{text} (the migration is applied: it never ran)")
-                    },
-                );
+                let tool = tool.to_string();
+                let c = super::script::never_runs_in(&tool, s, !is_pending);
                 r.report.checks.push(if is_pending {
                     never += 1;
-                    c.with_examples(vec![
-                        format!("{at}: {text}"),
-                        format!("statement: {}", s.sql),
-                        format!(
-                            "put `{}` before it, or give it a file of its own",
-                            migrations::BREAKPOINT
-                        ),
-                    ])
+                    let mut ex = super::script::never_runs_examples(&tool, s);
+                    ex.push(Example::Breakpoint {
+                        marker: migrations::BREAKPOINT.to_string(),
+                    });
+                    c.with_examples(ex)
                 } else {
                     c.with_status(Status::Warn)
                 });

@@ -12,19 +12,22 @@ use crate::fingerprint::{self, Fingerprint, diff};
 use crate::migrate::expect::{Expect, When, row_matches, shell_row};
 use crate::migrate::runner::{Conn, LocalSession, Run};
 use crate::migrate::script::ScriptError;
-use crate::report::{Report, ScriptOutput, Status};
+use crate::report::render::phrase;
+use crate::report::{
+    ChangeUnit, Example, Fact, Fixed, KeptBy, Report, RowsSide, ScriptOutput, Status, TableRows,
+};
 use crate::table::count;
 
 /// What a comparison of the work copy with a reference state proves, for the report.
 pub struct Claim<'a> {
     pub check: &'a str,
     pub scope: String,
-    pub expected: &'a str,
-    /// The actual value when nothing differs.
-    pub same: &'a str,
-    /// What one difference is called ("change", "difference"), and what follows the count.
-    pub noun: &'a str,
-    pub tail: &'a str,
+    pub expected: Fixed,
+    /// What is found when nothing differs.
+    pub same: Fixed,
+    /// What one difference is called, and why differences stayed.
+    pub unit: ChangeUnit,
+    pub kept: Option<KeptBy>,
 }
 
 /// Differences between a reference state and the work copy (a count and examples), leaving out
@@ -34,7 +37,7 @@ pub fn compare_dbs(
     fp: &Fingerprint,
     work: &dyn Db,
     bookkeeping: Option<&str>,
-) -> Result<(u64, Vec<String>), Error> {
+) -> Result<(u64, Vec<Example>), Error> {
     let now = fingerprint::fingerprint(work)?;
     let mut d = diff::diff_databases(reference, work, fp, &now, 5)?;
     if let Some(t) = bookkeeping {
@@ -66,16 +69,20 @@ pub fn leave_out(
 }
 
 /// Record a comparison's claim as a check.
-pub fn push_claim(report: &mut Report, claim: Claim, (n, ex): (u64, Vec<String>)) -> u64 {
+pub fn push_claim(report: &mut Report, claim: Claim, (n, ex): (u64, Vec<Example>)) -> u64 {
     report.checks.push(
         result(claim.check, claim.scope)
             .judged(
                 n,
                 claim.expected,
                 if n == 0 {
-                    claim.same.to_string()
+                    Fact::from(claim.same)
                 } else {
-                    format!("{}{}", plural(n, claim.noun), claim.tail)
+                    Fact::Changes {
+                        n,
+                        of: claim.unit,
+                        kept: claim.kept,
+                    }
                 },
             )
             .with_examples(ex),
@@ -107,8 +114,11 @@ pub fn check_queries(session: &mut LocalSession, expect: &Expect, when: When, re
             }
         );
         let r = result("expect.query", scope);
+        let expected = Fact::ShellRows {
+            rows: q.rows.clone(),
+        };
         report.checks.push(match query(session, &q.sql) {
-            Err(e) => r.judged(1, q.rows.join("; "), format!("the query fails: {e}")),
+            Err(message) => r.judged(1, expected, Fact::QueryFails { message }),
             Ok(rows) => {
                 let same = rows.len() == q.rows.len()
                     && rows
@@ -118,10 +128,16 @@ pub fn check_queries(session: &mut LocalSession, expect: &Expect, when: When, re
                 let got: Vec<String> = rows.iter().map(|r| shell_row(r)).collect();
                 let mut ex = Vec::new();
                 if !same {
-                    ex.push(format!("expected: {}", q.rows.join("; ")));
-                    ex.push(format!("got:      {}", got.join("; ")));
+                    ex.push(Example::ShellRows {
+                        side: RowsSide::Expected,
+                        rows: q.rows.clone(),
+                    });
+                    ex.push(Example::ShellRows {
+                        side: RowsSide::Got,
+                        rows: got.clone(),
+                    });
                 }
-                r.judged(u64::from(!same), q.rows.join("; "), got.join("; "))
+                r.judged(u64::from(!same), expected, Fact::ShellRows { rows: got })
                     .with_examples(ex)
             }
         });
@@ -158,20 +174,41 @@ pub fn record_run(report: &mut Report, run: &Run, check: &str, outputs: bool) {
     for f in &run.failures {
         report.checks.push(
             result(check, format!("{}:{}", run.path, f.line))
-                .judged(1, "every statement runs", f.message.clone())
+                .judged(
+                    1,
+                    Fixed::EveryStatementRuns,
+                    Fact::SqliteError {
+                        message: f.message.clone(),
+                    },
+                )
                 .with_examples(vec![
-                    format!("{}:{}: {}", run.path, f.line, f.message),
-                    format!("statement: {}", f.statement),
-                    run.kept(),
+                    Example::Failed {
+                        file: run.path.clone(),
+                        line: f.line as u64,
+                        message: f.message.clone(),
+                        records: None,
+                    },
+                    Example::Statement {
+                        sql: f.statement.clone(),
+                    },
+                    kept(run, false),
                 ]),
         );
     }
     for n in run.notes.iter().filter(|n| n.warn) {
         report.checks.push(
             result("sql.runner", format!("{}:{}", run.path, n.line))
-                .judged(0, "the statement does what it reads", n.text.clone())
+                .judged(
+                    0,
+                    Fixed::StatementDoesWhatItReads,
+                    Fact::RunnerNote {
+                        text: n.text.clone(),
+                    },
+                )
                 .with_status(Status::Warn)
-                .with_examples(vec![n.text.clone()]),
+                .with_examples(vec![Example::RunnerNote {
+                    text: n.text.clone(),
+                }]),
         );
     }
     if run.fk_violation_count > 0 {
@@ -179,23 +216,19 @@ pub fn record_run(report: &mut Report, run: &Run, check: &str, outputs: bool) {
             result("sql.foreign_keys", run.path.clone())
                 .judged(
                     run.fk_violation_count,
-                    "every foreign key finds its parent (PRAGMA foreign_key_check)",
-                    format!(
-                        "{} pointing to a missing parent",
-                        plural(run.fk_violation_count, "row")
-                    ),
+                    Fixed::EveryForeignKeyFindsItsParent,
+                    Fact::Orphans {
+                        rows: run.fk_violation_count,
+                    },
                 )
                 .with_examples(
                     run.fk_violations
                         .iter()
                         .take(5)
-                        .map(|v| {
-                            format!(
-                                "{} rowid {} → no row in {}",
-                                v.table,
-                                v.rowid.map_or("?".into(), |r| r.to_string()),
-                                v.parent
-                            )
+                        .map(|v| Example::Orphan {
+                            table: v.table.clone(),
+                            rowid: v.rowid,
+                            parent: v.parent.clone(),
                         })
                         .collect(),
                 ),
@@ -232,54 +265,63 @@ pub fn refused(report: &mut Report, check: &str, e: &ScriptError) -> Result<Stri
         result(check, at.clone())
             .judged(
                 1,
-                "the runner runs every statement",
-                format!("refused: {why}"),
+                Fixed::RunnerRunsEveryStatement,
+                Fact::Refused { why: why.clone() },
             )
             .with_examples(vec![
-                format!("{at}: refused: {why}"),
-                format!("statement: {statement}"),
+                Example::Refused {
+                    file: path.display().to_string(),
+                    line: *line as u64,
+                    why: why.clone(),
+                },
+                Example::Statement {
+                    sql: statement.clone(),
+                },
             ]),
     );
     Ok(format!("refused at {at}: {why}; nothing was run"))
 }
 
+/// Rows changed in each table of a diff, as the report carries them, and how many rows in all.
+pub fn table_rows(d: &diff::DbDiff) -> (u64, Vec<TableRows>) {
+    let tables: Vec<TableRows> = d
+        .tables
+        .iter()
+        .map(|t| TableRows {
+            table: t.table.clone(),
+            inserted: t.inserted,
+            updated: t.updated,
+            deleted: t.deleted,
+            columns_changed: !t.columns_added.is_empty() || !t.columns_removed.is_empty(),
+            spread: t
+                .spread
+                .as_ref()
+                .filter(|s| !s.groups.is_empty())
+                .map(|s| s.shown(8)),
+        })
+        .collect();
+    (d.tables.iter().map(|t| t.rows()).sum(), tables)
+}
+
 /// Rows changed, table by table, from a diff: "comments 3 deleted, posts 1 updated".
 pub fn table_changes(d: &diff::DbDiff) -> (u64, String) {
-    let mut rows = 0;
-    let mut parts = Vec::new();
-    for t in &d.tables {
-        rows += t.rows();
-        let mut what = Vec::new();
-        for (n, w) in [
-            (t.inserted, "inserted"),
-            (t.updated, "updated"),
-            (t.deleted, "deleted"),
-        ] {
-            if n > 0 {
-                what.push(format!("{} {w}", count(n as i64)));
-            }
-        }
-        if !t.columns_added.is_empty() || !t.columns_removed.is_empty() {
-            what.push("columns changed".into());
-        }
-        parts.push(format!(
-            "{} {}{}",
-            t.table,
-            what.join(", "),
-            t.spread_text()
-        ));
+    let (rows, tables) = table_rows(d);
+    (rows, phrase::tables_changed(&tables, d.schema.len() as u64))
+}
+
+/// Which statements' effects a run kept, and which were rolled back.
+pub fn kept(run: &Run, second_run: bool) -> Example {
+    let ran = run
+        .statements
+        .iter()
+        .filter(|s| matches!(s.outcome, crate::migrate::runner::Outcome::Ran { .. }) && !s.control);
+    let (kept, lost): (Vec<_>, Vec<_>) = ran.partition(|s| s.kept);
+    Example::Kept {
+        kept: kept.iter().map(|s| s.line as u64).collect(),
+        rolled_back: lost.iter().map(|s| s.line as u64).collect(),
+        failed: !run.failures.is_empty(),
+        second_run,
     }
-    let mut text = parts.join("; ");
-    if !d.schema.is_empty() {
-        if !text.is_empty() {
-            text.push_str("; ");
-        }
-        text.push_str(&format!(
-            "schema: {} changed",
-            plural(d.schema.len() as u64, "object")
-        ));
-    }
-    (rows, text)
 }
 
 /// The instant the clock is frozen at, and where it comes from: `now`, else the backup's time.

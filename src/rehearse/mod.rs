@@ -10,7 +10,7 @@ use crate::backup::{self, Extracted};
 use crate::checks;
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::report::{Report, Stage, Status};
+use crate::report::{Example, Report, Stage, Status, TableChange};
 use crate::spec::LoadedSpec;
 use crate::spec::validate::Scope;
 use std::time::Instant;
@@ -61,18 +61,19 @@ impl Timer<'_> {
 }
 
 /// Tables (and schema) whose fingerprint moved from `before` to `after`, as a count and examples.
-fn fingerprint_changes(before: &Fingerprint, after: &Fingerprint) -> (u64, Vec<String>) {
+fn fingerprint_changes(before: &Fingerprint, after: &Fingerprint) -> (u64, Vec<Example>) {
     let (schema, tables) = before.differences(after);
-    let mut ex: Vec<String> = schema
-        .then(|| "the schema changed".to_string())
+    let mut ex: Vec<Example> = schema
+        .then_some(Example::SchemaChanged)
         .into_iter()
         .collect();
-    ex.extend(tables.iter().map(|t| {
-        match (before.tables.contains_key(t), after.tables.contains_key(t)) {
-            (false, _) => format!("table {t} appeared"),
-            (_, false) => format!("table {t} is gone"),
-            _ => format!("table {t} changed"),
-        }
+    ex.extend(tables.iter().map(|t| Example::TableChanged {
+        table: t.clone(),
+        change: match (before.tables.contains_key(t), after.tables.contains_key(t)) {
+            (false, _) => TableChange::Appeared,
+            (_, false) => TableChange::Gone,
+            _ => TableChange::Changed,
+        },
     }));
     let n = ex.len() as u64;
     ex.truncate(5);
@@ -169,10 +170,19 @@ mod tests {
             (
                 4,
                 vec![
-                    "the schema changed".to_string(),
-                    "table gone is gone".into(),
-                    "table moved changed".into(),
-                    "table new appeared".into(),
+                    Example::SchemaChanged,
+                    Example::TableChanged {
+                        table: "gone".into(),
+                        change: TableChange::Gone
+                    },
+                    Example::TableChanged {
+                        table: "moved".into(),
+                        change: TableChange::Changed
+                    },
+                    Example::TableChanged {
+                        table: "new".into(),
+                        change: TableChange::Appeared
+                    },
                 ]
             )
         );

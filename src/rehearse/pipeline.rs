@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::judge;
 pub use super::judge::{
     Claim, check_queries, compare_dbs, failure_text, frozen_now, plural, push_claim, record_run,
     refused, table_changes,
@@ -64,7 +65,10 @@ pub enum Rerun {
     Runs,
     /// The runner itself decides by its own records (a tool's tracking table): whether it skips
     /// the migration, and why.
-    Decided { skipped: bool, why: String },
+    Decided {
+        skipped: bool,
+        why: crate::report::Fact,
+    },
 }
 
 /// Something a rehearsal runs: forward, undo where it exists, and how reports name it.
@@ -109,10 +113,10 @@ pub struct Plan<'p> {
     /// What the forward run is called in skip reasons ("the forward script", "the migration").
     pub what: &'p str,
     /// What to give for expectations and a scope ("give --expect").
-    pub hint: String,
+    pub hint: crate::report::ScopeHint,
     /// Why there is no undo stage when the migration has none; `with_check`: say so with a
     /// skipped check as well.
-    pub no_undo: (String, bool),
+    pub no_undo: (String, Option<crate::report::Fixed>),
     /// After the undo, run forward once more.
     pub redeploy: bool,
     /// The runner's bookkeeping table (a tool's tracking table): left out of scopes, hazards
@@ -431,15 +435,15 @@ fn after_checks(
 ) -> Result<Ended, Error> {
     again(r, m, plan, after_forward)?;
     if m.undo_identity().is_none() {
-        let (why, with_check) = &plan.no_undo;
+        let (why, check) = &plan.no_undo;
         r.skip(&name(plan, undo_name(plan)), why);
         if plan.redeploy {
             r.skip(&name(plan, "redeploy"), why);
         }
-        if *with_check {
+        if let Some(fact) = check {
             r.report
                 .checks
-                .push(checks::skipped("sql.rollback", "rollback", why.as_str()));
+                .push(checks::skipped("sql.rollback", "rollback", *fact));
         }
         return Ok(Ended::Forwarded);
     }
@@ -577,43 +581,38 @@ pub fn forward(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<
                 };
                 let d =
                     diff::diff_databases_with(reference, r.work.as_ref(), before, &now, &options)?;
-                let (rows, per_table) = table_changes(&d);
-                let notes: Vec<&str> = run
+                let (rows, tables) = judge::table_rows(&d);
+                let notes: Vec<String> = run
                     .notes
                     .iter()
                     .filter(|n| !n.warn)
-                    .map(|n| n.text.as_str())
+                    .map(|n| n.text.clone())
                     .collect();
-                let notes = if notes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", notes.join("; "))
-                };
                 let one_transaction = run.runner.transactions == Transactions::Script
                     && run.runner.holder == crate::migrate::runner::Holder::Preflight;
                 let ok =
                     run.failures.is_empty() && (run.fk_violation_count == 0 || !one_transaction);
                 let detail = if ok {
-                    let text = format!(
-                        "{} run, {} changed{}{notes}",
-                        plural(run.ran() as u64, "statement"),
-                        plural(rows, "row"),
-                        if per_table.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {per_table}")
-                        }
-                    );
+                    let ran = crate::report::Fact::Ran {
+                        statements: run.ran() as u64,
+                        rows,
+                        tables,
+                        schema_objects: d.schema.len() as u64,
+                        notes,
+                    };
+                    let text = crate::report::render::phrase::fact(&ran);
                     r.report
                         .checks
                         .push(result("sql.forward", m.identity()).judged(
                             0,
-                            "every statement runs",
-                            text.clone(),
+                            crate::report::Fixed::EveryStatementRuns,
+                            ran,
                         ));
                     text
+                } else if notes.is_empty() {
+                    failure_text(&run)
                 } else {
-                    format!("{}{notes}", failure_text(&run))
+                    format!("{} ({})", failure_text(&run), notes.join("; "))
                 };
                 let status = if ok && run.fk_violation_count == 0 {
                     Status::Pass
@@ -662,10 +661,10 @@ fn kept_after_failure(
             Claim {
                 check: "sql.atomic",
                 scope: m.identity(),
-                expected: "a failed script leaves every table as before",
-                same: "every table as before",
-                noun: "change",
-                tail: " stayed",
+                expected: crate::report::Fixed::FailedScriptKeepsNothing,
+                same: crate::report::Fixed::EveryTableAsBefore,
+                unit: crate::report::ChangeUnit::Change,
+                kept: Some(crate::report::KeptBy::FailedRun),
             },
             n,
         );
@@ -674,12 +673,12 @@ fn kept_after_failure(
             result("sql.kept", m.identity())
                 .judged(
                     kept.0,
-                    "a failed script leaves every table as before",
-                    format!(
-                        "{} stayed: {}",
-                        plural(kept.0, "change"),
-                        table_changes(d).1
-                    ),
+                    crate::report::Fixed::FailedScriptKeepsNothing,
+                    crate::report::Fact::Stayed {
+                        changes: kept.0,
+                        tables: judge::table_rows(d).1,
+                        schema_objects: d.schema.len() as u64,
+                    },
                 )
                 .with_examples(kept.1),
         );
@@ -803,7 +802,10 @@ pub fn expectations(r: &mut Rehearsal, plan: &Plan, expect: &Expect) -> Result<(
                 Status::Fail
             },
             if n == 0 {
-                format!("no query declared ({})", plan.hint)
+                format!(
+                    "no query declared ({})",
+                    crate::report::render::phrase::scope_hint(&plan.hint)
+                )
             } else {
                 format!("{}, {failed} differ", plural(n as u64, "query"))
             },
@@ -919,10 +921,14 @@ pub fn again(
                 .checks
                 .push(result("migrations.rerun", m.identity()).judged(
                     u64::from(!skipped),
-                    "recorded as applied: the tool skips it on its next run",
+                    crate::report::Fixed::RecordedAsApplied,
                     why.clone(),
                 ));
-            Ok(((), if skipped { Status::Pass } else { Status::Fail }, why))
+            Ok((
+                (),
+                if skipped { Status::Pass } else { Status::Fail },
+                crate::report::render::phrase::fact(&why),
+            ))
         });
     }
     let Some(after_forward) = after_forward else {
@@ -934,10 +940,7 @@ pub fn again(
             let after = fingerprint::fingerprint(r.work.as_ref())?;
             let (changed, mut ex) = fingerprint_changes(&migrated, &after);
             if inserted > 0 {
-                ex.insert(
-                    0,
-                    format!("{} rows inserted by the second run", count(inserted as i64)),
-                );
+                ex.insert(0, crate::report::Example::InsertedAgain { rows: inserted });
             }
             let violations = inserted + changed;
             r.report.checks.push(
@@ -988,10 +991,10 @@ pub fn again(
             Claim {
                 check: "sql.rerun",
                 scope: m.identity(),
-                expected: "a second run changes nothing",
-                same: "nothing changed",
-                noun: "change",
-                tail: "",
+                expected: crate::report::Fixed::SecondRunChangesNothing,
+                same: crate::report::Fixed::NothingChanged,
+                unit: crate::report::ChangeUnit::Change,
+                kept: None,
             },
             n,
         );
@@ -1023,10 +1026,12 @@ fn refuses_twice(
     m: &dyn Migration,
     run: &Run,
     f: &crate::migrate::runner::Failure,
-    (n, examples): (u64, Vec<String>),
+    (n, examples): (u64, Vec<crate::report::Example>),
 ) -> (Status, String) {
     let at = format!("{}:{}", run.path, f.line);
-    let guard = crate::migrations::recorded_id(&f.statement)
+    let records = crate::migrations::recorded_id(&f.statement);
+    let guard = records
+        .as_ref()
         .map(|id| format!("; the file records itself in migrations as '{id}'"))
         .unwrap_or_default();
     if n == 0 {
@@ -1042,16 +1047,22 @@ fn refuses_twice(
             result("sql.rerun", m.identity())
                 .judged(
                     0,
-                    "a second run changes nothing",
-                    format!("refuses to run twice: {}", f.message),
+                    crate::report::Fixed::SecondRunChangesNothing,
+                    crate::report::Fact::RefusesTwice {
+                        message: f.message.clone(),
+                    },
                 )
                 .with_examples(vec![
-                    format!("{at}: {}{guard}", f.message),
-                    format!(
-                        "statement: {}",
-                        crate::db::DbError::sql_excerpt(&f.statement)
-                    ),
-                    format!("second run: {}", run.kept()),
+                    crate::report::Example::Failed {
+                        file: run.path.clone(),
+                        line: f.line as u64,
+                        message: f.message.clone(),
+                        records,
+                    },
+                    crate::report::Example::Statement {
+                        sql: crate::db::DbError::sql_excerpt(&f.statement),
+                    },
+                    judge::kept(run, true),
                 ]),
         );
         return (Status::Pass, text);
@@ -1062,10 +1073,10 @@ fn refuses_twice(
         Claim {
             check: "sql.rerun",
             scope: m.identity(),
-            expected: "a second run changes nothing (or fails and keeps nothing)",
-            same: "nothing changed",
-            noun: "change",
-            tail: " kept by a second run that fails",
+            expected: crate::report::Fixed::SecondRunChangesNothingOrKeepsNothing,
+            same: crate::report::Fixed::NothingChanged,
+            unit: crate::report::ChangeUnit::Change,
+            kept: Some(crate::report::KeptBy::FailedSecondRun),
         },
         (n, examples),
     );
@@ -1163,13 +1174,13 @@ pub fn undo(r: &mut Rehearsal, m: &mut dyn Migration, plan: &Plan) -> Result<boo
                 check: "sql.rollback",
                 scope: undo_id.clone(),
                 expected: if plan.label.is_some() {
-                    "schema and every table as before the migration"
+                    crate::report::Fixed::AsBeforeTheMigration
                 } else {
-                    "schema and every table as before the forward script"
+                    crate::report::Fixed::AsBeforeTheForwardScript
                 },
-                same: "identical",
-                noun: "difference",
-                tail: "",
+                same: crate::report::Fixed::Identical,
+                unit: crate::report::ChangeUnit::Difference,
+                kept: None,
             },
             n,
         );
@@ -1238,10 +1249,10 @@ pub fn redeploy(
             Claim {
                 check: "sql.redeploy",
                 scope: m.identity(),
-                expected: "the same state as the first forward run",
-                same: "identical",
-                noun: "difference",
-                tail: "",
+                expected: crate::report::Fixed::SameStateAsFirstRun,
+                same: crate::report::Fixed::Identical,
+                unit: crate::report::ChangeUnit::Difference,
+                kept: None,
             },
             n,
         );
@@ -1370,8 +1381,8 @@ mod tests {
                     declared: false,
                 },
                 what: "the migration",
-                hint: "none".into(),
-                no_undo: ("no undo".into(), false),
+                hint: crate::report::ScopeHint::GiveExpect,
+                no_undo: ("no undo".into(), None),
                 redeploy: true,
                 bookkeeping: None,
             },

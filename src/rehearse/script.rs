@@ -146,17 +146,43 @@ pub fn take(runner: &Runner, path: &Path, part: file::Part) -> Result<Taken, Err
 /// A statement the tool never runs, as a failed check naming file, line and statement: the
 /// change it reads as would silently never happen.
 pub fn never_runs(tool: &str, s: &crate::migrations::Statement) -> crate::report::CheckResult {
-    let at = format!("{}:{}", s.file.display(), s.line);
-    let text = format!(
-        "{tool} never runs this statement: {}",
-        crate::db::DbError::sql_excerpt(&s.sql)
-    );
-    crate::checks::result("sql.runner", at.clone())
-        .judged(1, "the statement does what it reads", text.clone())
-        .with_examples(vec![
-            format!("{at}: {text}"),
-            format!("statement: {}", s.sql),
-        ])
+    never_runs_in(tool, s, false).with_examples(never_runs_examples(tool, s))
+}
+
+/// The check of a statement `tool` never runs: a failure, or a warning when the migration is
+/// `applied` (it never ran), with no examples.
+pub fn never_runs_in(
+    tool: &str,
+    s: &crate::migrations::Statement,
+    applied: bool,
+) -> crate::report::CheckResult {
+    use crate::report::{Fact, Fixed};
+    crate::checks::result("sql.runner", format!("{}:{}", s.file.display(), s.line)).judged(
+        u64::from(!applied),
+        Fixed::StatementDoesWhatItReads,
+        Fact::NeverRuns {
+            tool: tool.to_string(),
+            statement: crate::db::DbError::sql_excerpt(&s.sql),
+            applied,
+        },
+    )
+}
+
+/// Where the statement `tool` never runs is, and the statement.
+pub fn never_runs_examples(
+    tool: &str,
+    s: &crate::migrations::Statement,
+) -> Vec<crate::report::Example> {
+    use crate::report::Example;
+    vec![
+        Example::NeverRuns {
+            file: s.file.display().to_string(),
+            line: s.line as u64,
+            tool: tool.to_string(),
+            statement: crate::db::DbError::sql_excerpt(&s.sql),
+        },
+        Example::Statement { sql: s.sql.clone() },
+    ]
 }
 
 pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
@@ -231,8 +257,11 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 declared: expect.is_some(),
             },
             what: "the forward script",
-            hint: "give --expect".into(),
-            no_undo: ("no --rollback given".into(), true),
+            hint: crate::report::ScopeHint::GiveExpect,
+            no_undo: (
+                "no --rollback given".into(),
+                Some(crate::report::Fixed::NoRollbackGiven),
+            ),
             redeploy: true,
             bookkeeping: None,
         },

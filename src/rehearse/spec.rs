@@ -77,8 +77,9 @@ pub fn rehearse(opts: &Options, on_stage: OnStage) -> Result<Report, Error> {
                 suite: &opts.suite,
             },
             what: "the migration",
-            hint: String::new(),
-            no_undo: (String::new(), false),
+            // a spec rehearsal declares no SQL scope: never shown
+            hint: crate::report::ScopeHint::GiveExpect,
+            no_undo: (String::new(), None),
             redeploy: false,
             bookkeeping: None,
         },

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version of the JSON that `--format json` prints (a report or a command's envelope).
 /// It changes when a field changes meaning or disappears; new fields may appear within it.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A command's result laid out for people.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -49,7 +49,7 @@ pub trait View: Serialize + DeserializeOwned {
     }
 }
 
-/// The JSON of a command's result: `{"format_version": 2, "tool": …, "command": …, "status":
+/// The JSON of a command's result: `{"format_version": 3, "tool": …, "command": …, "status":
 /// "pass"|"fail", "result": {…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<T> {

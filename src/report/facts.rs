@@ -60,6 +60,10 @@ pub struct Scope {
     /// The label of the migration step the check belongs to (`--sql` with a label), printed first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The kind of schema object `name` is (`index`, `trigger`, `view`, `column`), printed
+    /// before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// A whole thing named by itself: `database`, `pages`, an invariant, a script, a target table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -97,6 +101,15 @@ impl Scope {
     /// A scope named by itself.
     pub fn named(name: impl Into<String>) -> Scope {
         Scope {
+            name: Some(name.into()),
+            ..Scope::default()
+        }
+    }
+
+    /// A schema object of a kind: `index posts_user`, `column posts.title`.
+    pub fn object(kind: impl Into<String>, name: impl Into<String>) -> Scope {
+        Scope {
+            kind: Some(kind.into()),
             name: Some(name.into()),
             ..Scope::default()
         }
@@ -227,6 +240,43 @@ pub enum Fixed {
     NoLiveRowsAtTimesOfThisMigration,
     /// The integrity check, left out on request (`--skip-integrity`).
     IntegrityLeftOut,
+    /// `collateral` with nothing to compare with.
+    NoBaseline,
+    TableGone,
+    CountersOutsideTargetsUnchanged,
+    EveryStatementRuns,
+    StatementDoesWhatItReads,
+    EveryForeignKeyFindsItsParent,
+    RunnerRunsEveryStatement,
+    FailedScriptKeepsNothing,
+    EveryTableAsBefore,
+    SecondRunChangesNothing,
+    SecondRunChangesNothingOrKeepsNothing,
+    NothingChanged,
+    AsBeforeTheForwardScript,
+    SameStateAsFirstRun,
+    RecordedAsApplied,
+    NoRollbackGiven,
+    /// sql.collateral's rule.
+    RowsChangeOnlyInNamedTables,
+    /// sql.vanished's rule.
+    EveryObjectStaysUnlessDropped,
+    /// sql.broken's rule.
+    EveryViewAndTriggerCompiles,
+    /// sql.references's rule.
+    EveryForeignKeyPointsAsBefore,
+    /// sql.sequence's rule.
+    NoCounterGoesDown,
+    /// sql.constraints's rule.
+    EveryConstraintSurvives,
+    /// sql.layout's rule.
+    CopiedTableKeepsLayout,
+    /// sql.composite_key's rule.
+    WholeCompositeKeyMatched,
+    /// sql.key_spread's rule.
+    NamedKeyValuesOnly,
+    /// sql.scope: a table the declared scope does not name, and no schema change it declares.
+    NoChangeOutsideScope,
 }
 
 /// What a check expected, or what it found.
@@ -330,8 +380,409 @@ pub enum Fact {
     },
     /// A finding, and how many of it the database held before the migrations ran.
     BeforeMigrations { now: Box<Fact>, before: u64 },
-    /// Text that is not yet typed (see docs/report-schema.md): the words as printed.
-    Note { text: String },
+    /// A progress row: the last source time it records, and the rows migrated (None: NULL).
+    Progress {
+        last: Option<i64>,
+        rows: Option<i64>,
+    },
+    /// A progress mark behind the last source row: the `after` source rows after it, `lacking`
+    /// of them without the target rows the spec makes of them (none: the live app's
+    /// dual-write wrote them).
+    ProgressBehind {
+        last: i64,
+        rows: i64,
+        after: i64,
+        lacking: u64,
+    },
+    /// A table that does not exist.
+    NoTable { table: String },
+    /// The rows a target table held before the migration, unchanged.
+    RowsThatWereThere { rows: u64 },
+    /// Rows inserted, updated and deleted.
+    RowChanges {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+    },
+    /// Changes (or differences) from a state the database should be in; `kept`: why they
+    /// stayed.
+    Changes {
+        n: u64,
+        of: ChangeUnit,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kept: Option<KeptBy>,
+    },
+    /// Rows as the sqlite3 shell prints them (`a|b`), in order.
+    ShellRows { rows: Vec<String> },
+    /// A query of EXPECT.toml SQLite refused, and its message.
+    QueryFails { message: String },
+    /// An error SQLite returned, verbatim.
+    SqliteError { message: String },
+    /// What preflight's script runner noted of a statement, verbatim (its words on what the
+    /// statement does in production).
+    RunnerNote { text: String },
+    /// Rows whose foreign key finds no parent.
+    Orphans { rows: u64 },
+    /// A statement the runner refuses, and why (the runner's words).
+    Refused { why: String },
+    /// A second run fails (SQLite's message) and changes nothing.
+    RefusesTwice { message: String },
+    /// A script ran: its statements, the rows it changed, table by table, the schema objects it
+    /// changed, and what the runner noted (its words).
+    Ran {
+        statements: u64,
+        rows: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tables: Vec<TableRows>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        schema_objects: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
+    },
+    /// Changes a failed script left, table by table.
+    Stayed {
+        changes: u64,
+        tables: Vec<TableRows>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        schema_objects: u64,
+    },
+    /// A statement a migration tool never runs (`statement`: its first words); `applied`: the
+    /// migration is applied, so it never ran.
+    NeverRuns {
+        tool: String,
+        statement: String,
+        applied: bool,
+    },
+    /// What a migration tool's records make of a second run.
+    Rerun {
+        tool: String,
+        decision: RerunDecision,
+    },
+    /// A finding EXPECT.toml allows: `key` (`[allow] collateral`, `[schema] indexes.dropped`)
+    /// names `names`.
+    Allowed {
+        found: Box<Fact>,
+        key: String,
+        names: String,
+    },
+    /// sql.collateral: rows deleted and updated in a table no statement names (`spread`: their
+    /// composite key's leading values), and what changed them (none known: SQLite on its own).
+    Collateral {
+        table: String,
+        deleted: u64,
+        updated: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spread: Option<SpreadShown>,
+        causes: Vec<CollateralCause>,
+    },
+    /// sql.key_spread: `rows` changed across `spread`, while the statements at `lines` that
+    /// change them filter `column` on the values `named` only.
+    KeySpread {
+        rows: u64,
+        spread: SpreadShown,
+        lines: Vec<u64>,
+        column: String,
+        named: Vec<String>,
+    },
+    /// sql.vanished: an index, trigger or view (`what`) of `table` no longer there, and how.
+    Vanished {
+        what: String,
+        name: String,
+        table: String,
+        how: Vanish,
+    },
+    /// sql.broken: a view or trigger SQLite no longer compiles (its message, verbatim).
+    NoLongerCompiles {
+        what: String,
+        name: String,
+        message: String,
+    },
+    /// sql.references: the foreign key `table(columns) → parent` references a table that is
+    /// gone.
+    DanglingReference {
+        table: String,
+        columns: Vec<String>,
+        parent: String,
+    },
+    /// sql.references: the foreign key `table(columns) → parent` referenced `was` before the
+    /// script renamed `was`, and `was` exists again.
+    Repointed {
+        table: String,
+        columns: Vec<String>,
+        parent: String,
+        was: String,
+    },
+    /// sql.references: a view or trigger that read `was` reads the words `now` instead, while
+    /// `was` exists again.
+    Rewritten {
+        what: String,
+        name: String,
+        was: String,
+        now: Vec<String>,
+    },
+    /// sql.sequence: the AUTOINCREMENT counter of `table` went from `from` down to `to` (absent:
+    /// its line of sqlite_sequence is gone).
+    CounterDown {
+        table: String,
+        from: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<i64>,
+    },
+    /// sql.constraints: what `object` (a table, or `table.column`) lost in the rebuild of
+    /// `table`.
+    ConstraintsLost {
+        object: String,
+        table: String,
+        lost: Vec<Constraint>,
+    },
+    /// sql.layout: a table rebuilt with its `rows` copied, its common columns in another order,
+    /// or of other affinities.
+    Layout {
+        table: String,
+        rows: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<ColumnOrder>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        affinities: Vec<AffinityChange>,
+    },
+    /// sql.composite_key: at `line`, `other` matches `table.column` alone (`how`), while the
+    /// table's key is `key`: the `ignored` columns before it are left unmatched.
+    CompositeKey {
+        line: u64,
+        other: String,
+        how: KeyMatch,
+        table: String,
+        column: String,
+        key: Vec<String>,
+        ignored: Vec<String>,
+    },
+    /// sql.scope, nothing declared: what would declare a scope.
+    NoScopeDeclared { hint: ScopeHint },
+    /// sql.scope: rows a table may change, and whether its schema may change.
+    AtMost {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+        schema: SchemaAllowed,
+    },
+    /// sql.scope: what changed in a table (`schema`: its schema too; `spread`: the changed
+    /// rows' composite key leading values); `judged`: false when no scope is declared.
+    TableChanged {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        schema: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spread: Option<SpreadShown>,
+        judged: bool,
+    },
+}
+
+/// What would declare a SQL rehearsal's scope (and its queries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum ScopeHint {
+    /// Give --expect.
+    GiveExpect,
+    /// Give --expect-dir with this file in it (`0002_points.toml`).
+    GiveExpectDir { file: String },
+    /// The --expect-dir has no such file.
+    NoFile { path: String },
+}
+
+/// What a declared scope lets a table's schema do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaAllowed {
+    /// Nothing.
+    No,
+    /// Anything (`[scope.T] schema = true`).
+    Any,
+    /// The changes `[schema]` names.
+    Named,
+}
+
+/// A row change of another table's statement reaching this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowOp {
+    Update,
+    Delete,
+}
+
+/// One way rows of a table no statement names changed: the statement at `line` (`statement`:
+/// its first words, `DELETE FROM posts`) `op` the table `through` a trigger or a foreign key;
+/// `drop_table`: the statement dropped that table with foreign keys on (it deletes every row
+/// first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollateralCause {
+    pub table: String,
+    pub line: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    pub op: RowOp,
+    pub through: Through,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_table: Option<String>,
+}
+
+/// What carried a statement's change to another table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Through {
+    Trigger {
+        name: String,
+    },
+    /// The foreign key `child(columns) → parent` and its action (`ON DELETE CASCADE`).
+    ForeignKey {
+        child: String,
+        columns: Vec<String>,
+        parent: String,
+        event: String,
+        action: String,
+    },
+    /// A foreign key action not pinned to one key.
+    ForeignKeyAction,
+}
+
+/// How an object vanished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Vanish {
+    /// Taken along by a rename of its table (at `line`, when a statement renamed it), onto `to`.
+    Moved {
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+    },
+    /// The DROP TABLE at `line` dropped it with its table, and nothing created it again.
+    DroppedWithTable { line: u64 },
+    /// No statement drops it.
+    NotDropped,
+}
+
+/// A constraint a rebuild lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Constraint {
+    NotNull,
+    Default {
+        value: String,
+    },
+    Check {
+        expr: String,
+    },
+    PrimaryKey {
+        columns: Vec<String>,
+    },
+    Unique {
+        columns: Vec<String>,
+    },
+    ForeignKey {
+        columns: Vec<String>,
+        parent: String,
+    },
+}
+
+/// Common columns in another order, and how the rows were copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnOrder {
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+    pub copied: Copied,
+}
+
+/// How a rebuild copied its rows into another column order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Copied {
+    /// Values moved: `rows` differ column by column.
+    ValuesMoved { rows: u64 },
+    /// A statement of the script copies by position.
+    ByPosition,
+    /// By name, every value in its column (a note: a warning, not a hazard).
+    ByName,
+}
+
+/// A column whose type affinity changed (`from_type`, `to_type`: declared types, empty: none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffinityChange {
+    pub column: String,
+    pub from: String,
+    pub from_type: String,
+    pub to: String,
+    pub to_type: String,
+}
+
+/// How a statement matches a key column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyMatch {
+    /// `other = table.column`
+    Equals,
+    /// `other IN (SELECT column FROM table …)`
+    InSelect,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What a count of [`Fact::Changes`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeUnit {
+    Change,
+    Difference,
+}
+
+/// Why changes stayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeptBy {
+    /// A failed script kept them.
+    FailedRun,
+    /// A second run that fails kept them.
+    FailedSecondRun,
+}
+
+/// Rows a run changed in one table; `spread`: the changed rows' values of the table's
+/// composite key's leading column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRows {
+    pub table: String,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub columns_changed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<SpreadShown>,
+}
+
+/// The first values of a spread (`total`: how many distinct values in all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpreadShown {
+    pub column: String,
+    pub values: Vec<String>,
+    pub total: u64,
+}
+
+/// A migration tool's decision on a second run, by its records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum RerunDecision {
+    /// Recorded in its tracking table: it skips the migration.
+    Recorded { table: String },
+    /// It would run the migration again: its state (and the tool's detail).
+    RunsAgain {
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// It does not list the migration.
+    NotListed,
 }
 
 impl Fact {
@@ -353,24 +804,6 @@ impl Fact {
 impl From<Fixed> for Fact {
     fn from(what: Fixed) -> Fact {
         Fact::Fixed { what }
-    }
-}
-
-impl From<String> for Fact {
-    fn from(text: String) -> Fact {
-        Fact::Note { text }
-    }
-}
-
-impl From<&str> for Fact {
-    fn from(text: &str) -> Fact {
-        Fact::Note { text: text.into() }
-    }
-}
-
-impl From<&String> for Fact {
-    fn from(text: &String) -> Fact {
-        Fact::Note { text: text.clone() }
     }
 }
 
@@ -518,8 +951,227 @@ pub enum Example {
         gap: Length,
         cadence: Length,
     },
-    /// Text that is not yet typed: the words as printed.
-    Note { text: String },
+    /// A source row after the progress mark without the target row the spec makes of it.
+    NoTargetRow {
+        table: String,
+        column: String,
+        value: Value,
+        target: String,
+    },
+    /// An AUTOINCREMENT counter (a line of `sqlite_sequence`) that moved.
+    Counter { table: String, from: i64, to: i64 },
+    /// A row that differs between two states of a database, or a table new or gone (`table`:
+    /// the table it belongs to, absent when the check's scope names it).
+    Row {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        table: Option<String>,
+        row: RowExample,
+    },
+    /// A schema object new, gone or changed.
+    Schema { change: SchemaChange },
+    /// The schema changed (its digest differs).
+    SchemaChanged,
+    /// A table appeared, is gone or changed (its digest differs).
+    TableChanged { table: String, change: TableChange },
+    /// Rows a second run of the spec's engine inserted.
+    InsertedAgain { rows: u64 },
+    /// A live row and the row the spec makes at the same time (`live`, `spec` absent: no row;
+    /// the columns holding a value), and what explains their difference.
+    LiveParity {
+        at: Time,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        live: Option<Vec<(String, Value)>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spec: Option<Vec<(String, Value)>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<ParityWhy>,
+    },
+    /// The rows a query was expected to return, or returned (as the sqlite3 shell prints them).
+    ShellRows { side: RowsSide, rows: Vec<String> },
+    /// A statement failed at `file:line` (SQLite's message); `records`: the migration id the
+    /// statement records itself under in LiveOne's `migrations`.
+    Failed {
+        file: String,
+        line: u64,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        records: Option<String>,
+    },
+    /// A statement, as written (or its first words).
+    Statement { sql: String },
+    /// Which statements' effects a run kept (lines), and which were rolled back; `failed`: the
+    /// run had an error; `second_run`: a second run's.
+    Kept {
+        kept: Vec<u64>,
+        rolled_back: Vec<u64>,
+        failed: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        second_run: bool,
+    },
+    /// A row whose foreign key finds no parent (`rowid` absent: not known).
+    Orphan {
+        table: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rowid: Option<i64>,
+        parent: String,
+    },
+    /// A statement at `file:line` the runner refuses, and why (the runner's words).
+    Refused {
+        file: String,
+        line: u64,
+        why: String,
+    },
+    /// A statement at `file:line` a migration tool never runs (its first words).
+    NeverRuns {
+        file: String,
+        line: u64,
+        tool: String,
+        statement: String,
+    },
+    /// Put the breakpoint `marker` before the statement, or give it a file of its own.
+    Breakpoint { marker: String },
+    /// What preflight's script runner noted of a statement, verbatim.
+    RunnerNote { text: String },
+    /// A live row at a source instant with no source row (nothing to migrate).
+    LiveRowNoSource { at: Time },
+    /// The first live roll-up row holds more samples than came after the live app's first raw
+    /// row (`deploy`): it was overwritten.
+    Overwritten {
+        at: Time,
+        held: i64,
+        after: i64,
+        deploy: Time,
+    },
+    /// How rows of a table no statement names changed (sql.collateral).
+    Collateral { cause: CollateralCause },
+    /// No statement names `table`, and none changed it through a trigger or a foreign key:
+    /// SQLite changed it on its own.
+    OnItsOwn { table: String },
+    /// The statements at `lines` filter `column` on the values `named` only.
+    Filters {
+        lines: Vec<u64>,
+        column: String,
+        named: Vec<String>,
+    },
+    /// Rows of one value of a composite key's leading column, updated and deleted.
+    KeyValue {
+        column: String,
+        value: String,
+        updated: u64,
+        deleted: u64,
+    },
+    /// A definition before the script (on one line, shortened).
+    Before { sql: String },
+    /// A definition after the script (on one line, shortened).
+    After { sql: String },
+    /// The definition of a view or trigger (`what`), on one line, shortened.
+    Definition { what: String, sql: String },
+    /// Declare the object under `[schema]` as dropped if the script means it.
+    DeclareDropped { what: String },
+    /// The foreign key `table(columns) → parent` finds no table `parent` after the script.
+    NoTableAfter {
+        table: String,
+        columns: Vec<String>,
+        parent: String,
+    },
+    /// A reference to `from` became one to `to`: the ALTER TABLE … RENAME at `line` rewrote it
+    /// (no line: it referenced `from` before the script).
+    Renamed {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+    },
+    /// The statement at `line` drops `table`.
+    Drops { line: u64, table: String },
+    /// With foreign_keys off and legacy_alter_table on before it, a rename keeps other tables'
+    /// REFERENCES as written.
+    LegacyAlterTable,
+    /// The words of a definition around a name (`… JOIN users_backup u ON …`).
+    Excerpt { sql: String },
+    /// A line of sqlite_sequence: `table`'s counter went from `from` to `to` (absent: deleted).
+    Sequence {
+        table: String,
+        from: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<i64>,
+    },
+    /// The statement at `file:line` copies rows by position (`sql`: its first words).
+    ByPosition {
+        file: String,
+        line: u64,
+        sql: String,
+    },
+    /// At `file:line`, `table`'s key is matched on `column` only, ignoring the `ignored` columns.
+    KeyMatchedOn {
+        file: String,
+        line: u64,
+        table: String,
+        key: Vec<String>,
+        column: String,
+        ignored: Vec<String>,
+    },
+    /// How to match the whole key: `other` matches `table.column`; `counterparts`: the columns
+    /// of `other`'s side that match the `ignored` ones.
+    MatchWholeKey {
+        table: String,
+        column: String,
+        other: String,
+        ignored: Vec<String>,
+        counterparts: Vec<String>,
+    },
+    /// A schema object added, dropped or changed (`diff`: the lines of its definition that
+    /// differ, `- before` and `+ after`).
+    ObjectChange {
+        what: String,
+        name: String,
+        table: String,
+        change: ObjectChangeKind,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        diff: Vec<String>,
+    },
+}
+
+/// How a schema object changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectChangeKind {
+    Added,
+    Dropped,
+    Changed,
+}
+
+pub use crate::fingerprint::diff::{RowChange, RowExample, SchemaChange};
+
+/// Which rows an example of a query's rows shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowsSide {
+    Expected,
+    Got,
+}
+
+/// How a table differs between two fingerprints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableChange {
+    Appeared,
+    Gone,
+    Changed,
+}
+
+/// What a live-parity example says beyond the two rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum ParityWhy {
+    /// The spec does not map the point (a roll-up: it makes no row).
+    NotMapped,
+    /// The spec does not map the point, so it makes nothing.
+    MapsNothing,
+    /// The seam: the live row holds the latest `held` of the interval's `of` samples.
+    Seam { held: i64, of: i64 },
+    /// The live row is the roll-up of the live app's `rows` point rows of the interval.
+    LivePoints { rows: i64 },
 }
 
 /// One column's value: as found, and as expected.
@@ -635,18 +1287,6 @@ pub enum TimeCause {
 pub enum Edge {
     First,
     Last,
-}
-
-impl From<String> for Example {
-    fn from(text: String) -> Example {
-        Example::Note { text }
-    }
-}
-
-impl From<&str> for Example {
-    fn from(text: &str) -> Example {
-        Example::Note { text: text.into() }
-    }
 }
 
 impl From<String> for Scope {

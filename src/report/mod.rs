@@ -4,7 +4,7 @@
 
 pub mod document;
 pub mod facts;
-mod render;
+pub(crate) mod render;
 
 use std::collections::BTreeMap;
 

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use preflight::report::{
-    CheckResult, Example, Format, Identity, Report, SpecIdentity, Stage, Status, SystemTimeline,
-    Timeline, render,
+    Cause, CheckResult, Diff, Example, Explained, Fact, Fixed, Format, Identity, Noun, ParityWhy,
+    PointRef, Report, Scope, SpecIdentity, Stage, Status, SystemTimeline, Time, Timeline, Value,
+    render,
 };
 use rusqlite::Connection;
 
@@ -45,33 +46,87 @@ fn small_report() -> Report {
             detail: "4 checks, 1 failed".into(),
         },
     ];
-    let check = |id: &str, status: Status, scope: &str, v: u64, ex: &[&str]| {
+    // typed findings whose data holds what every format must escape: `"`, `&`, `<`, `|`
+    let system = |id| Scope {
+        migration: Some("m".into()),
+        system: Some(id),
+        ..Scope::default()
+    };
+    let at = Time::new(1_762_336_800_000, 1000);
+    let check = |id: &str, status: Status, scope: Scope, v: u64, found: Fact, ex: Vec<Example>| {
         let mut c = CheckResult::new(id, &format!("what {id} proves"), scope);
         c.status = status;
         c.violations = v;
-        c.expected = format!("{id} expected <all>").into();
-        c.found = format!("{id} found \"{v}\" & more").into();
-        c.examples = ex.iter().map(|e| Example::from(*e)).collect();
+        c.found = found;
+        c.examples = ex;
         c
     };
     r.checks = vec![
-        check("row_counts", Status::Pass, "m · system 1", 0, &[]),
+        check(
+            "row_counts",
+            Status::Pass,
+            system(1),
+            0,
+            Fact::count(1_440, Noun::Rows),
+            vec![],
+        ),
         check(
             "values",
             Status::Fail,
-            "m · system 2 · solar_w (1)",
+            Scope {
+                point: Some(PointRef {
+                    id: 1,
+                    name: "solar_w".into(),
+                }),
+                ..system(2)
+            },
             2,
-            &["2025-11-05T10:00:00Z: 443 → 443.3", "a|b <c>"],
+            Fact::count(2, Noun::Differ),
+            vec![
+                Example::Differs {
+                    at,
+                    diffs: vec![Diff {
+                        column: "solar_w".into(),
+                        found: Value::Real(443.3),
+                        expected: Value::Integer(443),
+                    }],
+                },
+                Example::ShellRow {
+                    row: "a|b <c>".into(),
+                },
+            ],
         ),
         check(
             "live_parity",
             Status::Warn,
-            "m · system 1",
+            system(1),
             1,
-            &["seam interval: 1 sample"],
+            Fact::Parity {
+                differ: 1,
+                explained: vec![Explained {
+                    cause: Cause::Seam,
+                    n: 1,
+                }],
+            },
+            vec![Example::LiveParity {
+                at,
+                live: Some(vec![("note".into(), Value::Text("\"on\" & <off>".into()))]),
+                spec: None,
+                why: Some(ParityWhy::Seam { held: 1, of: 5 }),
+            }],
         ),
-        check("spot_checks", Status::Skip, "m", 0, &[]),
+        check(
+            "spot_checks",
+            Status::Skip,
+            Scope::migration("m"),
+            0,
+            Fixed::NoSourceRowsToSample.into(),
+            vec![],
+        ),
     ];
+    r.checks[0].expected = Fact::count(1_440, Noun::Rows);
+    r.checks[1].expected = Fact::count(1_438, Noun::MigratedRowsAsTheSpecSays);
+    r.checks[2].expected = Fact::count(0, Noun::Differ);
     let mut ts = BTreeMap::new();
     ts.insert("stage:extract".to_string(), 0.25);
     ts.insert("stage:verify".to_string(), 1.5);
@@ -301,7 +356,7 @@ fn typed_findings_round_trip_through_json() {
     let r = typed_report();
     let json = render(&r, Format::Json);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["format_version"], 2);
+    assert_eq!(v["format_version"], 3);
     let c = &v["checks"][0];
     assert_eq!(c["scope"]["point"]["id"], 16);
     assert_eq!(c["expected"]["kind"], "counts");
@@ -540,6 +595,67 @@ fn html_report_opens_in_a_real_browser() {
 }
 
 /// `--format json` of a command, parsed into its typed model and written again: the same JSON.
+/// The checks of a report read back from its JSON whose words (the JSON's `text`) are not
+/// what the phrasing makes of their typed findings alone.
+fn untyped(r: &Report) -> Vec<String> {
+    r.checks
+        .iter()
+        .filter(|c| {
+            let t = c
+                .text
+                .as_ref()
+                .expect("the JSON carries each check's words");
+            t.scope != c.scope_text()
+                || t.expected != c.expected_text()
+                || t.found != c.found_text()
+                || t.examples != c.example_texts()
+        })
+        .map(|c| format!("{} {}", c.check, c.scope_text()))
+        .collect()
+}
+
+/// The kinds of finding each SQL hazard (and sql.scope) reports, by check.
+const HAZARD_KINDS: &[(&str, &[&str])] = &[
+    ("sql.collateral", &["collateral"]),
+    ("sql.vanished", &["vanished"]),
+    ("sql.broken", &["no_longer_compiles"]),
+    (
+        "sql.references",
+        &["dangling_reference", "repointed", "rewritten"],
+    ),
+    ("sql.sequence", &["counter_down"]),
+    ("sql.constraints", &["constraints_lost"]),
+    ("sql.layout", &["layout"]),
+    ("sql.composite_key", &["composite_key"]),
+    ("sql.key_spread", &["key_spread"]),
+    ("sql.scope", &["table_changed"]),
+];
+
+/// The hazards (and sql.scope results) of a SQL rehearsal whose finding is not of its own
+/// typed kind: a hazard that passes finds `none`, one that is allowed wraps its finding.
+fn untyped_hazards(r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &r.checks {
+        let Some((_, kinds)) = HAZARD_KINDS.iter().find(|(id, _)| *id == c.check) else {
+            continue;
+        };
+        let v = serde_json::to_value(&c.found).unwrap();
+        let found = match v["kind"].as_str() {
+            Some("allowed") => &v["found"],
+            _ => &v,
+        };
+        let kind = found["kind"].as_str().unwrap_or_default();
+        let passed = c.check != "sql.scope"
+            && c.status == Status::Pass
+            && kind == "fixed"
+            && found["what"] == "none";
+        if !passed && !kinds.contains(&kind) {
+            out.push(format!("{} {}: {kind}", c.check, c.scope_text()));
+        }
+    }
+    out
+}
+
 fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(args: &[&str], code: i32) -> T {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--format", "json"]);
@@ -547,7 +663,7 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(args: &[&str], 
     assert_eq!(r.code, code, "{args:?}: {}{}", r.stdout, r.stderr);
     let v: serde_json::Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout));
-    assert_eq!(v["format_version"], 2, "{args:?}");
+    assert_eq!(v["format_version"], 3, "{args:?}");
     let model: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert_eq!(serde_json::to_value(&model).unwrap(), v, "{args:?}");
     model
@@ -650,14 +766,98 @@ fn every_command_speaks_every_format_and_its_json_round_trips() {
             .any(|c| c.status == preflight::report::Status::Fail
                 && matches!(c.found, preflight::report::Fact::Counts { .. }))
     );
-    assert!(
-        o.checks
-            .iter()
-            .filter(|c| !["progress", "collateral"].contains(&c.check.as_str()))
-            .all(|c| !matches!(c.found, preflight::report::Fact::Note { .. })
-                && !matches!(c.expected, preflight::report::Fact::Note { .. })),
-        "the checks of a spec rehearsal return typed facts"
+    assert_eq!(
+        untyped(&o),
+        Vec::<String>::new(),
+        "the words of a spec rehearsal are made of its typed findings"
     );
+    // SQL rehearsals, failing and passing, and one of each hazard: every finding typed
+    let pm = "fixtures/sql/point-metadata";
+    let now = ["--now", "2025-08-30T11:30:00Z"];
+    let fails: Report = round_trip(
+        &[
+            &["rehearse", "--sql", &format!("{pm}/forward.sql")][..],
+            &now,
+        ]
+        .concat(),
+        1,
+    );
+    let expect = format!("{pm}/expect.toml");
+    let (fixed, rollback) = (
+        format!("{pm}/forward-fixed.sql"),
+        format!("{pm}/rollback.sql"),
+    );
+    let passes: Report = round_trip(
+        &[
+            &[
+                "rehearse",
+                "--sql",
+                &fixed,
+                "--rollback",
+                &rollback,
+                "--expect",
+                &expect,
+            ][..],
+            &now,
+        ]
+        .concat(),
+        0,
+    );
+    for (r, ids) in [
+        (&fails, &["sql.forward", "sql.rerun"][..]),
+        (
+            &passes,
+            &[
+                "sql.forward",
+                "sql.rerun",
+                "sql.rollback",
+                "sql.redeploy",
+                "expect.query",
+            ][..],
+        ),
+    ] {
+        for id in ids {
+            assert!(r.checks.iter().any(|c| c.check == *id), "{id}");
+        }
+        assert_eq!(untyped(r), Vec::<String>::new());
+        assert_eq!(untyped_hazards(r), Vec::<String>::new());
+    }
+    let blog = p("blog-hazards.db");
+    Connection::open(&blog)
+        .unwrap()
+        .execute_batch(&std::fs::read_to_string(repo("fixtures/sql/blog/blog.sql")).unwrap())
+        .unwrap();
+    let mut failed: Vec<String> = Vec::new();
+    for script in [
+        "blog-cascade-wipe",
+        "blog-forgets-index-and-trigger",
+        "blog-breaks-view",
+        "blog-rename-to-backup",
+        "blog-sequence-reset",
+        "blog-loses-constraints",
+        "blog-reorders-tags",
+        "liveone-agg-energy",
+    ] {
+        let sql = format!("fixtures/sql/hazards/{script}.sql");
+        let args = if script.starts_with("blog") {
+            vec!["rehearse", s(&blog), "--sql", &sql]
+        } else {
+            vec!["rehearse", "--sql", &sql, "--now", "2025-08-30T11:30:00Z"]
+        };
+        let r: Report = round_trip(&args, 1);
+        assert_eq!(untyped(&r), Vec::<String>::new(), "{script}");
+        assert_eq!(untyped_hazards(&r), Vec::<String>::new(), "{script}");
+        assert!(r.checks.iter().any(|c| c.check == "sql.scope"), "{script}");
+        failed.extend(
+            r.checks
+                .iter()
+                .filter(|c| c.status == Status::Fail && c.check.starts_with("sql."))
+                .map(|c| c.check.clone()),
+        );
+    }
+    for (id, _, _) in preflight::hazards::HAZARDS {
+        assert!(failed.iter().any(|f| f == id), "no fixture fails {id}");
+    }
     // every other format of every command is well formed
     for args in [
         vec!["fingerprint", s(&db)],

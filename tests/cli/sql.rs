@@ -118,7 +118,7 @@ fn differences(a: &Path, b: &Path) -> Vec<String> {
         .unwrap()
     };
     let d = preflight::fingerprint::diff::diff(open(a).as_ref(), open(b).as_ref(), 10).unwrap();
-    d.summary(10).1
+    d.summary(10).1.iter().map(|e| e.text()).collect()
 }
 
 fn count(db: &Path, sql: &str) -> i64 {

@@ -22,7 +22,7 @@ fn status(db: &str, dir: &Path, extra: &[&str]) -> Run {
 fn json(r: &Run) -> serde_json::Value {
     let v: serde_json::Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    assert_eq!(v["format_version"], 2, "{v}");
+    assert_eq!(v["format_version"], 3, "{v}");
     assert_eq!(v["command"], "status", "{v}");
     assert_eq!(
         v["status"],
