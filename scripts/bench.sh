@@ -5,14 +5,18 @@
 #
 #   scripts/bench.sh                    every section
 #   scripts/bench.sh migrate verify     only these: fixture extract migrate verify rehearse
-#                                       fingerprint diff remote
+#                                       memory scale fingerprint diff remote
 #   ROUNDS=5 scripts/bench.sh           more rounds per measurement (default 3)
+#   SCALES="0.25 1" scripts/bench.sh scale
+#                                       the scales of the linear-growth section (default 0.25 1 4;
+#                                       scale 4 is an ~800 MB database: one round each, ~15 min)
 #   SQLITE3=/path/to/sqlite3 …          the reference shell (default: sqlite3 on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
+SCALES=${SCALES:-0.25 1 4}
 SQLITE3=${SQLITE3:-sqlite3}
-ALL=(fixture extract migrate verify rehearse fingerprint diff remote)
+ALL=(fixture extract migrate verify rehearse memory scale fingerprint diff remote)
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=("${ALL[@]}")
 for s in "${SECTIONS[@]}"; do
@@ -90,60 +94,116 @@ if want extract; then
 fi
 
 # Both migrations: preflight against the sqlite3 shell running a plain INSERT … SELECT script.
+# migrate_pair FIXTURE ROUNDS: sets SHELL_S, LOCAL_MIGRATE_S (medians), ROWS (inserted) and leaves
+# the migrated copy in $MIGRATED.
 MIGRATED=$WORK/migrated.db
 SHELL_S=""
 LOCAL_MIGRATE_S=""
-migrate_section() {
-  local a=() b=() mem=() before after
-  before=$(count "$FIXTURE")
-  for i in $(seq "$ROUNDS"); do
-    cp "$FIXTURE" "$WORK/ref.db"; cp "$FIXTURE" "$MIGRATED"
+ROWS=0
+migrate_pair() {
+  local fixture=$1 rounds=$2 a=() b=() before after
+  before=$(count "$fixture")
+  for i in $(seq "$rounds"); do
+    cp "$fixture" "$WORK/ref.db"; cp "$fixture" "$MIGRATED"
     sync
     if [ $((i % 2)) = 1 ]; then
       a+=("$(measure "$SQLITE3" -bail "$WORK/ref.db" ".read $REFERENCE_SQL" | secs)")
-      r=$(measure "$BIN" migrate "$MIGRATED" --yes); b+=("${r% *}"); mem+=("${r#* }")
+      b+=("$(measure "$BIN" migrate "$MIGRATED" --yes | secs)")
     else
-      r=$(measure "$BIN" migrate "$MIGRATED" --yes); b+=("${r% *}"); mem+=("${r#* }")
+      b+=("$(measure "$BIN" migrate "$MIGRATED" --yes | secs)")
       a+=("$(measure "$SQLITE3" -bail "$WORK/ref.db" ".read $REFERENCE_SQL" | secs)")
     fi
   done
   after=$(count "$MIGRATED")
   [ "$after" = "$(count "$WORK/ref.db")" ] || { echo "the reference and preflight disagree on the rows" >&2; exit 1; }
+  rm -f "$WORK/ref.db"
   SHELL_S=$(echo "${a[*]}" | median); LOCAL_MIGRATE_S=$(echo "${b[*]}" | median)
-  local peak rows=$((after - before))
-  peak=$(echo "${mem[*]}" | tr ' ' '\n' | sort -g | tail -1)
-  header "migrate both, scale 1.0 ($rows rows inserted)" "median s" "rows/s" "vs shell"
-  row "$SQLITE3 shell: plain INSERT … SELECT script" "$SHELL_S" "$(calc "printf \"%.0f\", $rows / $SHELL_S")" "1.00"
-  row "preflight migrate --yes (journalled, batched)" "$LOCAL_MIGRATE_S" "$(calc "printf \"%.0f\", $rows / $LOCAL_MIGRATE_S")" "$(ratio "$LOCAL_MIGRATE_S" "$SHELL_S")"
-  echo "target: at most 2/3 of the shell's time: $(verdict "$LOCAL_MIGRATE_S / $SHELL_S <= 2 / 3")"
-  echo "peak memory of preflight migrate: $((peak / 1024)) MB (target < 300 MB: $(verdict "$peak < 300 * 1024"))"
+  ROWS=$((after - before))
 }
 if want migrate || want verify || want rehearse; then
-  migrate_section
+  migrate_pair "$FIXTURE" "$ROUNDS"
+  header "migrate both, scale 1.0 ($ROWS rows inserted)" "median s" "rows/s" "vs shell"
+  row "$SQLITE3 shell: plain INSERT … SELECT script" "$SHELL_S" "$(calc "printf \"%.0f\", $ROWS / $SHELL_S")" "1.00"
+  row "preflight migrate --yes (journalled, batched)" "$LOCAL_MIGRATE_S" "$(calc "printf \"%.0f\", $ROWS / $LOCAL_MIGRATE_S")" "$(ratio "$LOCAL_MIGRATE_S" "$SHELL_S")"
+  echo "target: migrate <= 0.60x the shell's time: $(verdict "$LOCAL_MIGRATE_S / $SHELL_S <= 0.60")"
 fi
 
 if want verify; then
-  a=(); b=(); c=()
+  a=(); b=(); c=(); d=()
   for _ in $(seq "$ROUNDS"); do
-    a+=("$(measure "$BIN" verify "$MIGRATED" | secs)")
-    b+=("$(measure "$BIN" verify "$MIGRATED" --quick-integrity | secs)")
-    c+=("$(measure "$SQLITE3" "$MIGRATED" "PRAGMA integrity_check" | secs)")
+    a+=("$(measure "$BIN" verify "$MIGRATED" --skip-integrity | secs)")
+    b+=("$(measure "$BIN" verify "$MIGRATED" | secs)")
+    c+=("$(measure "$BIN" verify "$MIGRATED" --quick-integrity | secs)")
+    d+=("$(measure "$SQLITE3" "$MIGRATED" "PRAGMA integrity_check" | secs)")
   done
-  ta=$(echo "${a[*]}" | median); tb=$(echo "${b[*]}" | median); tc=$(echo "${c[*]}" | median)
-  header "verify the migrated database ($(mb "$(stat -c %s "$MIGRATED")") MB)" "median s" "target s" "verdict"
-  row "preflight verify (full integrity_check)" "$ta" "5" "$(verdict "$ta <= 5")"
-  row "preflight verify --quick-integrity" "$tb" "5" "$(verdict "$tb <= 5")"
-  row "reference: $SQLITE3 PRAGMA integrity_check alone" "$tc" "" ""
-  echo "normalised to the shell's migration time (the issue's machine: 15 s): verify $(calc "printf \"%.1f\", $ta * 15 / $SHELL_S") s, quick $(calc "printf \"%.1f\", $tb * 15 / $SHELL_S") s"
+  ta=$(echo "${a[*]}" | median); tb=$(echo "${b[*]}" | median)
+  tc=$(echo "${c[*]}" | median); td=$(echo "${d[*]}" | median)
+  header "verify the migrated database ($(mb "$(stat -c %s "$MIGRATED")") MB)" "median s" "vs shell" "target"
+  row "preflight verify --skip-integrity (the suite alone)" "$ta" "$(ratio "$ta" "$SHELL_S")" "<= 0.15: $(verdict "$ta / $SHELL_S <= 0.15")"
+  row "preflight verify (full integrity_check)" "$tb" "$(ratio "$tb" "$SHELL_S")" "<= 0.45: $(verdict "$tb / $SHELL_S <= 0.45")"
+  row "preflight verify --quick-integrity" "$tc" "$(ratio "$tc" "$SHELL_S")" ""
+  row "reference: $SQLITE3 PRAGMA integrity_check alone" "$td" "$(ratio "$td" "$SHELL_S")" ""
 fi
 
 if want rehearse; then
   t=()
   for _ in $(seq "$ROUNDS"); do t+=("$(measure "$BIN" rehearse "$BACKUP" | secs)"); done
   m=$(echo "${t[*]}" | median)
-  header "rehearse a scale-1.0 backup end to end" "median s" "target s" "vs shell"
-  row "preflight rehearse BACKUP.db.gz" "$m" "28.5" "$(ratio "$m" "$SHELL_S")"
-  echo "target: half the original tools' 57 s, i.e. 28.5 s = 1.9x the shell's 15 s there: $(verdict "$m <= 28.5") absolute, $(verdict "$m / $SHELL_S <= 1.9") relative to the shell here"
+  header "rehearse a scale-1.0 backup end to end" "median s" "vs shell" "target"
+  row "preflight rehearse BACKUP.db.gz" "$m" "$(ratio "$m" "$SHELL_S")" "<= 1.5: $(verdict "$m / $SHELL_S <= 1.5")"
+fi
+
+# Peak memory per command at scale 1.0: private (anonymous) memory sampled from /proc, and the
+# kernel's peak RSS (which also counts file pages mapped into the process).
+if want memory; then
+  PEAK=$PWD/scripts/bench/peak-memory.py
+  peak() {
+    local out code
+    out=$(python3 "$PEAK" "$@" 2>&1 >/dev/null | tail -1)
+    code=$(echo "$out" | cut -d' ' -f4)
+    case "$code" in 0|1) ;; *) echo "failed (exit $code): $*" >&2; exit 1 ;; esac
+    echo "$out"
+  }
+  header "peak memory, scale 1.0" "private MB" "RSS MB" "target"
+  mem_row() {
+    local name=$1 out priv rss target=$2; shift 2
+    out=$(peak "$@")
+    priv=$(( $(echo "$out" | cut -d' ' -f2) / 1024 )); rss=$(( $(echo "$out" | cut -d' ' -f3) / 1024 ))
+    row "$name" "$priv" "$rss" "private < 300$target: $(verdict "$priv < 300 ${target:+&& $rss < 700}")"
+  }
+  cp "$FIXTURE" "$WORK/mem.db"
+  mem_row "preflight extract" "" "$BIN" extract "$BACKUP"
+  mem_row "preflight fingerprint" "" "$BIN" fingerprint "$FIXTURE"
+  mem_row "preflight migrate --yes" "" "$BIN" migrate "$WORK/mem.db" --yes
+  mem_row "preflight verify" "" "$BIN" verify "$WORK/mem.db"
+  mem_row "preflight diff (before, after)" "" "$BIN" diff "$FIXTURE" "$WORK/mem.db"
+  mem_row "preflight rollback --yes" "" "$BIN" rollback "$WORK/mem.db" --yes
+  mem_row "preflight rehearse BACKUP.db.gz" ", RSS < 700" "$BIN" rehearse "$BACKUP"
+  rm -f "$WORK/mem.db"
+fi
+
+# Linear growth: one round of each command at each scale, in seconds per million rows inserted.
+if want scale; then
+  declare -A PER
+  header "scale: seconds per million rows inserted" "scale" "rows" "s/Mrow"
+  for sc in $SCALES; do
+    f=$WORK/scale-$sc.db
+    "$BIN" fixture --scale "$sc" --seed 1 --out "$f" >/dev/null
+    gzip -1 -c "$f" >"$f.gz"
+    migrate_pair "$f" 1
+    v=$(measure "$BIN" verify "$MIGRATED" | secs)
+    r=$(measure "$BIN" rehearse "$f.gz" | secs)
+    rm -f "$f" "$f.gz"
+    for cmd in reference:$SHELL_S migrate:$LOCAL_MIGRATE_S verify:$v rehearse:$r; do
+      PER[${cmd%%:*},$sc]=$(calc "printf \"%.2f\", ${cmd#*:} / ($ROWS / 1e6)")
+      row "  ${cmd%%:*} (${cmd#*:} s)" "$sc" "$ROWS" "${PER[${cmd%%:*},$sc]}"
+    done
+  done
+  for cmd in reference migrate verify rehearse; do
+    vals=(); for sc in $SCALES; do vals+=("${PER[$cmd,$sc]}"); done
+    spread=$(echo "${vals[*]}" | tr ' ' '\n' | awk '{ a[NR] = $1; s += $1 } END { m = s / NR; lo = hi = 0; for (i in a) { d = (a[i] - m) / m; if (d < lo) lo = d; if (d > hi) hi = d } printf "%+.0f%% / %+.0f%%", 100 * lo, 100 * hi; print (lo >= -0.2 && hi <= 0.2) ? " met" : " MISSED" }')
+    echo "$cmd: s per million rows ${vals[*]} (scales $SCALES); spread around the mean $spread (target within ±20%)"
+  done
 fi
 
 if want fingerprint; then
@@ -219,9 +279,9 @@ if want remote; then
   done
   header "remote: sqld on 127.0.0.1 vs a local file" "median s" "vs local" "target"
   row "preflight migrate (local file)" "$ta" "1.00" ""
-  row "preflight migrate (http://127.0.0.1)" "$tb" "$(ratio "$tb" "$ta")" "<= 1.5: $(verdict "$tb / $ta <= 1.5")"
+  row "preflight migrate (http://127.0.0.1)" "$tb" "$(ratio "$tb" "$ta")" "<= 1.3: $(verdict "$tb / $ta <= 1.3")"
   row "preflight verify (local file)" "$tc" "1.00" ""
-  row "preflight verify (http://127.0.0.1)" "$td" "$(ratio "$td" "$tc")" "<= 2: $(verdict "$td / $tc <= 2")"
+  row "preflight verify (http://127.0.0.1)" "$td" "$(ratio "$td" "$tc")" "<= 1.5: $(verdict "$td / $tc <= 1.5")"
   echo "bytes the client sent during the remote migration: $sent (received $received)"
   echo "bytes of the rows inserted, as SQL literals: $row_bytes"
   echo "sent / row bytes: $(calc "printf \"%.4f%%\", 100 * $sent / $row_bytes") (target < 1%: $(verdict "$sent < $row_bytes / 100"))"
