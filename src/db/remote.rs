@@ -189,9 +189,12 @@ fn back_off(attempt: &mut u32) -> bool {
     true
 }
 
-/// Whether the server answered "interrupted" (and not preflight's own Ctrl-C).
+/// Whether the server answered "interrupted" (and not preflight's own Ctrl-C), as a plain
+/// request's error or as a streamed cursor's ("cursor error: error at step 0: (error code:
+/// SQLITE_INTERRUPT) SQLite error: interrupted").
 fn cancelled_by_server(e: &DbError) -> bool {
-    matches!(e, DbError::Sql { message, .. } if message == "interrupted")
+    matches!(e, DbError::Sql { message, .. }
+        if message == "interrupted" || message.contains("(error code: SQLITE_INTERRUPT)"))
 }
 
 /// One query: inside the snapshot's read transaction, in a short read transaction of its own
@@ -522,5 +525,21 @@ mod tests {
         assert!(changes_rows("with x AS (SELECT 1) DELETE FROM t"));
         assert!(!changes_rows("CREATE INDEX i ON t (a)"));
         assert!(!changes_rows("DROP INDEX IF EXISTS i"));
+    }
+
+    #[test]
+    fn the_server_cancelling_a_statement_is_told_from_other_errors() {
+        let sql = |message: &str| DbError::Sql {
+            target: "http://127.0.0.1:8080".into(),
+            message: message.into(),
+            sql: "SELECT 1".into(),
+            offset: None,
+        };
+        assert!(cancelled_by_server(&sql("interrupted")));
+        assert!(cancelled_by_server(&sql(
+            "cursor error: error at step 0: (error code: SQLITE_INTERRUPT) SQLite error: interrupted"
+        )));
+        assert!(!cancelled_by_server(&sql("no such table: t")));
+        assert!(!cancelled_by_server(&DbError::Interrupted));
     }
 }

@@ -435,21 +435,8 @@ impl Run {
 
 /// "1-3, 5, 7-8"
 fn ranges(lines: &[usize]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let mut j = i;
-        while j + 1 < lines.len() && lines[j + 1] <= lines[j] + 1 {
-            j += 1;
-        }
-        out.push(if i == j {
-            lines[i].to_string()
-        } else {
-            format!("{}-{}", lines[i], lines[j])
-        });
-        i = j + 1;
-    }
-    out.join(", ")
+    let lines: Vec<u64> = lines.iter().map(|&l| l as u64).collect();
+    crate::report::render::phrase::line_ranges(&lines)
 }
 
 /// Watches every statement the runner runs on a local file: SQLite asks it about every action

@@ -16,7 +16,6 @@ use crate::report::render::phrase;
 use crate::report::{
     ChangeUnit, Example, Fact, Fixed, KeptBy, Report, RowsSide, ScriptOutput, Status, TableRows,
 };
-use crate::table::count;
 
 /// What a comparison of the work copy with a reference state proves, for the report.
 pub struct Claim<'a> {
@@ -381,16 +380,4 @@ pub fn frozen_now(
     )
 }
 
-/// "1 row", "2 rows", "1 query", "3 queries".
-pub fn plural(n: u64, word: &str) -> String {
-    let many = if let Some(stem) = word.strip_suffix('y') {
-        format!("{stem}ies")
-    } else {
-        format!("{word}s")
-    };
-    format!(
-        "{} {}",
-        count(n as i64),
-        if n == 1 { word.to_string() } else { many }
-    )
-}
+pub use crate::report::render::phrase::plural;

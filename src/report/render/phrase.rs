@@ -798,7 +798,7 @@ pub fn plural(n: u64, word: &str) -> String {
 }
 
 /// Lines as ranges: `3-5, 9`.
-fn line_ranges(lines: &[u64]) -> String {
+pub fn line_ranges(lines: &[u64]) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
