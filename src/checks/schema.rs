@@ -255,10 +255,9 @@ pub fn integrity_tasks<'a>(quick: bool, skip: bool, db: &dyn Db) -> Result<Vec<T
     })];
     for table in tables {
         tasks.push(Box::new(move |db: &dyn Db| {
-            let rows = db.query(
-                &format!("PRAGMA {pragma}({})", crate::sql::ident(&table)),
-                &[],
-            )?;
+            // outside a server's pinned read transaction: structure needs no shared state
+            let sql = format!("PRAGMA {pragma}({})", crate::sql::ident(&table));
+            let rows = crate::db::beside_pinned(db, |own| own.query(&sql, &[]))?;
             let first = rows
                 .first()
                 .and_then(|r| as_text(&r[0]))

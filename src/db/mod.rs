@@ -151,6 +151,12 @@ pub trait Db: Send {
     fn pinned(&self) -> bool {
         false
     }
+    /// For a pinned handle: a read-only handle of its own on the same database, outside the
+    /// pinned state (for work that needs no consistency with it, such as SQLite's integrity
+    /// check). None: use this handle.
+    fn unpinned(&self) -> Result<Option<Box<dyn Db>>, DbError> {
+        Ok(None)
+    }
     /// Rows per page for reads of whole tables (None: no need to page).
     fn page_rows(&self) -> Option<usize> {
         None
@@ -201,6 +207,35 @@ pub fn check_integrity(db: &dyn Db, quick: bool) -> Result<(), DbError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Run `f` on a read-only handle of its own when `db` is pinned to one state (a server's read
+/// transaction), and on `db` otherwise. Meanwhile the pinned handle reads every few seconds, so
+/// that the server keeps its stream, which it drops after 10 idle seconds
+/// (libsql-server/src/hrana/http/stream.rs, `EXPIRATION`).
+pub fn beside_pinned<R: Send>(
+    db: &dyn Db,
+    f: impl FnOnce(&dyn Db) -> Result<R, DbError> + Send,
+) -> Result<R, DbError> {
+    let Some(own) = db.unpinned()? else {
+        return f(db);
+    };
+    std::thread::scope(|s| {
+        let work = s.spawn(move || f(own.as_ref()));
+        let mut ping = Ok(());
+        let mut last = std::time::Instant::now();
+        while !work.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            if ping.is_ok() && last.elapsed() >= std::time::Duration::from_secs(3) {
+                ping = db.query("SELECT 1", &[]).map(|_| ());
+                last = std::time::Instant::now();
+            }
+        }
+        let out = work
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        ping.map(|()| out)
+    })
 }
 
 /// Helpers over the trait: typed single values.

@@ -197,6 +197,15 @@ fn cancelled_by_server(e: &DbError) -> bool {
         if message == "interrupted" || message.contains("(error code: SQLITE_INTERRUPT)"))
 }
 
+/// `PRAGMA integrity_check` or `quick_check`, with or without a table.
+fn is_check_pragma(sql: &str) -> bool {
+    let s = sql.trim_start();
+    first_keyword(s) == "PRAGMA" && {
+        let name = s[6..].trim_start().to_ascii_lowercase();
+        name.starts_with("integrity_check") || name.starts_with("quick_check")
+    }
+}
+
 /// One query: inside the snapshot's read transaction, in a short read transaction of its own
 /// (always rolled back), or on the connection.
 async fn run_once(
@@ -207,6 +216,13 @@ async fn run_once(
 ) -> Result<StmtOut, libsql::Error> {
     match (read, access) {
         (Some(tx), _) => RemoteDb::run_on(tx, st, false).await,
+        // SQLite's own checks read and never write: one request of their own, whose stream ends
+        // with it. In a transaction, a check longer than the server keeps an idle stream (10 s,
+        // libsql-server/src/hrana/http/stream.rs, `EXPIRATION`) loses the stream before the
+        // ROLLBACK or the next statement ("The stream has expired due to inactivity").
+        (None, Access::ReadOnly) if is_check_pragma(&st.sql) => {
+            RemoteDb::run_on(conn, st, false).await
+        }
         (None, Access::ReadOnly) => {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Deferred)
@@ -498,6 +514,17 @@ impl Db for RemoteDb {
     fn pinned(&self) -> bool {
         self.read.is_some()
     }
+
+    fn unpinned(&self) -> Result<Option<Box<dyn Db>>, DbError> {
+        if self.read.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(RemoteDb::open(
+            &Target::Remote(self.url.clone()),
+            self.token.clone(),
+            Access::ReadOnly,
+        )?)))
+    }
 }
 
 impl Drop for RemoteDb {
@@ -541,5 +568,14 @@ mod tests {
         )));
         assert!(!cancelled_by_server(&sql("no such table: t")));
         assert!(!cancelled_by_server(&DbError::Interrupted));
+    }
+
+    #[test]
+    fn sqlite_checks_are_told_from_other_pragmas() {
+        assert!(is_check_pragma("PRAGMA integrity_check(\"t\")"));
+        assert!(is_check_pragma("  pragma Quick_Check"));
+        assert!(!is_check_pragma("PRAGMA foreign_key_check"));
+        assert!(!is_check_pragma("PRAGMA page_count"));
+        assert!(!is_check_pragma("SELECT 1"));
     }
 }

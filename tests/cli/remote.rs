@@ -716,3 +716,35 @@ fn a_remote_verify_reads_one_state_while_the_server_takes_writes() {
         assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
     }
 }
+
+/// A server drops a stream that stays idle for 10 s (libsql-server's hrana/http/stream.rs), and
+/// with it a pinned read transaction: SQLite's integrity check of a large table runs longer than
+/// that on a connection of its own, and the pinned one must still be there afterwards.
+#[test]
+fn a_pinned_read_outlives_a_long_check_on_a_connection_of_its_own() {
+    use preflight::db::{Access, beside_pinned};
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let server = Sqld::start(Some(&db), false);
+    let pinned =
+        preflight::db::open(&Target::parse(&server.url()).unwrap(), Access::Snapshot).unwrap();
+    assert!(pinned.pinned());
+    let before = pinned.query("SELECT count(*) FROM readings", &[]).unwrap();
+    let own = beside_pinned(pinned.as_ref(), |own| {
+        assert!(!own.pinned(), "the work runs outside the pinned read");
+        let rows = own.query("PRAGMA quick_check", &[]);
+        // as long as a large table's check: longer than the server keeps an idle stream
+        std::thread::sleep(std::time::Duration::from_secs(13));
+        rows
+    })
+    .unwrap();
+    assert_eq!(
+        format!("{:?}", own[0][0]),
+        format!("{:?}", preflight::db::Value::Text("ok".into()))
+    );
+    // the pinned read is still open, on the same state
+    assert_eq!(
+        pinned.query("SELECT count(*) FROM readings", &[]).unwrap(),
+        before
+    );
+}
