@@ -583,11 +583,39 @@ pub fn run(
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (cost(tasks[i].0), i));
     let tasks_ref = &tasks;
-    let outcomes = crate::parallel::map(db, workers, order, |db, i| {
+    let timed = |db: &dyn Db, i: usize| -> Result<(usize, Vec<CheckResult>, f64), DbError> {
         let start = Instant::now();
         let r = (tasks_ref[i].1)(db)?;
         Ok((i, r, start.elapsed().as_secs_f64()))
-    })?;
+    };
+    let outcomes = match db.unpinned()? {
+        // one state on a server's one connection: SQLite's integrity check, which needs none,
+        // runs beside the other checks, each table on a connection of its own (a server drops a
+        // stream whose last statement ran longer than 10 s, see `db::beside_pinned`)
+        Some(first) => {
+            let (side, main): (Vec<usize>, Vec<usize>) = order
+                .into_iter()
+                .partition(|&i| REGISTRY[tasks[i].0].0 == "schema.integrity");
+            std::thread::scope(|s| {
+                let checks = s.spawn(move || -> Result<Vec<_>, DbError> {
+                    // each opened when its check starts: an idle stream expires too
+                    side.into_iter()
+                        .map(|i| timed(first.reopen()?.as_ref(), i))
+                        .collect()
+                });
+                let out: Result<Vec<_>, DbError> = main.into_iter().map(|i| timed(db, i)).collect();
+                let ping = crate::db::keep_alive(db, &checks);
+                let side = checks
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                let mut out = out?;
+                out.extend(side?);
+                ping?;
+                Ok::<_, DbError>(out)
+            })?
+        }
+        None => crate::parallel::map(db, workers, order, |db, i| timed(db, i))?,
+    };
     let mut by_task: Vec<Option<Vec<CheckResult>>> = (0..n).map(|_| None).collect();
     let mut timings: BTreeMap<String, f64> = BTreeMap::new();
     for (i, r, secs) in outcomes {

@@ -2,7 +2,7 @@
 //! file is sound, foreign keys hold.
 
 use super::{Ctx, Task, count, examples, per_migration, result};
-use crate::db::{Db, DbError, DbExt, Value, as_text};
+use crate::db::{Db, DbError, Value, as_text};
 use crate::report::{Example, Fact, Fixed, IndexChange, Noun, Scope};
 
 pub fn columns<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
@@ -172,15 +172,22 @@ pub fn targets<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
 /// Every page used once, on a server: one aggregate over `dbstat` and the freelist count (the
 /// local census also walks the freelist itself).
 fn remote_census(db: &dyn Db) -> Result<Option<String>, DbError> {
+    // one statement, so one state of the file even where the census runs outside a pinned read
+    // transaction while the server takes writes
     let r = db.query(
-        "SELECT count(*), count(DISTINCT pageno), min(pageno), max(pageno) FROM dbstat",
+        "SELECT count(*), count(DISTINCT pageno), min(pageno), max(pageno),
+                (SELECT page_count FROM pragma_page_count()),
+                (SELECT freelist_count FROM pragma_freelist_count()),
+                (SELECT page_size FROM pragma_page_size())
+         FROM dbstat",
         &[],
     )?;
-    let get = |i: usize| crate::db::as_i64(&r[0][i]).unwrap_or(0);
-    let (pages, distinct, lowest, highest) = (get(0), get(1), get(2), get(3));
-    let page_count = db.scalar_i64("PRAGMA page_count", &[])?.unwrap_or(0);
-    let free = db.scalar_i64("PRAGMA freelist_count", &[])?.unwrap_or(0);
-    let page_size = db.scalar_i64("PRAGMA page_size", &[])?.unwrap_or(4096);
+    let get = |i: usize| crate::db::as_i64(&r[0][i]);
+    let (pages, distinct) = (get(0).unwrap_or(0), get(1).unwrap_or(0));
+    let (lowest, highest) = (get(2).unwrap_or(0), get(3).unwrap_or(0));
+    let page_count = get(4).unwrap_or(0);
+    let free = get(5).unwrap_or(0);
+    let page_size = get(6).unwrap_or(4096);
     let lock_page = (1i64 << 30) / page_size + 1;
     let reserved = i64::from(lock_page <= page_count);
     Ok(if pages != distinct {

@@ -222,20 +222,29 @@ pub fn beside_pinned<R: Send>(
     };
     std::thread::scope(|s| {
         let work = s.spawn(move || f(own.as_ref()));
-        let mut ping = Ok(());
-        let mut last = std::time::Instant::now();
-        while !work.is_finished() {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            if ping.is_ok() && last.elapsed() >= std::time::Duration::from_secs(3) {
-                ping = db.query("SELECT 1", &[]).map(|_| ());
-                last = std::time::Instant::now();
-            }
-        }
+        let ping = keep_alive(db, &work);
         let out = work
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         ping.map(|()| out)
     })
+}
+
+/// Until `work` (on another thread) ends, read on `db` every 3 s: a pinned handle's stream stays
+/// open on the server. The first failed read stops the reads and is returned.
+pub fn keep_alive<T>(
+    db: &dyn Db,
+    work: &std::thread::ScopedJoinHandle<'_, T>,
+) -> Result<(), DbError> {
+    let mut last = std::time::Instant::now();
+    while !work.is_finished() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if last.elapsed() >= std::time::Duration::from_secs(3) {
+            db.query("SELECT 1", &[])?;
+            last = std::time::Instant::now();
+        }
+    }
+    Ok(())
 }
 
 /// Helpers over the trait: typed single values.
