@@ -65,29 +65,23 @@ fn spec_problem(ctx: &Ctx, mp: &MigrationPlan, p: &ResolvedPoint) -> Option<Exam
         if !spec.units.contains_key(&p.metric_unit) {
             continue; // the spec says nothing of this point unit
         }
+        let conversion = |factor: Option<Factor>| Example::Conversion {
+            field: f.to_string(),
+            table: mp.migration.source.clone(),
+            column: t.source.clone(),
+            from: from.to_string(),
+            to: p.metric_unit.clone(),
+            factor,
+        };
         let Some(need) = unit_factor(spec, from, &p.metric_unit) else {
-            return Some(Example::Conversion {
-                field: f.to_string(),
-                table: mp.migration.source.clone(),
-                column: t.source.clone(),
-                from: from.to_string(),
-                to: p.metric_unit.clone(),
-                factor: None,
-            });
+            return Some(conversion(None));
         };
         let have = t.multiply.unwrap_or(1.0);
         if (have - need).abs() > f64::EPSILON * need.abs() {
-            return Some(Example::Conversion {
-                field: f.to_string(),
-                table: mp.migration.source.clone(),
-                column: t.source.clone(),
-                from: from.to_string(),
-                to: p.metric_unit.clone(),
-                factor: Some(Factor {
-                    spec: have,
-                    unit: need,
-                }),
-            });
+            return Some(conversion(Some(Factor {
+                spec: have,
+                unit: need,
+            })));
         }
     }
     None
