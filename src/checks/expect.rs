@@ -137,35 +137,43 @@ pub fn owned(plan: &Plan, mp: &MigrationPlan, t: &str) -> Option<String> {
 /// The rows a roll-up makes of one system's source rows (`?1`) with `range` (a condition on
 /// `s`, or "1"): the point (`pid`), the target time (`tt`), then every aggregate and column in
 /// `rollup_columns` order as `e0`, `e1`, …. Computed here once per bucket for all points (a
-/// materialized summary), then one SELECT per point, joined with UNION ALL; the first and last
-/// value are looked up by time.
+/// materialized summary, each distinct aggregate once), then one SELECT per point, joined with
+/// UNION ALL. The first and last value are looked up by time; where a point's last sample is the
+/// bucket's last source row (nearly always), from that row, fetched once per bucket.
 pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> String {
     let m = &mp.migration;
     let b = m.bucket.as_ref().expect("a roll-up");
     let (sys, ts, src) = (q(&m.system), q(&m.time.source), q(&m.source));
     let cols = rollup_columns(mp);
-    let mut summary = vec![format!("{} AS b", bucket_of(b, &format!("s.{ts}")))];
+    let mut g = Summary {
+        items: vec![
+            format!("{} AS b", bucket_of(b, &format!("s.{ts}"))),
+            format!("max(s.{ts}) AS t_any"),
+        ],
+        ..Summary::default()
+    };
+    let at = |g: &mut Summary, time: String, what: &dyn Fn(&str) -> String| -> String {
+        let time = g.agg(time);
+        let lookup = format!(
+            "(SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = g.{time})",
+            what("s")
+        );
+        g.last_row
+            .push(format!("{} AS l{}", what("l"), g.last_row.len()));
+        format!(
+            "(CASE WHEN g.{time} = g.t_any THEN g.l{} ELSE {lookup} END)",
+            g.last_row.len() - 1
+        )
+    };
     let mut per_point = Vec::new();
-    for (i, p) in sp.points.iter().enumerate() {
+    for p in &sp.points {
         let v = field(mp, p, &b.value, "s");
+        let value = |x: &str| field(mp, p, &b.value, x);
         let sample = makes_row(mp, p, "s");
-        summary.push(format!("sum({sample}) AS samples_{i}"));
-        summary.push(format!("count({v}) AS valued_{i}"));
-        summary.push(format!(
-            "max(CASE WHEN {v} IS NOT NULL THEN s.{ts} END) AS t_last_{i}"
-        ));
-        summary.push(format!(
-            "min(CASE WHEN {v} IS NOT NULL THEN s.{ts} END) AS t_first_{i}"
-        ));
-        summary.push(format!(
-            "max(CASE WHEN {sample} THEN s.{ts} END) AS t_max_{i}"
-        ));
-        summary.push(format!(
-            "min(CASE WHEN {sample} THEN s.{ts} END) AS t_min_{i}"
-        ));
-        let at = |time: &str, what: &str| {
-            format!("(SELECT {what} FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = g.{time}_{i})")
-        };
+        // `count(v)` as the sum of `v IS NOT NULL`: the same aggregate as the sample count
+        // where a sample is a value
+        let samples = g.agg(format!("sum({sample})"));
+        let valued = g.agg(format!("sum(({v} IS NOT NULL))"));
         let mut select = vec![
             format!("{} AS pid", p.point_id),
             format!("g.b * {} AS tt", m.time.multiply),
@@ -173,26 +181,22 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
         for (k, (_, how)) in cols.iter().enumerate() {
             let e = match how {
                 Source::Aggregate(a) => match a {
-                    Aggregate::Avg => {
-                        summary.push(format!("avg({v}) AS x{k}_{i}"));
-                        format!("g.x{k}_{i}")
-                    }
-                    Aggregate::Min => {
-                        summary.push(format!("min({v}) AS x{k}_{i}"));
-                        format!("g.x{k}_{i}")
-                    }
-                    Aggregate::Max => {
-                        summary.push(format!("max({v}) AS x{k}_{i}"));
-                        format!("g.x{k}_{i}")
-                    }
-                    Aggregate::Sum => {
-                        summary.push(format!("sum({v}) AS x{k}_{i}"));
-                        format!("g.x{k}_{i}")
-                    }
-                    Aggregate::Count => format!("g.valued_{i}"),
-                    Aggregate::CountNull => format!("(g.samples_{i} - g.valued_{i})"),
-                    Aggregate::Last => at("t_last", &field(mp, p, &b.value, "s")),
-                    Aggregate::First => at("t_first", &field(mp, p, &b.value, "s")),
+                    Aggregate::Avg => format!("g.{}", g.agg(format!("avg({v})"))),
+                    Aggregate::Min => format!("g.{}", g.agg(format!("min({v})"))),
+                    Aggregate::Max => format!("g.{}", g.agg(format!("max({v})"))),
+                    Aggregate::Sum => format!("g.{}", g.agg(format!("sum({v})"))),
+                    Aggregate::Count => format!("g.{valued}"),
+                    Aggregate::CountNull => format!("(g.{samples} - g.{valued})"),
+                    Aggregate::Last => at(
+                        &mut g,
+                        format!("max(CASE WHEN ({v} IS NOT NULL) THEN s.{ts} END)"),
+                        &value,
+                    ),
+                    Aggregate::First => at(
+                        &mut g,
+                        format!("min(CASE WHEN ({v} IS NOT NULL) THEN s.{ts} END)"),
+                        &value,
+                    ),
                 },
                 Source::Column {
                     column,
@@ -200,20 +204,25 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
                     multiply,
                 } => {
                     let x = format!("(CASE WHEN {sample} THEN s.{} END)", q(column));
+                    let column_of = |a: &str| format!("{a}.{}", q(column));
                     let e = match aggregate {
-                        Aggregate::Last => at("t_max", &format!("s.{}", q(column))),
-                        Aggregate::First => at("t_min", &format!("s.{}", q(column))),
-                        a => {
-                            let f = match a {
-                                Aggregate::Avg => format!("avg({x})"),
-                                Aggregate::Min => format!("min({x})"),
-                                Aggregate::Max => format!("max({x})"),
-                                Aggregate::Sum => format!("sum({x})"),
-                                Aggregate::Count => format!("count({x})"),
-                                _ => format!("(sum({sample}) - count({x}))"),
-                            };
-                            summary.push(format!("{f} AS x{k}_{i}"));
-                            format!("g.x{k}_{i}")
+                        Aggregate::Last => at(
+                            &mut g,
+                            format!("max(CASE WHEN {sample} THEN s.{ts} END)"),
+                            &column_of,
+                        ),
+                        Aggregate::First => at(
+                            &mut g,
+                            format!("min(CASE WHEN {sample} THEN s.{ts} END)"),
+                            &column_of,
+                        ),
+                        Aggregate::Avg => format!("g.{}", g.agg(format!("avg({x})"))),
+                        Aggregate::Min => format!("g.{}", g.agg(format!("min({x})"))),
+                        Aggregate::Max => format!("g.{}", g.agg(format!("max({x})"))),
+                        Aggregate::Sum => format!("g.{}", g.agg(format!("sum({x})"))),
+                        Aggregate::Count => format!("g.{}", g.agg(format!("count({x})"))),
+                        Aggregate::CountNull => {
+                            format!("(g.{samples} - g.{})", g.agg(format!("count({x})")))
                         }
                     };
                     match multiply {
@@ -226,16 +235,51 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
             select.push(format!("{e} AS e{k}"));
         }
         per_point.push(format!(
-            "SELECT {} FROM g WHERE g.samples_{i} > 0",
+            "SELECT {} FROM g WHERE g.{samples} > 0",
             select.join(", ")
         ));
     }
+    let summary = format!(
+        "SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND {range} GROUP BY b",
+        g.items.join(", ")
+    );
+    // the bucket's last row joined by rowid, so that two rows at one time cannot double a bucket
+    let g = if g.last_row.is_empty() {
+        summary
+    } else {
+        format!(
+            "SELECT g0.*, {} FROM ({summary}) AS g0
+             LEFT JOIN {src} AS l ON l.rowid = (SELECT x.rowid FROM {src} AS x WHERE x.{sys} = ?1 AND x.{ts} = g0.t_any LIMIT 1)",
+            g.last_row.join(", ")
+        )
+    };
     format!(
-        "WITH g AS MATERIALIZED (SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND {range} GROUP BY b)
+        "WITH g AS MATERIALIZED ({g})
          {}",
-        summary.join(", "),
         per_point.join(" UNION ALL ")
     )
+}
+
+/// A roll-up's per-bucket summary: each distinct aggregate once, and the fields of the bucket's
+/// last source row that first and last values are read from.
+#[derive(Default)]
+struct Summary {
+    items: Vec<String>,
+    seen: std::collections::HashMap<String, String>,
+    last_row: Vec<String>,
+}
+
+impl Summary {
+    /// The column holding aggregate `expr`, added when new.
+    fn agg(&mut self, expr: String) -> String {
+        if let Some(a) = self.seen.get(&expr) {
+            return a.clone();
+        }
+        let a = format!("a{}", self.seen.len());
+        self.items.push(format!("{expr} AS {a}"));
+        self.seen.insert(expr, a.clone());
+        a
+    }
 }
 
 /// Where a roll-up's target column comes from.

@@ -87,12 +87,14 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     }
                 };
                 // every row but the live app's rows that the spec does not make (a live row with
-                // no source row is the live app's own, and live_parity reports it)
+                // no source row is the live app's own, and live_parity reports it); the time span
+                // is a filter (the unary +): it holds nearly all of the system's rows, and an index
+                // on (system, point, time) counts them per point without reading the table
                 let arms: Vec<String> = sp.points.iter().map(|p| format!("WHEN {} THEN EXISTS ({})", p.point_id, made(p))).collect();
                 let have: std::collections::BTreeMap<i64, i64> = db
                     .query(
                         &format!(
-                            "SELECT t.{pc}, count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{tt} BETWEEN ?2 AND ?3 AND {owned} AND (NOT {live} OR CASE t.{pc} {arms} ELSE 0 END) GROUP BY t.{pc}",
+                            "SELECT t.{pc}, count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND +t.{tt} BETWEEN ?2 AND ?3 AND {owned} AND (NOT {live} OR CASE t.{pc} {arms} ELSE 0 END) GROUP BY t.{pc}",
                             pc = q(&m.point_column),
                             tgt = q(&m.target),
                             live = ctx.live_rows(mp).live_sql("t").unwrap_or_else(|| "0".into()),
@@ -297,10 +299,20 @@ fn differing_rows_of_system(
     let cols: Vec<String> = (0..n)
         .map(|i| {
             let stored = &per_point[0].1[i].0;
+            let first = &per_point[0].1[i].1;
+            // one expression for every point needs no CASE; a CASE leaves out the NULL arms
+            // (a row of another point is foreign anyway)
+            if per_point.iter().all(|(_, pairs)| &pairs[i].1 == first) {
+                return format!("{stored} AS a{i}, {first} AS b{i}");
+            }
             let arms: Vec<String> = per_point
                 .iter()
+                .filter(|(_, pairs)| pairs[i].1 != "NULL")
                 .map(|(id, pairs)| format!("WHEN {id} THEN {}", pairs[i].1))
                 .collect();
+            if arms.is_empty() {
+                return format!("{stored} AS a{i}, NULL AS b{i}");
+            }
             format!(
                 "{stored} AS a{i}, CASE t.{} {} END AS b{i}",
                 q(&m.point_column),
@@ -318,12 +330,14 @@ fn differing_rows_of_system(
             .join(" OR ")
     };
     let ids: Vec<String> = per_point.iter().map(|(id, _)| id.to_string()).collect();
-    // the unary + keeps SQLite on the rowid ranges rather than the (system, point) index
+    // the unary + keeps SQLite on the rowid ranges rather than the (system, point) index; the
+    // subquery is flattened: an expected value is computed once where the first comparison,
+    // exact equality, settles it (nearly every row)
     let sql = format!(
         "SELECT count(*) FROM (
              SELECT s.{ts} IS NULL OR t.{sys} != ?1 OR t.{pc} NOT IN ({ids}) AS foreign_row, {cols}
              FROM {tgt} AS t LEFT JOIN {src} AS s ON s.{sys} = ?1 AND +t.{sys} = ?1 AND s.{ts} = t.{tt} / {mult} AND t.{tt} % {mult} = 0
-             WHERE ({ranges}) LIMIT -1)
+             WHERE ({ranges}))
          WHERE foreign_row OR NOT ({ok})",
         ok = ok.join(" AND "),
         pc = q(&m.point_column),
@@ -499,8 +513,9 @@ fn rollup_values(
                 })
                 .collect())
         };
+    // CASE rather than NOT: its condition stops at the first term that settles it
     let matched_sql = format!(
-        "SELECT e.pid, count(*), sum(NOT ({})) {joined} GROUP BY e.pid",
+        "SELECT e.pid, count(*), sum(CASE WHEN {} THEN 0 ELSE 1 END) {joined} GROUP BY e.pid",
         ok.join(" AND ")
     );
     let matched = per_point(&matched_sql)?;

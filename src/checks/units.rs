@@ -272,24 +272,19 @@ pub fn counters<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 let mut n = 0;
                 let mut ex = Vec::new();
                 for f in &columns {
-                    let inner = format!(
-                        "SELECT t.{tt} AS at, t.{f} AS v, lag(t.{f}) OVER w AS prev, ({live}) AS live, lag(({live})) OVER w AS prev_live
-                         FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{f} IS NOT NULL
-                         WINDOW w AS (ORDER BY t.{tt})",
-                        tt = q(&m.time.target),
-                        f = q(f),
-                        tgt = q(&m.target),
-                        sys = q(&m.system),
-                        pc = q(&m.point_column)
-                    );
-                    let k = count(db, &format!("SELECT count(*) FROM ({inner}) WHERE v < prev"), &params)?;
+                    let column = f.to_string();
+                    let (tt, f, tgt, sys, pc) = (q(&m.time.target), q(f), q(&m.target), q(&m.system), q(&m.point_column));
+                    let rows = format!("FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{f} IS NOT NULL WINDOW w AS (ORDER BY t.{tt})");
+                    // the count needs only the values; the examples also say which side of the seam
+                    let k = count(db, &format!("SELECT count(*) FROM (SELECT t.{f} AS v, lag(t.{f}) OVER w AS prev {rows}) WHERE v < prev"), &params)?;
                     n += k;
                     if k > 0 && ex.len() < 5 {
+                        let inner = format!("SELECT t.{tt} AS at, t.{f} AS v, lag(t.{f}) OVER w AS prev, ({live}) AS live, lag(({live})) OVER w AS prev_live {rows}");
                         ex.extend(examples(db, &format!("SELECT at, prev, v, prev_live, live FROM ({inner}) WHERE v < prev ORDER BY at"), &params, |r| {
                             let seam = as_i64(&r[3]) == Some(0) && as_i64(&r[4]) == Some(1);
                             Example::Decrease {
                                 at: Time::new(as_i64(&r[0]).unwrap_or(0), m.time.multiply),
-                                column: f.to_string(),
+                                column: column.clone(),
                                 from: (&r[1]).into(),
                                 to: (&r[2]).into(),
                                 seam,
