@@ -455,6 +455,61 @@ pub(crate) fn snapshot_file(
     r
 }
 
+/// Copy the database file `source` to `dst` as one consistent state, for reading only (no row
+/// counts). A file with a rollback journal is copied byte for byte while a read transaction
+/// holds its shared lock: no write can commit meanwhile, and the kernel copies it several times
+/// faster than the backup API (which holds the same lock for the whole copy too). A file in WAL
+/// mode, whose state is partly in its log, goes through the backup API.
+pub(crate) fn snapshot_copy(source: &Path, dst: &Path) -> Result<(), BackupError> {
+    crate::db::local::settle(source)?;
+    let mut src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(BackupError::sqlite(source))?;
+    crate::interrupt::watch(&mut src, std::time::Duration::from_secs(30))
+        .map_err(BackupError::sqlite(source))?;
+    let sides = crate::db::local::SideFiles::before(source);
+    let r = copy_locked(&src, source, dst);
+    drop(src);
+    sides.tidy();
+    r
+}
+
+fn copy_locked(src: &Connection, source: &Path, dst: &Path) -> Result<(), BackupError> {
+    let not_sqlite = |e: rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            BackupError::SourceNotSqlite(source.to_path_buf())
+        }
+        e => BackupError::sqlite(source)(e),
+    };
+    let mode: String = src
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(not_sqlite)?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return backup_pages(src, source, dst);
+    }
+    src.execute_batch("BEGIN")
+        .map_err(BackupError::sqlite(source))?;
+    let copied = src
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(not_sqlite)
+        .and_then(|()| {
+            std::fs::copy(source, dst)
+                .map_err(|e| FsError::io(dst, e).into())
+                .map(|_| ())
+        });
+    let _ = src.execute_batch("COMMIT");
+    copied?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dst, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| FsError::io(dst, e))?;
+    }
+    Ok(())
+}
+
 /// Copy `src` into a new database file at `dst` in one step of the online backup API: the
 /// source stays readable (and, in WAL mode, writable) by others, and the copy is one consistent
 /// snapshot. Returns the snapshot's row counts and SQLite version.
@@ -463,6 +518,18 @@ fn snapshot(
     source: &Path,
     dst: &Path,
 ) -> Result<(BTreeMap<String, i64>, String), BackupError> {
+    backup_pages(src, source, dst)?;
+    let counts = local_counts(dst)?;
+    let out = Connection::open(dst).map_err(BackupError::sqlite(dst))?;
+    let version: String = out
+        .query_row("SELECT sqlite_version()", [], |r| r.get(0))
+        .map_err(BackupError::sqlite(dst))?;
+    out.close().map_err(|(_, e)| BackupError::sqlite(dst)(e))?;
+    Ok((counts, version))
+}
+
+/// The online backup API's copy of `src` into a new database file at `dst`, in one step.
+fn backup_pages(src: &Connection, source: &Path, dst: &Path) -> Result<(), BackupError> {
     use rusqlite::backup::{Backup, StepResult};
     let mut out = Connection::open(dst).map_err(BackupError::sqlite(dst))?;
     // a temporary copy: no rollback journal beside it
@@ -487,12 +554,8 @@ fn snapshot(
             }
         }
     }
-    let counts = local_counts(dst)?;
-    let version: String = out
-        .query_row("SELECT sqlite_version()", [], |r| r.get(0))
-        .map_err(BackupError::sqlite(dst))?;
     out.close().map_err(|(_, e)| BackupError::sqlite(dst)(e))?;
-    Ok((counts, version))
+    Ok(())
 }
 
 /// Row count of every table of a local database file.
