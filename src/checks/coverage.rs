@@ -43,15 +43,17 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     )]);
                 };
                 let ids: Vec<String> = sp.points.iter().map(|p| p.point_id.to_string()).collect();
-                // target rows of the mapped points at times this migration answers for
+                // target rows of the mapped points at times this migration answers for: the first
+                // and the last apart, so that each stops at its end of a (system, time) index
+                let rows = format!(
+                    "FROM {} AS t WHERE t.{sys} = ?1 AND t.{} IN ({}) AND t.{tt} BETWEEN ?2 AND ?3 AND {}",
+                    q(&m.target),
+                    q(&m.point_column),
+                    ids.join(", "),
+                    ctx.owned_sql(mp, "t")
+                );
                 let tgt = db.query(
-                    &format!(
-                        "SELECT min(t.{tt}), max(t.{tt}) FROM {} AS t WHERE t.{sys} = ?1 AND t.{} IN ({}) AND t.{tt} BETWEEN ?2 AND ?3 AND {}",
-                        q(&m.target),
-                        q(&m.point_column),
-                        ids.join(", "),
-                        ctx.owned_sql(mp, "t")
-                    ),
+                    &format!("SELECT (SELECT min(t.{tt}) {rows}), (SELECT max(t.{tt}) {rows})"),
                     &[p[0].clone(), Value::Integer(first), Value::Integer(last)],
                 )?;
                 let (t_first, t_last) = (as_i64(&tgt[0][0]), as_i64(&tgt[0][1]));
