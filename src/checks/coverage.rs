@@ -3,7 +3,7 @@
 //! gaps (over the spec's threshold) are listed.
 
 use super::expect::{bucket_of, makes_row};
-use super::rows::{makes_carried_row, systems};
+use super::rows::{makes_some_carried_row, systems};
 use super::{Ctx, Task, count, examples, result, scope, skipped};
 use crate::db::{Db, Value, as_i64};
 use crate::report::{Edge, Example, Fact, Fixed, Gaps, Length, Time};
@@ -15,15 +15,13 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             Box::new(move |db: &dyn Db| {
                 let m = &mp.migration;
                 let (sys, ts, tt, mult) = (q(&m.system), q(&m.time.source), q(&m.time.target), m.time.multiply);
-                let any: Vec<String> = sp
-                    .points
-                    .iter()
-                    .map(|p| match &m.bucket {
-                        Some(_) => makes_row(mp, p, "s"),
-                        None => makes_carried_row(mp, p, "s"),
-                    })
-                    .collect();
-                let carried = format!("({})", any.join(" OR "));
+                let carried = match &m.bucket {
+                    Some(_) => {
+                        let any: Vec<String> = sp.points.iter().map(|p| makes_row(mp, p, "s")).collect();
+                        format!("({})", any.join(" OR "))
+                    }
+                    None => makes_some_carried_row(mp, sp, "s"),
+                };
                 // the target time a carried source row is expected at
                 let at = match &m.bucket {
                     Some(b) => format!("{} * {mult}", bucket_of(b, &format!("s.{ts}"))),

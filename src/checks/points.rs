@@ -3,8 +3,8 @@
 //! the spec makes nothing of while the live app writes values for it. No migrated row at all is
 //! not "all NULL": it is reported as nothing to judge, with what the spec would have made.
 
-use super::expect::bucket_of;
-use super::rows::{makes_carried_row, systems};
+use super::expect::{bucket_of, carried, makes_row};
+use super::rows::systems;
 use super::{Ctx, Task, result, scope, skipped};
 use crate::db::{Db, Value, as_i64};
 use crate::report::{Example, Fact, Fixed, Noun};
@@ -61,8 +61,11 @@ pub fn empty_points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 let mine = ctx.mine_sql(mp, "t");
                 let owned = ctx.owned_sql(mp, "t");
                 let live_sql = ctx.live_rows(mp).live_sql("t").map(|l| format!("{l} AND {owned}"));
-                // per point: source rows whose mapped columns hold data, and rows the spec makes
-                let mut terms: Vec<String> = Vec::new();
+                // per point: source rows whose mapped columns hold data, and rows the spec makes;
+                // the second over the carried rows alone, so that whether a row is carried (a
+                // lookup in the finer source) is asked once per row rather than once per point
+                let mut values: Vec<String> = Vec::new();
+                let mut makes: Vec<String> = Vec::new();
                 for p in &sp.points {
                     let cols: Vec<String> = p
                         .fields
@@ -70,29 +73,38 @@ pub fn empty_points<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         .filter(|t| mp.has_column(&t.source))
                         .map(|t| format!("s.{}", q(&t.source)))
                         .collect();
-                    terms.push(if cols.is_empty() {
+                    values.push(if cols.is_empty() {
                         "0".to_string()
                     } else {
                         format!("count(coalesce({}, NULL))", cols.join(", "))
                     });
-                    terms.push(match &m.bucket {
+                    makes.push(match &m.bucket {
                         Some(b) => format!(
                             "count(DISTINCT CASE WHEN {} THEN {} END)",
-                            makes_carried_row(mp, p, "s"),
+                            makes_row(mp, p, "s"),
                             bucket_of(b, &format!("s.{}", q(&m.time.source)))
                         ),
-                        None => format!("count(CASE WHEN {} THEN 1 END)", makes_carried_row(mp, p, "s")),
+                        None => format!("count(CASE WHEN {} THEN 1 END)", makes_row(mp, p, "s")),
                     });
                 }
-                let src = db.query(
-                    &format!("SELECT {} FROM {} AS s WHERE s.{sys} = ?1", terms.join(", "), q(&m.source)),
-                    &[Value::Integer(sp.system_id)],
-                )?;
+                let per_row = |terms: &[String], rows: &str| {
+                    db.query(
+                        &format!("SELECT {} FROM {} AS s WHERE s.{sys} = ?1 AND {rows}", terms.join(", "), q(&m.source)),
+                        &[Value::Integer(sp.system_id)],
+                    )
+                };
+                let (source_values, spec_rows) = if mp.finer.is_some() {
+                    (per_row(&values, "1")?, per_row(&makes, &carried(mp, "s"))?)
+                } else {
+                    let both = per_row(&[values, makes].concat(), "1")?;
+                    let (a, b) = both[0].split_at(sp.points.len());
+                    (vec![a.to_vec()], vec![b.to_vec()])
+                };
                 let mut out = Vec::new();
                 let mut nothing_carried = 0;
                 for (k, p) in sp.points.iter().enumerate() {
-                    let source_values = as_i64(&src[0][2 * k]).unwrap_or(0);
-                    let spec_rows = as_i64(&src[0][2 * k + 1]).unwrap_or(0);
+                    let source_values = as_i64(&source_values[0][k]).unwrap_or(0);
+                    let spec_rows = as_i64(&spec_rows[0][k]).unwrap_or(0);
                     let something = holds_something(mp, p);
                     let migrated = crate::checks::count(
                         db,

@@ -32,6 +32,18 @@ pub fn makes_carried_row(mp: &MigrationPlan, p: &ResolvedPoint, src: &str) -> St
     }
 }
 
+/// SQL: the spec makes a target row of some point of `sp` from source row `src` (and carries
+/// that row): whether the row is carried is asked once, not once per point.
+pub fn makes_some_carried_row(mp: &MigrationPlan, sp: &SystemPlan, src: &str) -> String {
+    let any: Vec<String> = sp.points.iter().map(|p| makes_row(mp, p, src)).collect();
+    let any = format!("({})", any.join(" OR "));
+    if mp.finer.is_some() {
+        format!("({any} AND {})", carried(mp, src))
+    } else {
+        any
+    }
+}
+
 /// The range of target times a system's source rows can make (a roll-up: their buckets).
 pub fn target_span(mp: &MigrationPlan, range: &super::SourceRange) -> (i64, i64) {
     let m = &mp.migration;
@@ -53,7 +65,8 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 let (sys, tt, ts, mult) = (q(&m.system), q(&m.time.target), q(&m.time.source), m.time.multiply);
                 let (lo, hi) = target_span(mp, &range);
                 let owned = ctx.owned_sql(mp, "t");
-                // per point: the source rows it makes a row of (a roll-up: the buckets with a sample)
+                // per point: the source rows it makes a row of (a roll-up: the buckets with a sample);
+                // whether a row is carried is asked once per row, in the WHERE clause
                 let terms: Vec<String> = sp
                     .points
                     .iter()
@@ -63,11 +76,12 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                             makes_row(mp, p, "s"),
                             bucket_of(b, &format!("s.{ts}"))
                         ),
-                        None => format!("count(CASE WHEN {} THEN 1 END)", makes_carried_row(mp, p, "s")),
+                        None => format!("count(CASE WHEN {} THEN 1 END)", makes_row(mp, p, "s")),
                     })
                     .collect();
+                let carried_rows = if m.bucket.is_none() && mp.finer.is_some() { carried(mp, "s") } else { "1".into() };
                 let want = db.query(
-                    &format!("SELECT {} FROM {} AS s WHERE s.{sys} = ?1", terms.join(", "), q(&m.source)),
+                    &format!("SELECT {} FROM {} AS s WHERE s.{sys} = ?1 AND {carried_rows}", terms.join(", "), q(&m.source)),
                     &[Value::Integer(sp.system_id)],
                 )?;
                 // a target row of point p at time t.tt is made by some source row
