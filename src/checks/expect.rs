@@ -138,8 +138,8 @@ pub fn owned(plan: &Plan, mp: &MigrationPlan, t: &str) -> Option<String> {
 /// `s`, or "1"): the point (`pid`), the target time (`tt`), then every aggregate and column in
 /// `rollup_columns` order as `e0`, `e1`, …. Computed here once per bucket for all points (a
 /// materialized summary, each distinct aggregate once), then one SELECT per point, joined with
-/// UNION ALL. The first and last value are looked up by time; where a point's last sample is the
-/// bucket's last source row (nearly always), from that row, fetched once per bucket.
+/// UNION ALL. A first or last value is read from the bucket's first or last source row when that
+/// row has it (nearly always), else looked up within the bucket; either once per bucket.
 pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> String {
     let m = &mp.migration;
     let b = m.bucket.as_ref().expect("a roll-up");
@@ -148,27 +148,43 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
     let mut g = Summary {
         items: vec![
             format!("{} AS b", bucket_of(b, &format!("s.{ts}"))),
-            format!("max(s.{ts}) AS t_any"),
+            format!("max(s.{ts}) AS t_last"),
+            format!("min(s.{ts}) AS t_first"),
         ],
         ..Summary::default()
     };
-    let at = |g: &mut Summary, time: String, what: &dyn Fn(&str) -> String| -> String {
-        let time = g.agg(time);
+    // the value `what` of the bucket's last (first) source row where `cond` holds: that row's
+    // when the bucket's last (first) row has it, which is nearly always; else looked up, once
+    // per bucket
+    let at = |g: &mut Summary,
+              last: bool,
+              cond: &dyn Fn(&str) -> String,
+              what: &dyn Fn(&str) -> String|
+     -> String {
+        let (row, order) = if last { ("l", "DESC") } else { ("f", "ASC") };
+        // the bucket's bounds are the index range; `range` only filters (inside a CASE, where
+        // the planner cannot take it for the range and walk all of it)
         let lookup = format!(
-            "(SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND s.{ts} = g.{time})",
-            what("s")
+            "(SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND {} AND CASE WHEN {range} THEN {} ELSE 0 END ORDER BY s.{ts} {order} LIMIT 1)",
+            what("s"),
+            in_bucket(b, &format!("s.{ts}"), "g0.b"),
+            cond("s"),
         );
-        g.last_row
-            .push(format!("{} AS l{}", what("l"), g.last_row.len()));
-        format!(
-            "(CASE WHEN g.{time} = g.t_any THEN g.l{} ELSE {lookup} END)",
-            g.last_row.len() - 1
-        )
+        let k = g.row_values.len();
+        g.row_values.push(format!(
+            "CASE WHEN {} THEN {} ELSE {lookup} END AS r{k}",
+            cond(row),
+            what(row)
+        ));
+        g.rows[usize::from(!last)] = true;
+        format!("g.r{k}")
     };
     let mut per_point = Vec::new();
     for p in &sp.points {
         let v = field(mp, p, &b.value, "s");
         let value = |x: &str| field(mp, p, &b.value, x);
+        let valued_at = |x: &str| format!("({} IS NOT NULL)", field(mp, p, &b.value, x));
+        let sample_at = |x: &str| makes_row(mp, p, x);
         let sample = makes_row(mp, p, "s");
         // `count(v)` as the sum of `v IS NOT NULL`: the same aggregate as the sample count
         // where a sample is a value
@@ -187,16 +203,8 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
                     Aggregate::Sum => format!("g.{}", g.agg(format!("sum({v})"))),
                     Aggregate::Count => format!("g.{valued}"),
                     Aggregate::CountNull => format!("(g.{samples} - g.{valued})"),
-                    Aggregate::Last => at(
-                        &mut g,
-                        format!("max(CASE WHEN ({v} IS NOT NULL) THEN s.{ts} END)"),
-                        &value,
-                    ),
-                    Aggregate::First => at(
-                        &mut g,
-                        format!("min(CASE WHEN ({v} IS NOT NULL) THEN s.{ts} END)"),
-                        &value,
-                    ),
+                    Aggregate::Last => at(&mut g, true, &valued_at, &value),
+                    Aggregate::First => at(&mut g, false, &valued_at, &value),
                 },
                 Source::Column {
                     column,
@@ -206,16 +214,8 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
                     let x = format!("(CASE WHEN {sample} THEN s.{} END)", q(column));
                     let column_of = |a: &str| format!("{a}.{}", q(column));
                     let e = match aggregate {
-                        Aggregate::Last => at(
-                            &mut g,
-                            format!("max(CASE WHEN {sample} THEN s.{ts} END)"),
-                            &column_of,
-                        ),
-                        Aggregate::First => at(
-                            &mut g,
-                            format!("min(CASE WHEN {sample} THEN s.{ts} END)"),
-                            &column_of,
-                        ),
+                        Aggregate::Last => at(&mut g, true, &sample_at, &column_of),
+                        Aggregate::First => at(&mut g, false, &sample_at, &column_of),
                         Aggregate::Avg => format!("g.{}", g.agg(format!("avg({x})"))),
                         Aggregate::Min => format!("g.{}", g.agg(format!("min({x})"))),
                         Aggregate::Max => format!("g.{}", g.agg(format!("max({x})"))),
@@ -243,14 +243,29 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
         "SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND {range} GROUP BY b",
         g.items.join(", ")
     );
-    // the bucket's last row joined by rowid, so that two rows at one time cannot double a bucket
-    let g = if g.last_row.is_empty() {
+    // the bucket's last and first rows joined by rowid, so that two rows at one time cannot
+    // double a bucket
+    let g = if g.row_values.is_empty() {
         summary
     } else {
+        let join = |alias: &str, time: &str| {
+            format!(
+                " LEFT JOIN {src} AS {alias} ON {alias}.rowid = (SELECT x.rowid FROM {src} AS x WHERE x.{sys} = ?1 AND x.{ts} = g0.{time} LIMIT 1)"
+            )
+        };
         format!(
-            "SELECT g0.*, {} FROM ({summary}) AS g0
-             LEFT JOIN {src} AS l ON l.rowid = (SELECT x.rowid FROM {src} AS x WHERE x.{sys} = ?1 AND x.{ts} = g0.t_any LIMIT 1)",
-            g.last_row.join(", ")
+            "SELECT g0.*, {} FROM ({summary}) AS g0{}{}",
+            g.row_values.join(", "),
+            if g.rows[0] {
+                join("l", "t_last")
+            } else {
+                String::new()
+            },
+            if g.rows[1] {
+                join("f", "t_first")
+            } else {
+                String::new()
+            },
         )
     };
     format!(
@@ -260,13 +275,15 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
     )
 }
 
-/// A roll-up's per-bucket summary: each distinct aggregate once, and the fields of the bucket's
-/// last source row that first and last values are read from.
+/// A roll-up's per-bucket summary: each distinct aggregate once, and the first and last values,
+/// read from the bucket's first and last source rows.
 #[derive(Default)]
 struct Summary {
     items: Vec<String>,
     seen: std::collections::HashMap<String, String>,
-    last_row: Vec<String>,
+    /// Values read from the bucket's last or first row, and which of the two rows are read.
+    row_values: Vec<String>,
+    rows: [bool; 2],
 }
 
 impl Summary {
