@@ -440,19 +440,7 @@ pub(crate) fn snapshot_file(
     source: &Path,
     dst: &Path,
 ) -> Result<(BTreeMap<String, i64>, String), BackupError> {
-    crate::db::local::settle(source)?;
-    let mut src = Connection::open_with_flags(
-        source,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(BackupError::sqlite(source))?;
-    crate::interrupt::watch(&mut src, std::time::Duration::from_secs(30))
-        .map_err(BackupError::sqlite(source))?;
-    let sides = crate::db::local::SideFiles::before(source);
-    let r = snapshot(&src, source, dst);
-    drop(src);
-    sides.tidy();
-    r
+    with_source(source, |src| snapshot(src, source, dst))
 }
 
 /// Copy the database file `source` to `dst` as one consistent state, for reading only (no row
@@ -461,6 +449,15 @@ pub(crate) fn snapshot_file(
 /// faster than the backup API (which holds the same lock for the whole copy too). A file in WAL
 /// mode, whose state is partly in its log, goes through the backup API.
 pub(crate) fn snapshot_copy(source: &Path, dst: &Path) -> Result<(), BackupError> {
+    with_source(source, |src| copy_locked(src, source, dst))
+}
+
+/// `f` on a read-only connection to `source`, after an interrupted write's hot journal is
+/// rolled back (as any open would); the side files the connection made are removed after.
+fn with_source<T>(
+    source: &Path,
+    f: impl FnOnce(&Connection) -> Result<T, BackupError>,
+) -> Result<T, BackupError> {
     crate::db::local::settle(source)?;
     let mut src = Connection::open_with_flags(
         source,
@@ -470,7 +467,7 @@ pub(crate) fn snapshot_copy(source: &Path, dst: &Path) -> Result<(), BackupError
     crate::interrupt::watch(&mut src, std::time::Duration::from_secs(30))
         .map_err(BackupError::sqlite(source))?;
     let sides = crate::db::local::SideFiles::before(source);
-    let r = copy_locked(&src, source, dst);
+    let r = f(&src);
     drop(src);
     sides.tidy();
     r
