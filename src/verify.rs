@@ -128,6 +128,9 @@ pub fn open_snapshot(
         Err(backup::BackupError::Sqlite { source, .. }) if backup::extract::is_full(&source) => {
             return Err(full(crate::fsutil::free_space(&dir)).into());
         }
+        Err(backup::BackupError::Fs(crate::fsutil::FsError::Full { .. })) => {
+            return Err(full(crate::fsutil::free_space(&dir)).into());
+        }
         Err(backup::BackupError::SourceNotSqlite(_)) => {
             // the driver names the problem as it does for any file that is not a database
             return Ok((db::open(target, Access::ReadOnly)?, None));

@@ -480,22 +480,38 @@ fn copy_locked(src: &Connection, source: &Path, dst: &Path) -> Result<(), Backup
         }
         e => BackupError::sqlite(source)(e),
     };
-    let mode: String = src
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(not_sqlite)?;
+    // a writer may hold the file for a while: wait for it, as the backup API's loop does,
+    // until the read lock is had or the run is interrupted
+    let patiently = |sql: &str| -> Result<Option<String>, BackupError> {
+        loop {
+            match src.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0)) {
+                Ok(rusqlite::types::Value::Text(t)) => return Ok(Some(t)),
+                Ok(_) => return Ok(None),
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) =>
+                {
+                    crate::interrupt::check()
+                        .map_err(|_| FsError::Interrupted(source.to_path_buf()))?;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(not_sqlite(e)),
+            }
+        }
+    };
+    let mode = patiently("PRAGMA journal_mode")?.unwrap_or_default();
     if mode.eq_ignore_ascii_case("wal") {
         return backup_pages(src, source, dst);
     }
     src.execute_batch("BEGIN")
         .map_err(BackupError::sqlite(source))?;
-    let copied = src
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
-        .map_err(not_sqlite)
-        .and_then(|()| {
-            std::fs::copy(source, dst)
-                .map_err(|e| FsError::io(dst, e).into())
-                .map(|_| ())
-        });
+    let copied = patiently("SELECT count(*) FROM sqlite_schema").and_then(|_| {
+        std::fs::copy(source, dst)
+            .map_err(|e| FsError::io(dst, e).into())
+            .map(|_| ())
+    });
     let _ = src.execute_batch("COMMIT");
     copied?;
     #[cfg(unix)]

@@ -243,18 +243,19 @@ pub fn rollup_expected(mp: &MigrationPlan, sp: &SystemPlan, range: &str) -> Stri
         "SELECT {} FROM {src} AS s WHERE s.{sys} = ?1 AND {range} GROUP BY b",
         g.items.join(", ")
     );
-    // the bucket's last and first rows joined by rowid, so that two rows at one time cannot
-    // double a bucket
+    // the bucket's last and first rows joined by their time (no rowid: the source may be a
+    // WITHOUT ROWID table or a view); grouped by bucket again, so that two rows at one time
+    // cannot double a bucket
     let g = if g.row_values.is_empty() {
         summary
     } else {
         let join = |alias: &str, time: &str| {
             format!(
-                " LEFT JOIN {src} AS {alias} ON {alias}.rowid = (SELECT x.rowid FROM {src} AS x WHERE x.{sys} = ?1 AND x.{ts} = g0.{time} LIMIT 1)"
+                " LEFT JOIN {src} AS {alias} ON {alias}.{sys} = ?1 AND {alias}.{ts} = g0.{time}"
             )
         };
         format!(
-            "SELECT g0.*, {} FROM ({summary}) AS g0{}{}",
+            "SELECT g0.*, {} FROM ({summary}) AS g0{}{} GROUP BY g0.b",
             g.row_values.join(", "),
             if g.rows[0] {
                 join("l", "t_last")

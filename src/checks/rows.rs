@@ -102,13 +102,15 @@ pub fn counts<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 };
                 // every row but the live app's rows that the spec does not make (a live row with
                 // no source row is the live app's own, and live_parity reports it); the time span
-                // is a filter (the unary +): it holds nearly all of the system's rows, and an index
-                // on (system, point, time) counts them per point without reading the table
+                // is only a filter (inside a CASE, where the planner cannot take it for an index
+                // range, and the column keeps its affinity): it holds nearly all of the system's
+                // rows, and an index on (system, point, time) counts them per point without
+                // reading the table
                 let arms: Vec<String> = sp.points.iter().map(|p| format!("WHEN {} THEN EXISTS ({})", p.point_id, made(p))).collect();
                 let have: std::collections::BTreeMap<i64, i64> = db
                     .query(
                         &format!(
-                            "SELECT t.{pc}, count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND +t.{tt} BETWEEN ?2 AND ?3 AND {owned} AND (NOT {live} OR CASE t.{pc} {arms} ELSE 0 END) GROUP BY t.{pc}",
+                            "SELECT t.{pc}, count(*) FROM {tgt} AS t WHERE t.{sys} = ?1 AND CASE WHEN t.{tt} BETWEEN ?2 AND ?3 THEN 1 ELSE 0 END AND {owned} AND (NOT {live} OR CASE t.{pc} {arms} ELSE 0 END) GROUP BY t.{pc}",
                             pc = q(&m.point_column),
                             tgt = q(&m.target),
                             live = ctx.live_rows(mp).live_sql("t").unwrap_or_else(|| "0".into()),

@@ -1181,3 +1181,59 @@ fn a_roll_up_last_value_is_the_latest_reading_that_has_one() {
     }
     assert_eq!(failed(&verify(&db, None)), Vec::<(String, String)>::new());
 }
+
+/// A source table WITHOUT ROWID (a common layout for time series, keyed by its columns): the
+/// migration and every check run on it as on a table with rowids, and all pass.
+#[test]
+fn a_source_table_without_rowid_migrates_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let c = Connection::open(&db).unwrap();
+    let (table, indexes): (String, Vec<String>) = (
+        c.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'readings'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap(),
+        c.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'readings' AND sql IS NOT NULL")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect(),
+    );
+    let keyed = table
+        .replacen("CREATE TABLE readings", "CREATE TABLE readings_keyed", 1)
+        .replacen("PRIMARY KEY AUTOINCREMENT", "PRIMARY KEY", 1);
+    assert!(!keyed.contains("AUTOINCREMENT"), "{keyed}");
+    c.execute_batch(&format!(
+        "BEGIN; {} WITHOUT ROWID; INSERT INTO readings_keyed SELECT * FROM readings; DROP TABLE readings;
+         ALTER TABLE readings_keyed RENAME TO readings; {}; COMMIT;",
+        keyed.trim_end().trim_end_matches(';'),
+        indexes.join("; ")
+    ))
+    .unwrap();
+    let without_rowid: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'readings'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(without_rowid.ends_with("WITHOUT ROWID"), "{without_rowid}");
+    drop(c);
+    let r = run(&["migrate", s(&db), "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let report = verify(&db, None);
+    assert_eq!(failed(&report), Vec::<(String, String)>::new());
+    assert!(
+        report
+            .checks
+            .iter()
+            .filter(|c| c.check == "values" && c.status == Status::Pass)
+            .count()
+            > 100,
+        "the values were compared"
+    );
+}
