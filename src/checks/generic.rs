@@ -178,21 +178,12 @@ pub fn generic_results(
         tasks.push(("schema.foreign_keys", t));
     }
     let order: Vec<usize> = (0..tasks.len()).collect();
-    let tasks_ref = &tasks;
-    let outcomes = crate::parallel::map(db, crate::verify::workers(db), order, |db, i| {
-        let start = Instant::now();
-        let r = (tasks_ref[i].1)(db)?;
-        Ok((i, r, start.elapsed().as_secs_f64()))
-    })?;
-    let mut by_task: Vec<Vec<CheckResult>> = vec![Vec::new(); tasks.len()];
-    let mut timings = std::collections::BTreeMap::new();
-    for (i, r, secs) in outcomes {
-        *timings
-            .entry(format!("check:{}", tasks[i].0))
-            .or_insert(0.0) += secs;
-        by_task[i] = r;
-    }
-    Ok((by_task.into_iter().flatten().collect(), timings))
+    Ok(super::schedule(
+        db,
+        crate::verify::workers(db),
+        &tasks,
+        order,
+    )?)
 }
 
 /// `verify` without a spec: `why` says why the generic checks run.

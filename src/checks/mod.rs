@@ -582,20 +582,32 @@ pub fn run(
     };
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (cost(tasks[i].0), i));
-    let tasks_ref = &tasks;
+    let labelled: Vec<(&str, Task)> = tasks.into_iter().map(|(k, t)| (REGISTRY[k].0, t)).collect();
+    schedule(db, workers, &labelled, order)
+}
+
+/// Run `tasks`, each labelled with its check, in `order` with up to `workers` threads. Returns
+/// the results in task order and the seconds each check took (summed over its tasks). On a
+/// server's pinned read transaction, SQLite's integrity check, which needs no shared state, runs
+/// beside the other checks, each table on a connection of its own: a server drops a stream whose
+/// last statement ran longer than 10 s (libsql-server/src/hrana/http/stream.rs, `EXPIRATION`),
+/// and meanwhile the pinned stream is kept alive (`db::keep_alive`).
+pub fn schedule(
+    db: &dyn Db,
+    workers: usize,
+    tasks: &[(&str, Task)],
+    order: Vec<usize>,
+) -> Result<(Vec<CheckResult>, BTreeMap<String, f64>), DbError> {
     let timed = |db: &dyn Db, i: usize| -> Result<(usize, Vec<CheckResult>, f64), DbError> {
         let start = Instant::now();
-        let r = (tasks_ref[i].1)(db)?;
+        let r = (tasks[i].1)(db)?;
         Ok((i, r, start.elapsed().as_secs_f64()))
     };
     let outcomes = match db.unpinned()? {
-        // one state on a server's one connection: SQLite's integrity check, which needs none,
-        // runs beside the other checks, each table on a connection of its own (a server drops a
-        // stream whose last statement ran longer than 10 s, see `db::beside_pinned`)
         Some(first) => {
             let (side, main): (Vec<usize>, Vec<usize>) = order
                 .into_iter()
-                .partition(|&i| REGISTRY[tasks[i].0].0 == "schema.integrity");
+                .partition(|&i| tasks[i].0 == "schema.integrity");
             std::thread::scope(|s| {
                 let checks = s.spawn(move || -> Result<Vec<_>, DbError> {
                     // each opened when its check starts: an idle stream expires too
@@ -616,12 +628,10 @@ pub fn run(
         }
         None => crate::parallel::map(db, workers, order, |db, i| timed(db, i))?,
     };
-    let mut by_task: Vec<Option<Vec<CheckResult>>> = (0..n).map(|_| None).collect();
+    let mut by_task: Vec<Option<Vec<CheckResult>>> = (0..tasks.len()).map(|_| None).collect();
     let mut timings: BTreeMap<String, f64> = BTreeMap::new();
     for (i, r, secs) in outcomes {
-        *timings
-            .entry(format!("check:{}", REGISTRY[tasks[i].0].0))
-            .or_default() += secs;
+        *timings.entry(format!("check:{}", tasks[i].0)).or_default() += secs;
         by_task[i] = Some(r);
     }
     let results = by_task.into_iter().flatten().flatten().collect();

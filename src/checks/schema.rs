@@ -262,9 +262,11 @@ pub fn integrity_tasks<'a>(quick: bool, skip: bool, db: &dyn Db) -> Result<Vec<T
     })];
     for table in tables {
         tasks.push(Box::new(move |db: &dyn Db| {
-            // outside a server's pinned read transaction: structure needs no shared state
-            let sql = format!("PRAGMA {pragma}({})", crate::sql::ident(&table));
-            let rows = crate::db::beside_pinned(db, |own| own.query(&sql, &[]))?;
+            // on a server's pinned read, `schedule` gives this task a connection of its own
+            let rows = db.query(
+                &format!("PRAGMA {pragma}({})", crate::sql::ident(&table)),
+                &[],
+            )?;
             let first = rows
                 .first()
                 .and_then(|r| as_text(&r[0]))

@@ -209,27 +209,6 @@ pub fn check_integrity(db: &dyn Db, quick: bool) -> Result<(), DbError> {
     }
 }
 
-/// Run `f` on a read-only handle of its own when `db` is pinned to one state (a server's read
-/// transaction), and on `db` otherwise. Meanwhile the pinned handle reads every few seconds, so
-/// that the server keeps its stream, which it drops after 10 idle seconds
-/// (libsql-server/src/hrana/http/stream.rs, `EXPIRATION`).
-pub fn beside_pinned<R: Send>(
-    db: &dyn Db,
-    f: impl FnOnce(&dyn Db) -> Result<R, DbError> + Send,
-) -> Result<R, DbError> {
-    let Some(own) = db.unpinned()? else {
-        return f(db);
-    };
-    std::thread::scope(|s| {
-        let work = s.spawn(move || f(own.as_ref()));
-        let ping = keep_alive(db, &work);
-        let out = work
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        ping.map(|()| out)
-    })
-}
-
 /// Until `work` (on another thread) ends, read on `db` every 3 s: a pinned handle's stream stays
 /// open on the server. The first failed read stops the reads and is returned.
 pub fn keep_alive<T>(

@@ -719,10 +719,12 @@ fn a_remote_verify_reads_one_state_while_the_server_takes_writes() {
 
 /// A server drops a stream that stays idle for 10 s (libsql-server's hrana/http/stream.rs), and
 /// with it a pinned read transaction: SQLite's integrity check of a large table runs longer than
-/// that on a connection of its own, and the pinned one must still be there afterwards.
+/// that, so the checks' scheduler gives it a connection of its own, and the pinned one must still
+/// be there afterwards, with the other checks run on it.
 #[test]
 fn a_pinned_read_outlives_a_long_check_on_a_connection_of_its_own() {
-    use preflight::db::{Access, beside_pinned};
+    use preflight::checks::{Task, schedule};
+    use preflight::db::{Access, Db};
     let dir = tempfile::tempdir().unwrap();
     let db = small_fixture_db(dir.path());
     let server = Sqld::start(Some(&db), false);
@@ -730,18 +732,32 @@ fn a_pinned_read_outlives_a_long_check_on_a_connection_of_its_own() {
         preflight::db::open(&Target::parse(&server.url()).unwrap(), Access::Snapshot).unwrap();
     assert!(pinned.pinned());
     let before = pinned.query("SELECT count(*) FROM readings", &[]).unwrap();
-    let own = beside_pinned(pinned.as_ref(), |own| {
-        assert!(!own.pinned(), "the work runs outside the pinned read");
-        let rows = own.query("PRAGMA quick_check", &[]);
+    let checked = std::sync::atomic::AtomicBool::new(false);
+    let integrity: Task = Box::new(|own: &dyn Db| {
+        assert!(!own.pinned(), "the check runs outside the pinned read");
+        let rows = own.query("PRAGMA quick_check", &[])?;
+        assert_eq!(
+            format!("{:?}", rows[0][0]),
+            format!("{:?}", preflight::db::Value::Text("ok".into()))
+        );
         // as long as a large table's check: longer than the server keeps an idle stream
         std::thread::sleep(std::time::Duration::from_secs(13));
-        rows
-    })
+        checked.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(Vec::new())
+    });
+    let other: Task = Box::new(|db: &dyn Db| {
+        assert!(db.pinned(), "the other checks read the pinned state");
+        Ok(Vec::new())
+    });
+    let (_, timings) = schedule(
+        pinned.as_ref(),
+        4,
+        &[("schema.integrity", integrity), ("values", other)],
+        vec![0, 1],
+    )
     .unwrap();
-    assert_eq!(
-        format!("{:?}", own[0][0]),
-        format!("{:?}", preflight::db::Value::Text("ok".into()))
-    );
+    assert!(checked.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(timings["check:schema.integrity"] >= 13.0, "{timings:?}");
     // the pinned read is still open, on the same state
     assert_eq!(
         pinned.query("SELECT count(*) FROM readings", &[]).unwrap(),
