@@ -87,19 +87,17 @@ pub fn coverage<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                             q(&m.source),
                             c.gap
                         );
-                        let gaps = count(db, &format!("SELECT count(*) {gaps_sql}"), &p)?;
-                        if ex.len() < 5 && gaps > 0 {
-                            ex.extend(examples(db, &format!("SELECT at, gap {gaps_sql} ORDER BY gap DESC, at"), &p, |r| {
-                                let gap = as_i64(&r[1]).unwrap_or(0);
-                                Example::SourceGap {
-                                    after: Time::new(as_i64(&r[0]).unwrap_or(0) * mult, mult),
-                                    gap: Length { units: gap, seconds },
-                                    cadence: Length { units: c.cadence, seconds },
-                                }
-                            })?);
-                            ex.truncate(5);
+                        // every gap in one pass (they are few: a source with many is a finding
+                        // in itself), the longest listed
+                        let gaps = db.query(&format!("SELECT at, gap {gaps_sql} ORDER BY gap DESC, at"), &p)?;
+                        for r in gaps.iter().take(5usize.saturating_sub(ex.len())) {
+                            ex.push(Example::SourceGap {
+                                after: Time::new(as_i64(&r[0]).unwrap_or(0) * mult, mult),
+                                gap: Length { units: as_i64(&r[1]).unwrap_or(0), seconds },
+                                cadence: Length { units: c.cadence, seconds },
+                            });
                         }
-                        Some(Gaps { n: gaps, longer_than: Length { units: c.gap, seconds } })
+                        Some(Gaps { n: gaps.len() as u64, longer_than: Length { units: c.gap, seconds } })
                     }
                     None => None,
                 };

@@ -6,6 +6,7 @@
 mod coverage;
 mod expect;
 pub mod generic;
+mod inproc;
 pub mod invariants;
 mod keys;
 mod left_behind;

@@ -234,7 +234,11 @@ pub fn units<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
 
 /// A lifetime counter: a point fed from a column the spec declares a counter. The columns to
 /// follow: those holding its values (a roll-up: its values and their mean).
-fn counter_columns<'p>(ctx: &Ctx, mp: &'p MigrationPlan, p: &'p ResolvedPoint) -> Vec<&'p str> {
+pub(super) fn counter_columns<'p>(
+    ctx: &Ctx,
+    mp: &'p MigrationPlan,
+    p: &'p ResolvedPoint,
+) -> Vec<&'p str> {
     let counter = p
         .fields
         .values()
@@ -271,7 +275,8 @@ pub fn counters<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 }
                 let mut n = 0;
                 let mut ex = Vec::new();
-                for f in &columns {
+                let proved = super::inproc::never_decrease(db, mp, &columns, &params)?;
+                for f in columns.iter().filter(|_| !proved) {
                     let column = f.to_string();
                     let (tt, f, tgt, sys, pc) = (q(&m.time.target), q(f), q(&m.target), q(&m.system), q(&m.point_column));
                     let rows = format!("FROM {tgt} AS t WHERE t.{sys} = ?1 AND t.{pc} = ?2 AND t.{f} IS NOT NULL WINDOW w AS (ORDER BY t.{tt})");
