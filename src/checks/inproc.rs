@@ -299,6 +299,15 @@ struct Acc {
     last: Option<Num>,
 }
 
+/// A system's point ids, each to its place in `sp.points`.
+fn point_index(sp: &SystemPlan) -> HashMap<i64, usize> {
+    sp.points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.point_id, i))
+        .collect()
+}
+
 /// Every row of a query on the local file, its values read in place, while `f` proves them
 /// (Some); false as soon as it cannot (the rest is not read).
 fn each(
@@ -445,12 +454,7 @@ pub fn rollup_all_equal(
     }
 
     // the migrated rows, each against its bucket's expected row
-    let index: HashMap<i64, usize> = sp
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.point_id, i))
-        .collect();
+    let index = point_index(sp);
     let mult = m.time.multiply;
     let mut totals: BTreeMap<i64, u64> = BTreeMap::new();
     let stored: Vec<String> = cols.iter().map(|(c, _)| format!(", t.{}", q(c))).collect();
@@ -676,12 +680,7 @@ pub fn raw_all_equal(
     if !proved {
         return Ok(false);
     }
-    let index: HashMap<i64, usize> = sp
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.point_id, i))
-        .collect();
+    let index = point_index(sp);
     let mult = m.time.multiply;
     let stored: String = stored.iter().map(|c| format!(", {c}")).collect();
     each(
