@@ -102,7 +102,7 @@ impl LiveRows {
     }
 }
 
-fn ranges_sql(t: &str, ranges: &[(i64, i64)], prefix: &str) -> String {
+pub(super) fn ranges_sql(t: &str, ranges: &[(i64, i64)], prefix: &str) -> String {
     ranges
         .iter()
         .map(|(lo, hi)| format!("{prefix}{t}.rowid BETWEEN {} AND {hi}", lo + 1))

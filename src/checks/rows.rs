@@ -339,12 +339,7 @@ fn differing_rows_of_system(
     let ok: Vec<String> = (0..n)
         .map(|i| same_value(&format!("a{i}"), &format!("b{i}")))
         .collect();
-    let in_ranges = |rs: &[(i64, i64)]| -> String {
-        rs.iter()
-            .map(|(lo, hi)| format!("t.rowid BETWEEN {} AND {hi}", lo + 1))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    };
+    let in_ranges = |rs: &[(i64, i64)]| super::ranges_sql("t", rs, "");
     let ids: Vec<String> = per_point.iter().map(|(id, _)| id.to_string()).collect();
     // the unary + keeps SQLite on the rowid ranges rather than the (system, point) index; the
     // subquery is flattened: an expected value is computed once where the first comparison,
@@ -737,15 +732,10 @@ mod tests {
                     )
                 } else {
                     let ranges = ctx.ranges(mp, sp.system_id).cloned().unwrap_or_default();
-                    let in_ranges: Vec<String> = ranges
-                        .iter()
-                        .map(|(lo, hi)| format!("t.rowid BETWEEN {} AND {hi}", lo + 1))
-                        .collect();
                     (!ranges.is_empty()).then(|| {
-                        inproc::raw_all_equal(db, mp, sp, &in_ranges.join(" OR "), &|p| {
-                            row_pairs(mp, p)
-                        })
-                        .unwrap()
+                        let in_ranges = super::super::ranges_sql("t", &ranges, "");
+                        inproc::raw_all_equal(db, mp, sp, &in_ranges, &|p| row_pairs(mp, p))
+                            .unwrap()
                     })
                 };
                 let counter = sp.points.iter().find_map(|p| {

@@ -205,10 +205,6 @@ pub fn units<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         })
                         .collect();
                     all_plausible = arms.is_empty() || {
-                        let migrated: Vec<String> = ranges
-                            .iter()
-                            .map(|(lo, hi)| format!("t.rowid BETWEEN {} AND {hi}", lo + 1))
-                            .collect();
                         let bad = format!(
                             "CASE t.{} {} ELSE 0 END",
                             q(&m.point_column),
@@ -217,7 +213,7 @@ pub fn units<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                         let sql = format!(
                             "SELECT count(*) FROM {} AS t WHERE ({}) AND +t.{} = ?1 AND {bad}",
                             q(&m.target),
-                            migrated.join(" OR "),
+                            super::ranges_sql("t", ranges, ""),
                             q(&m.system)
                         );
                         count(db, &sql, &[Value::Integer(sp.system_id)])? == 0
