@@ -602,22 +602,23 @@ impl Buckets {
     }
 }
 
-/// Raw rows of one system: true when every row in the rowid ranges the journal gives it
-/// (`ranges_sql`, on `t`) is this system's, of one of its points, at a time with a source row,
-/// and holds what `pairs(point)` (stored column, expected expression over source row `s`) says;
-/// false when that is not proved (the SQL path then counts), or the database is not a local file.
+/// Raw rows of one system: Some(rows per point) when every row in the rowid ranges the
+/// journal gives it (`ranges_sql`, on `t`) is this system's, of one of its points, at a time
+/// with a source row, and holds what `pairs(point)` (stored column, expected expression over
+/// source row `s`) says; None when that is not proved (the SQL path then counts), or the
+/// database is not a local file.
 pub fn raw_all_equal(
     db: &dyn Db,
     mp: &MigrationPlan,
     sp: &SystemPlan,
     ranges_sql: &str,
     pairs: &dyn Fn(&ResolvedPoint) -> Vec<(String, String)>,
-) -> Result<bool, DbError> {
+) -> Result<Option<BTreeMap<i64, u64>>, DbError> {
     let Some(local) = db.as_local() else {
-        return Ok(false);
+        return Ok(None);
     };
     if sp.points.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let m = &mp.migration;
     let per_point: Vec<Vec<(String, String)>> = sp.points.iter().map(pairs).collect();
@@ -626,7 +627,7 @@ pub fn raw_all_equal(
         .iter()
         .any(|ps| ps.iter().map(|(t, _)| t).ne(stored.iter()))
     {
-        return Ok(false);
+        return Ok(None);
     }
     // each distinct expected expression read once per source row
     let mut exprs: Vec<String> = Vec::new();
@@ -678,12 +679,13 @@ pub fn raw_all_equal(
         },
     )?;
     if !proved {
-        return Ok(false);
+        return Ok(None);
     }
     let index = point_index(sp);
     let mult = m.time.multiply;
     let stored: String = stored.iter().map(|c| format!(", {c}")).collect();
-    each(
+    let mut totals: BTreeMap<i64, u64> = BTreeMap::new();
+    let proved = each(
         local,
         &format!(
             "SELECT t.{}, t.{}, t.{}{stored} FROM {} AS t WHERE ({ranges_sql})",
@@ -708,9 +710,11 @@ pub fn raw_all_equal(
                     return None;
                 }
             }
+            *totals.entry(pid).or_default() += 1;
             Some(())
         },
-    )
+    )?;
+    Ok(proved.then_some(totals))
 }
 
 /// Lifetime counters of one point (`?1` system, `?2` point): true when no value of any of

@@ -74,7 +74,9 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 .iter()
                 .flat_map(|p| p.fields.values().map(|t| t.source.as_str()))
                 .collect();
-            let counts = db.query(
+            // the same for every migration from this table: asked once
+            let counts = ctx.query_once(
+                db,
                 &format!(
                     "SELECT {} FROM {} WHERE {} IN ({})",
                     columns
@@ -86,7 +88,6 @@ pub fn left_behind<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     q(&m.system),
                     ids.join(", ")
                 ),
-                &[],
             )?;
             let left: Vec<Example> = columns
                 .iter()

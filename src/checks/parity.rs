@@ -95,10 +95,10 @@ pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                     )]);
                 }
                 let (sys, pc, tt) = (q(&m.system), q(&m.point_column), q(&m.time.target));
-                let live_scan = how.live_rowid_sql("t").expect("known");
+                let live_scan = ctx.live_scan(mp, "t").expect("known");
                 let owned = ctx.owned_sql(mp, "t");
                 let w = db.query(
-                    &format!("SELECT min(t.{tt}), max(t.{tt}) FROM {} AS t WHERE t.{sys} = ?1 AND {live_scan} AND {owned}", q(&m.target)),
+                    &format!("SELECT min(t.{tt}), max(t.{tt}) FROM {} AS t WHERE {live_scan} AND {owned}", q(&m.target)),
                     &[Value::Integer(sp.system_id)],
                 )?;
                 let (Some(lo), Some(hi)) = (as_i64(&w[0][0]), as_i64(&w[0][1])) else {
@@ -109,7 +109,7 @@ pub fn parity<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 // raw rows and roll-ups also any point the live app writes
                 let live_per_point: BTreeMap<i64, u64> = db
                     .query(
-                        &format!("SELECT t.{pc}, count(*) FROM {} AS t WHERE t.{sys} = ?1 AND t.{tt} BETWEEN ?2 AND ?3 AND {live_scan} AND {owned} GROUP BY t.{pc}", q(&m.target)),
+                        &format!("SELECT t.{pc}, count(*) FROM {} AS t WHERE t.{tt} BETWEEN ?2 AND ?3 AND {live_scan} AND {owned} GROUP BY t.{pc}", q(&m.target)),
                         &window,
                     )?
                     .into_iter()
@@ -566,15 +566,14 @@ fn first_live_raw_row(
             && x.migration.time.source == m.time.source
     }) {
         let r = &raw.migration;
-        let Some(live) = ctx.live_rows(raw).live_rowid_sql("t") else {
+        let Some(live) = ctx.live_scan(raw, "t") else {
             continue;
         };
         let first = db.scalar_i64(
             &format!(
-                "SELECT min(t.{tt}) FROM {tgt} AS t WHERE t.{sys} = ?1 AND {live}",
+                "SELECT min(t.{tt}) FROM {tgt} AS t WHERE {live}",
                 tt = q(&r.time.target),
                 tgt = q(&r.target),
-                sys = q(&r.system)
             ),
             &[Value::Integer(sp.system_id)],
         )?;

@@ -295,14 +295,15 @@ fn values_of_point(
 /// inserted for it (in rowid order, so without an index walk and a lookup per row): how many rows
 /// differ from what the spec makes of their source row. A row in those ranges that now belongs to
 /// another system or point counts as differing too, and so do this system's rows found in other
-/// systems' ranges.
+/// systems' ranges. With none, the migrated rows per point when the in-process proof counted
+/// them.
 fn differing_rows_of_system(
     ctx: &Ctx,
     db: &dyn Db,
     mp: &MigrationPlan,
     sp: &SystemPlan,
     ranges: &[(i64, i64)],
-) -> Result<u64, crate::db::DbError> {
+) -> Result<(u64, Option<std::collections::BTreeMap<i64, u64>>), crate::db::DbError> {
     let m = &mp.migration;
     let mult = m.time.multiply;
     // the pairs of every point, with the expected side chosen by the row's point
@@ -361,12 +362,12 @@ fn differing_rows_of_system(
         ranges = in_ranges(ranges),
         ids = ids.join(", ")
     );
-    let mut bad =
-        if super::inproc::raw_all_equal(db, mp, sp, &in_ranges(ranges), &|p| row_pairs(mp, p))? {
-            0
-        } else {
-            count(db, &sql, &[Value::Integer(sp.system_id)])?
-        };
+    let proved =
+        super::inproc::raw_all_equal(db, mp, sp, &in_ranges(ranges), &|p| row_pairs(mp, p))?;
+    let mut bad = match proved {
+        Some(_) => 0,
+        None => count(db, &sql, &[Value::Integer(sp.system_id)])?,
+    };
     // this system's rows inside the ranges of other systems (from its index entries alone)
     let others: Vec<(i64, i64)> = ctx
         .migrated_ranges
@@ -386,7 +387,8 @@ fn differing_rows_of_system(
             &[Value::Integer(sp.system_id)],
         )?;
     }
-    Ok(bad)
+    // nothing foreign in its ranges and nothing of it elsewhere: the proof counted its rows
+    Ok((bad, proved.filter(|_| bad == 0)))
 }
 
 /// Migrated rows per point, from the index alone.
@@ -427,14 +429,17 @@ pub fn values<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 }
                 // with a journal: one pass for the whole system, and point by point only when
                 // something differs
-                let all_equal = match ranges {
-                    Some(r) if r.len() <= 200 => differing_rows_of_system(ctx, db, mp, sp, r)? == 0,
-                    _ => false,
+                let (all_equal, counted) = match ranges {
+                    Some(r) if r.len() <= 200 => {
+                        let (bad, counted) = differing_rows_of_system(ctx, db, mp, sp, r)?;
+                        (bad == 0, counted)
+                    }
+                    _ => (false, None),
                 };
-                let totals = if all_equal {
-                    migrated_rows_per_point(ctx, db, mp, sp)?
-                } else {
-                    Default::default()
+                let totals = match counted {
+                    Some(t) => t,
+                    None if all_equal => migrated_rows_per_point(ctx, db, mp, sp)?,
+                    None => Default::default(),
                 };
                 if all_equal && totals.values().all(|n| *n == 0) {
                     return Ok(vec![nothing_migrated(mp, sp)]);
@@ -734,8 +739,14 @@ mod tests {
                     let ranges = ctx.ranges(mp, sp.system_id).cloned().unwrap_or_default();
                     (!ranges.is_empty()).then(|| {
                         let in_ranges = super::super::ranges_sql("t", &ranges, "");
-                        inproc::raw_all_equal(db, mp, sp, &in_ranges, &|p| row_pairs(mp, p))
-                            .unwrap()
+                        let counted =
+                            inproc::raw_all_equal(db, mp, sp, &in_ranges, &|p| row_pairs(mp, p))
+                                .unwrap();
+                        // what the proof counted is what the index says
+                        if let Some(c) = &counted {
+                            assert_eq!(*c, migrated_rows_per_point(&ctx, db, mp, sp).unwrap());
+                        }
+                        counted.is_some()
                     })
                 };
                 let counter = sp.points.iter().find_map(|p| {

@@ -336,15 +336,24 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
                 factors.push((source.clone(), *k, format!("column {c}: multiply")));
             }
         }
+        // each column's largest integer read once, however many factors it has
+        let mut largest_of: std::collections::HashMap<String, Option<i64>> = Default::default();
         for (col, k, what) in factors {
-            let largest = db.scalar_i64(
-                &format!(
-                    "SELECT max(abs({c})) FROM {t} WHERE typeof({c}) = 'integer'",
-                    c = crate::sql::ident(&col),
-                    t = crate::sql::ident(&m.source)
-                ),
-                &[],
-            )?;
+            let largest = match largest_of.get(&col) {
+                Some(n) => *n,
+                None => {
+                    let n = db.scalar_i64(
+                        &format!(
+                            "SELECT max(abs({c})) FROM {t} WHERE typeof({c}) = 'integer'",
+                            c = crate::sql::ident(&col),
+                            t = crate::sql::ident(&m.source)
+                        ),
+                        &[],
+                    )?;
+                    largest_of.insert(col.clone(), n);
+                    n
+                }
+            };
             if let Some(n) = largest
                 && n.checked_mul(k).is_none()
             {
