@@ -12,8 +12,9 @@ pub fn cores() -> usize {
 }
 
 /// Apply `f` to every item on up to `workers` threads (each worker reopens `db`; with one
-/// worker, or a `db` pinned to one state, `db` itself is used). Results come back in the
-/// items' order; the first error wins.
+/// worker, `db` itself is used; a `db` pinned to one state shares the work only with its twins,
+/// the handles proved to read that very state, and keeps it all when it has none). Results come
+/// back in the items' order; the first error wins.
 pub fn map<T, R, F>(db: &dyn Db, workers: usize, items: Vec<T>, f: F) -> Result<Vec<R>, DbError>
 where
     T: Send,
@@ -21,33 +22,50 @@ where
     F: Fn(&dyn Db, T) -> Result<R, DbError> + Sync,
 {
     let n = items.len();
-    if workers <= 1 || n <= 1 || db.pinned() {
+    if workers <= 1 || n <= 1 {
         return items.into_iter().map(|it| f(db, it)).collect();
     }
+    let mut twins = if db.pinned() { db.twins() } else { Vec::new() };
+    if db.pinned() && twins.is_empty() {
+        return items.into_iter().map(|it| f(db, it)).collect();
+    }
+    twins.truncate(workers.min(n) - 1);
     let queue: Mutex<Vec<(usize, T)>> = Mutex::new(items.into_iter().enumerate().rev().collect());
     let results: Mutex<Vec<Option<Result<R, DbError>>>> =
         Mutex::new((0..n).map(|_| None).collect());
-    let handles: Vec<Box<dyn Db>> = (0..workers.min(n))
-        .map(|_| db.reopen())
-        .collect::<Result<_, _>>()?;
-    std::thread::scope(|s| {
-        for handle in handles {
-            let (queue, results, f) = (&queue, &results, &f);
-            s.spawn(move || {
-                loop {
-                    let next = queue.lock().expect("queue").pop();
-                    let Some((i, item)) = next else { break };
-                    let r = f(handle.as_ref(), item);
-                    let failed = r.is_err();
-                    results.lock().expect("results")[i] = Some(r);
-                    if failed {
-                        queue.lock().expect("queue").clear();
-                        break;
-                    }
-                }
-            });
+    let work = |handle: &dyn Db| {
+        loop {
+            let next = queue.lock().expect("queue").pop();
+            let Some((i, item)) = next else { break };
+            let r = f(handle, item);
+            let failed = r.is_err();
+            results.lock().expect("results")[i] = Some(r);
+            if failed {
+                queue.lock().expect("queue").clear();
+                break;
+            }
         }
-    });
+    };
+    if db.pinned() {
+        // this handle works on this thread, each twin on one of its own
+        std::thread::scope(|s| {
+            for twin in twins {
+                let work = &work;
+                s.spawn(move || work(twin));
+            }
+            work(db);
+        });
+    } else {
+        let handles: Vec<Box<dyn Db>> = (0..workers.min(n))
+            .map(|_| db.reopen())
+            .collect::<Result<_, _>>()?;
+        std::thread::scope(|s| {
+            for handle in handles {
+                let work = &work;
+                s.spawn(move || work(handle.as_ref()));
+            }
+        });
+    }
     let mut out = Vec::with_capacity(n);
     let mut first_error = None;
     for r in results.into_inner().expect("results") {

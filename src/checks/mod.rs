@@ -664,7 +664,8 @@ pub fn run(
 /// server's pinned read transaction, SQLite's integrity check, which needs no shared state, runs
 /// beside the other checks, each table on a connection of its own: a server drops a stream whose
 /// last statement ran longer than 10 s (libsql-server/src/hrana/http/stream.rs, `EXPIRATION`),
-/// and meanwhile the pinned stream is kept alive (`db::keep_alive`).
+/// and meanwhile the pinned stream is kept alive (`db::keep_alive`). The other checks share the
+/// pinned handle with its twins, the read transactions proved to hold the same state.
 pub fn schedule(
     db: &dyn Db,
     workers: usize,
@@ -688,7 +689,8 @@ pub fn schedule(
                         .map(|i| timed(first.reopen()?.as_ref(), i))
                         .collect()
                 });
-                let out: Result<Vec<_>, DbError> = main.into_iter().map(|i| timed(db, i)).collect();
+                // the other checks on the pinned handle and its twins, if any
+                let out = crate::parallel::map(db, workers, main, |db, i| timed(db, i));
                 let ping = crate::db::keep_alive(db, &checks);
                 let side = checks
                     .join()

@@ -151,6 +151,11 @@ pub trait Db: Send {
     fn pinned(&self) -> bool {
         false
     }
+    /// For a pinned handle: more handles proved to read its very state, for work spread over
+    /// threads (none: the work stays on this handle).
+    fn twins(&self) -> Vec<&(dyn Db + Sync)> {
+        Vec::new()
+    }
     /// For a pinned handle: a read-only handle of its own on the same database, outside the
     /// pinned state (for work that needs no consistency with it, such as SQLite's integrity
     /// check). None: use this handle.

@@ -17,10 +17,20 @@ use std::time::Duration;
 use libsql::TransactionBehavior;
 
 use super::target::{RemoteUrl, Timeouts};
-use super::{Access, Db, DbError, Row, Stmt, StmtOut, Target, Value};
+use super::{Access, Db, DbError, DbExt, Row, Stmt, StmtOut, Target, Value};
 
 /// Rows per page when reading a whole table: servers refuse large single responses.
 pub const PAGE_ROWS: usize = 2_000;
+
+/// More read transactions a snapshot handle holds on the server, for work spread over threads:
+/// one, so that a check runs beside another (and beside SQLite's integrity check) without
+/// taking more of a production server than that.
+const TWINS: usize = 1;
+
+/// What a twin reads to prove its state (see `RemoteDb::open_with`): as a query, which a
+/// read-only token may run (a PRAGMA statement it may not).
+const DATA_VERSION: &str = "SELECT data_version FROM pragma_data_version()";
+const WITNESS: &str = "SELECT (SELECT schema_version FROM pragma_schema_version()), (SELECT page_count FROM pragma_page_count()), (SELECT freelist_count FROM pragma_freelist_count())";
 
 pub struct RemoteDb {
     /// Taken on drop, to shut down without waiting for a resolver thread that may hang.
@@ -28,6 +38,15 @@ pub struct RemoteDb {
     conn: libsql::Connection,
     /// For a snapshot handle: the transaction every query runs in (rolled back on drop).
     read: Option<libsql::Transaction>,
+    /// A twin of a snapshot handle: its read transaction is a BEGIN on the connection's own
+    /// stream (rolled back on drop).
+    held: bool,
+    /// For a snapshot handle: handles proved to read its very state (see `open_with`).
+    twins: Vec<RemoteDb>,
+    /// When this handle last had an answer, and whether it is known to be gone (a twin left
+    /// idle past the server's stream expiry).
+    used: std::sync::Mutex<std::time::Instant>,
+    gone: std::sync::atomic::AtomicBool,
     target: Target,
     url: RemoteUrl,
     token: String,
@@ -237,6 +256,77 @@ async fn run_once(
 
 impl RemoteDb {
     pub fn open(target: &Target, token: String, access: Access) -> Result<RemoteDb, DbError> {
+        let twins = if access == Access::Snapshot { TWINS } else { 0 };
+        Self::open_with(target, token, access, twins, &mut || {})
+    }
+
+    /// Open a handle; for a snapshot, with up to `twins` more handles proved to read the very
+    /// same state. A server has no call that shares one read transaction between streams, so a
+    /// twin is proved instead: it reads SQLite's `data_version` (which changes, for one
+    /// connection, whenever another connection has committed since its last read,
+    /// https://sqlite.org/pragma.html#pragma_data_version) before the snapshot's first read,
+    /// then begins its own read transaction and reads it again. The same number means no commit
+    /// came between, so both read transactions began on the same state. A Hrana stream is one
+    /// SQLite connection until the client closes it, and only queries (which never close it) run
+    /// on a twin: libsql-server answers without a baton only for a stream that a close request
+    /// ended (`Guard::release`, libsql-server/src/hrana/http/stream.rs), and refuses an expired
+    /// one. As a guard against two server processes behind one URL, a twin must also show the
+    /// snapshot's schema version, page count and free-list length. A twin that cannot be proved
+    /// is closed; the work then stays on the one handle. `between` runs after the twins' first
+    /// reads and before the snapshot's (for a test to commit there).
+    #[doc(hidden)]
+    pub fn open_with(
+        target: &Target,
+        token: String,
+        access: Access,
+        twins: usize,
+        between: &mut dyn FnMut(),
+    ) -> Result<RemoteDb, DbError> {
+        let mut candidates = Vec::new();
+        for _ in 0..twins {
+            let Ok(c) = Self::connect(target, token.clone(), Access::Snapshot) else {
+                break;
+            };
+            match c.scalar_i64(DATA_VERSION, &[]) {
+                Ok(Some(v)) => candidates.push((c, v)),
+                _ => break,
+            }
+        }
+        between();
+        let mut db = Self::connect(target, token, access)?;
+        if access != Access::Snapshot {
+            return Ok(db);
+        }
+        let read = db.call("BEGIN", "to the start of a read transaction", async {
+            let tx = db
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .await?;
+            // the snapshot begins with its first read, now
+            RemoteDb::run_on(&tx, &Stmt::new(WITNESS, Vec::new()), false).await?;
+            Ok(tx)
+        })?;
+        db.read = Some(read);
+        let witness = db.query(WITNESS, &[])?;
+        for (mut c, before) in candidates {
+            c.held = true;
+            let proved = c
+                .call("BEGIN", "to the start of a read transaction", async {
+                    c.conn.query("BEGIN", ()).await?.next().await
+                })
+                .is_ok()
+                && c.scalar_i64(DATA_VERSION, &[]).ok() == Some(Some(before))
+                && c.query(WITNESS, &[]).ok().as_ref() == Some(&witness);
+            if proved {
+                db.twins.push(c);
+            }
+        }
+        Ok(db)
+    }
+
+    /// A handle on a fresh connection, after one round trip (an unreachable server or a refused
+    /// token fails here, clearly).
+    fn connect(target: &Target, token: String, access: Access) -> Result<RemoteDb, DbError> {
         let Target::Remote(url) = target else {
             unreachable!("a remote target")
         };
@@ -255,22 +345,13 @@ impl RemoteDb {
                     .build()
                     .await?;
                 let conn = db.connect()?;
-                // one round trip now: an unreachable server or a refused token fails here, clearly
                 let mut rows = conn.query("SELECT count(*) FROM sqlite_schema", ()).await?;
                 rows.next().await?;
-                let read = if access == Access::Snapshot {
-                    Some(
-                        conn.transaction_with_behavior(TransactionBehavior::Deferred)
-                            .await?,
-                    )
-                } else {
-                    None
-                };
-                Ok::<_, libsql::Error>((conn, read))
+                Ok::<_, libsql::Error>(conn)
             },
             limit,
         ));
-        let (conn, read) = match opened {
+        let conn = match opened {
             Ok(v) => v,
             Err(stop) => {
                 rt.shutdown_background();
@@ -290,12 +371,31 @@ impl RemoteDb {
         Ok(RemoteDb {
             rt: Some(rt),
             conn,
-            read,
+            read: None,
+            held: false,
+            twins: Vec::new(),
+            used: std::sync::Mutex::new(std::time::Instant::now()),
+            gone: std::sync::atomic::AtomicBool::new(false),
             target: target.clone(),
             url: url.clone(),
             token,
             access,
         })
+    }
+
+    /// Whether a twin is still there to lend: one idle for a while is asked first (the server
+    /// drops a stream idle for 10 s, and its read transaction with it).
+    fn alive(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.gone.load(Ordering::SeqCst) {
+            return false;
+        }
+        let idle = self.used.lock().expect("used").elapsed();
+        if idle >= Duration::from_secs(4) && self.query("SELECT 1", &[]).is_err() {
+            self.gone.store(true, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     fn timeouts(&self) -> Timeouts {
@@ -341,10 +441,15 @@ impl RemoteDb {
     /// BEGIN inside an open transaction fails with "cannot start a transaction within a
     /// transaction", and one that succeeds means the snapshot is gone.
     fn still_in_snapshot(&self) -> bool {
-        let Some(tx) = &self.read else { return false };
-        let probe = self.call("BEGIN", "to a check of the snapshot", async {
-            tx.execute("BEGIN", ()).await
-        });
+        let probe = match &self.read {
+            Some(tx) => self.call("BEGIN", "to a check of the snapshot", async {
+                tx.execute("BEGIN", ()).await.map(|_| ())
+            }),
+            None if self.held => self.call("BEGIN", "to a check of the snapshot", async {
+                self.conn.query("BEGIN", ()).await?.next().await.map(|_| ())
+            }),
+            None => return false,
+        };
         matches!(probe, Err(DbError::Sql { message, .. }) if message.contains("within a transaction"))
     }
 
@@ -424,14 +529,17 @@ impl Db for RemoteDb {
             ) {
                 Err(e) if cancelled_by_server(&e) => {
                     // a snapshot holds only while its read transaction is open
-                    if self.read.is_some() && !self.still_in_snapshot() {
+                    if self.pinned() && !self.still_in_snapshot() {
                         return Err(self.snapshot_ended(sql));
                     }
                     if !back_off(&mut attempt) {
                         return Err(e);
                     }
                 }
-                r => return r.map(|o| o.rows),
+                r => {
+                    *self.used.lock().expect("used") = std::time::Instant::now();
+                    return r.map(|o| o.rows);
+                }
             }
         }
     }
@@ -512,11 +620,19 @@ impl Db for RemoteDb {
     }
 
     fn pinned(&self) -> bool {
-        self.read.is_some()
+        self.read.is_some() || self.held
+    }
+
+    fn twins(&self) -> Vec<&(dyn Db + Sync)> {
+        self.twins
+            .iter()
+            .filter(|t| t.alive())
+            .map(|t| t as &(dyn Db + Sync))
+            .collect()
     }
 
     fn unpinned(&self) -> Result<Option<Box<dyn Db>>, DbError> {
-        if self.read.is_none() {
+        if !self.pinned() {
             return Ok(None);
         }
         Ok(Some(Box::new(RemoteDb::open(
@@ -529,12 +645,22 @@ impl Db for RemoteDb {
 
 impl Drop for RemoteDb {
     fn drop(&mut self) {
+        // the twins' read transactions end first
+        self.twins.clear();
         let Some(rt) = self.rt.take() else { return };
         if let Some(tx) = self.read.take()
             && !crate::interrupt::requested()
         {
             let _ = rt.block_on(async {
                 tokio::time::timeout(Duration::from_secs(5), tx.rollback()).await
+            });
+        }
+        if self.held && !crate::interrupt::requested() {
+            let _ = rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), async {
+                    self.conn.query("ROLLBACK", ()).await?.next().await
+                })
+                .await
             });
         }
         // never wait for a call still hanging on a silent server

