@@ -22,11 +22,13 @@ where
     F: Fn(&dyn Db, T) -> Result<R, DbError> + Sync,
 {
     let n = items.len();
-    if workers <= 1 || n <= 1 {
-        return items.into_iter().map(|it| f(db, it)).collect();
-    }
-    let mut twins = if db.pinned() { db.twins() } else { Vec::new() };
-    if db.pinned() && twins.is_empty() {
+    let pinned = db.pinned();
+    let mut twins = if pinned && workers > 1 && n > 1 {
+        db.twins()
+    } else {
+        Vec::new()
+    };
+    if workers <= 1 || n <= 1 || (pinned && twins.is_empty()) {
         return items.into_iter().map(|it| f(db, it)).collect();
     }
     twins.truncate(workers.min(n) - 1);
@@ -46,7 +48,7 @@ where
             }
         }
     };
-    if db.pinned() {
+    if pinned {
         // this handle works on this thread, each twin on one of its own
         std::thread::scope(|s| {
             for twin in twins {

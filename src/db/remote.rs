@@ -256,11 +256,10 @@ async fn run_once(
 
 impl RemoteDb {
     pub fn open(target: &Target, token: String, access: Access) -> Result<RemoteDb, DbError> {
-        let twins = if access == Access::Snapshot { TWINS } else { 0 };
-        Self::open_with(target, token, access, twins, &mut || {})
+        Self::open_with(target, token, access, TWINS, &mut || {})
     }
 
-    /// Open a handle; for a snapshot, with up to `twins` more handles proved to read the very
+    /// Open a handle; a snapshot comes with up to `twins` more handles proved to read the very
     /// same state. A server has no call that shares one read transaction between streams, so a
     /// twin is proved instead: it reads SQLite's `data_version` (which changes, for one
     /// connection, whenever another connection has committed since its last read,
@@ -282,6 +281,7 @@ impl RemoteDb {
         twins: usize,
         between: &mut dyn FnMut(),
     ) -> Result<RemoteDb, DbError> {
+        let twins = if access == Access::Snapshot { twins } else { 0 };
         let mut candidates = Vec::new();
         for _ in 0..twins {
             let Ok(c) = Self::connect(target, token.clone(), Access::Snapshot) else {
@@ -303,11 +303,11 @@ impl RemoteDb {
                 .transaction_with_behavior(TransactionBehavior::Deferred)
                 .await?;
             // the snapshot begins with its first read, now
-            RemoteDb::run_on(&tx, &Stmt::new(WITNESS, Vec::new()), false).await?;
-            Ok(tx)
+            let witness = RemoteDb::run_on(&tx, &Stmt::new(WITNESS, Vec::new()), false).await?;
+            Ok((tx, witness.rows))
         })?;
+        let (read, witness) = read;
         db.read = Some(read);
-        let witness = db.query(WITNESS, &[])?;
         for (mut c, before) in candidates {
             c.held = true;
             let proved = c

@@ -337,22 +337,19 @@ pub fn plan(spec: &LoadedSpec, db: &dyn Db, scope: &Scope) -> Result<Plan, PlanE
             }
         }
         // each column's largest integer read once, however many factors it has
+        use std::collections::hash_map::Entry;
         let mut largest_of: std::collections::HashMap<String, Option<i64>> = Default::default();
         for (col, k, what) in factors {
-            let largest = match largest_of.get(&col) {
-                Some(n) => *n,
-                None => {
-                    let n = db.scalar_i64(
-                        &format!(
-                            "SELECT max(abs({c})) FROM {t} WHERE typeof({c}) = 'integer'",
-                            c = crate::sql::ident(&col),
-                            t = crate::sql::ident(&m.source)
-                        ),
-                        &[],
-                    )?;
-                    largest_of.insert(col.clone(), n);
-                    n
-                }
+            let largest = match largest_of.entry(col.clone()) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => *e.insert(db.scalar_i64(
+                    &format!(
+                        "SELECT max(abs({c})) FROM {t} WHERE typeof({c}) = 'integer'",
+                        c = crate::sql::ident(&col),
+                        t = crate::sql::ident(&m.source)
+                    ),
+                    &[],
+                )?),
             };
             if let Some(n) = largest
                 && n.checked_mul(k).is_none()
