@@ -30,9 +30,9 @@ enum Cmd {
 }
 
 /// Inputs made once for every trial: a scale-0.05 fixture (plain and gzipped) and the same
-/// database migrated.
+/// database migrated. A static is never dropped, so they live in cargo's target tmp directory
+/// (not the system's), one directory per test process; a run removes what ended processes left.
 struct Inputs {
-    _dir: tempfile::TempDir,
     db: PathBuf,
     gz: PathBuf,
     migrated: PathBuf,
@@ -42,18 +42,29 @@ struct Inputs {
 fn inputs() -> &'static Inputs {
     static INPUTS: OnceLock<Inputs> = OnceLock::new();
     INPUTS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("base.db");
-        let gz = dir.path().join("base.db.gz");
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("interrupt-inputs-") {
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = root.join(format!("interrupt-inputs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("base.db");
+        let gz = dir.join("base.db.gz");
         for out in [&db, &gz] {
             let r = run(&["fixture", "--scale", "0.05", "--seed", "7", "--out", s(out)]);
             assert_eq!(r.code, 0, "{r:?}");
         }
-        let migrated = dir.path().join("migrated.db");
+        let migrated = dir.join("migrated.db");
         std::fs::copy(&db, &migrated).unwrap();
         let r = run(&["migrate", s(&migrated), "--yes", "--batch-size", "2000"]);
         assert_eq!(r.code, 0, "{r:?}");
-        let script = dir.path().join("change.sql");
+        let script = dir.join("change.sql");
         std::fs::write(
             &script,
             "UPDATE readings SET battery_soc = round(battery_soc, 0);\n\
@@ -63,7 +74,6 @@ fn inputs() -> &'static Inputs {
         )
         .unwrap();
         Inputs {
-            _dir: dir,
             db,
             gz,
             migrated,
