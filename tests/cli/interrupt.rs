@@ -45,10 +45,10 @@ fn inputs() -> &'static Inputs {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
         for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("interrupt-inputs-") {
-                if !Path::new("/proc").join(pid).exists() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
+            if let Some(pid) = name.strip_prefix("interrupt-inputs-")
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
             }
         }
         let dir = root.join(format!("interrupt-inputs-{}", std::process::id()));
