@@ -5,6 +5,7 @@
 
 mod coverage;
 mod expect;
+mod fkeys;
 pub mod generic;
 mod inproc;
 pub mod invariants;
