@@ -602,18 +602,73 @@ impl Buckets {
     }
 }
 
+/// What one proof over a system's migrated rows counted: rows per point, and the rows that
+/// the caller's `implausible` terms call implausible (None: not counted here).
+pub type Counted = (BTreeMap<i64, u64>, Option<u64>);
+
+/// One way a stored value is implausible for its unit (the units check's SQL, `units.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bad {
+    /// `col < bound`
+    Below(f64),
+    /// `col > bound`
+    Above(f64),
+    /// `col != round(col)`
+    NotWhole,
+    /// `col != round(col, n)`
+    NotRounded(i64),
+}
+
+/// A bound as the units check writes it into SQL: an integer literal when whole (SQLite then
+/// compares exactly), None for a real literal (not reproduced here).
+pub fn whole_bound(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 9e15).then_some(v as i64)
+}
+
+/// SQLite's `round(x)` of a real (`func.c`, `roundFunc`, n = 0).
+fn round0(r: f64) -> f64 {
+    if !(-4503599627370496.0..=4503599627370496.0).contains(&r) {
+        r
+    } else {
+        ((r + if r < 0.0 { -0.5 } else { 0.5 }) as i64) as f64
+    }
+}
+
+impl Bad {
+    /// Whether the term is true of a stored value; None where it is not reproduced here.
+    fn holds(self, v: Num) -> Option<bool> {
+        let r = match v {
+            Num::Null => return Some(false), // NULL: the comparison is NULL, not true
+            Num::Text(_) => return None,
+            Num::Int(i) => i as f64,
+            Num::Real(r) => r,
+        };
+        Some(match self {
+            Bad::Below(b) => compare(v, Num::Int(whole_bound(b)?)) == Some(Ordering::Less),
+            Bad::Above(b) => compare(v, Num::Int(whole_bound(b)?)) == Some(Ordering::Greater),
+            Bad::NotWhole | Bad::NotRounded(0) => {
+                compare(v, Num::Real(round0(r))) != Some(Ordering::Equal)
+            }
+            Bad::NotRounded(_) => return None,
+        })
+    }
+}
+
 /// Raw rows of one system: Some(rows per point) when every row in the rowid ranges the
 /// journal gives it (`ranges_sql`, on `t`) is this system's, of one of its points, at a time
 /// with a source row, and holds what `pairs(point)` (stored column, expected expression over
 /// source row `s`) says; None when that is not proved (the SQL path then counts), or the
-/// database is not a local file.
+/// database is not a local file. `implausible(point)`, the units check's terms (stored column,
+/// term) over the same rows, are counted in the same read where every term and value is one
+/// reproduced here.
 pub fn raw_all_equal(
     db: &dyn Db,
     mp: &MigrationPlan,
     sp: &SystemPlan,
     ranges_sql: &str,
     pairs: &dyn Fn(&ResolvedPoint) -> Vec<(String, String)>,
-) -> Result<Option<BTreeMap<i64, u64>>, DbError> {
+    implausible: &dyn Fn(&ResolvedPoint) -> Vec<(String, Bad)>,
+) -> Result<Option<Counted>, DbError> {
     let Some(local) = db.as_local() else {
         return Ok(None);
     };
@@ -683,8 +738,29 @@ pub fn raw_all_equal(
     }
     let index = point_index(sp);
     let mult = m.time.multiply;
+    // per point: (position among the stored columns, term); None when some term is not one
+    // reproduced here
+    let terms: Option<Vec<Vec<(usize, Bad)>>> = sp
+        .points
+        .iter()
+        .map(|p| {
+            implausible(p)
+                .into_iter()
+                .map(|(col, bad)| {
+                    let k = stored.iter().position(|c| *c == col)?;
+                    match bad {
+                        Bad::Below(b) | Bad::Above(b) => whole_bound(b).map(|_| (k, bad)),
+                        Bad::NotWhole | Bad::NotRounded(0) => Some((k, bad)),
+                        Bad::NotRounded(_) => None,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut flagged = terms.as_ref().map(|_| 0u64);
     let stored: String = stored.iter().map(|c| format!(", {c}")).collect();
     let mut totals: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut row_values: Vec<Num> = Vec::new();
     let proved = each(
         local,
         &format!(
@@ -702,19 +778,36 @@ pub fn raw_all_equal(
             }
             let p = *index.get(&pid)?;
             let row = *at.get(&(tt / mult))?;
+            row_values.clear();
             for (i, slot) in slots[p].iter().enumerate() {
-                if !same(
-                    strings.find(r.get_ref(3 + i).ok()?)?,
-                    expected[row * ne + slot],
-                ) {
+                let v = strings.find(r.get_ref(3 + i).ok()?)?;
+                if !same(v, expected[row * ne + slot]) {
                     return None;
+                }
+                row_values.push(v);
+            }
+            if let (Some(n), Some(terms)) = (flagged.as_mut(), terms.as_ref()) {
+                let mut bad = Some(false);
+                for (k, term) in &terms[p] {
+                    match term.holds(row_values[*k]) {
+                        Some(true) => {
+                            bad = Some(true);
+                            break;
+                        }
+                        Some(false) => {}
+                        None => bad = None,
+                    }
+                }
+                match bad {
+                    Some(b) => *n += u64::from(b),
+                    None => flagged = None,
                 }
             }
             *totals.entry(pid).or_default() += 1;
             Some(())
         },
     )?;
-    Ok(proved.then_some(totals))
+    Ok(proved.then_some((totals, flagged)))
 }
 
 /// Lifetime counters of one point (`?1` system, `?2` point): true when no value of any of
@@ -803,6 +896,56 @@ mod tests {
         match (a, b) {
             (Num::Real(x), Num::Real(y)) => x.to_bits() == y.to_bits(),
             _ => a == b,
+        }
+    }
+
+    fn term() -> impl Strategy<Value = Bad> {
+        let bound = prop_oneof![
+            (-2_000_000i64..2_000_000).prop_map(|b| b as f64),
+            Just(0.0),
+            Just(1e12),
+            Just(4102444800000.0),
+        ];
+        prop_oneof![
+            bound.clone().prop_map(Bad::Below),
+            bound.prop_map(Bad::Above),
+            Just(Bad::NotWhole),
+            Just(Bad::NotRounded(0)),
+        ]
+    }
+
+    /// Stored values with the roundings' hard cases: halves, and integers past 2^52 and 2^53.
+    fn stored() -> impl Strategy<Value = Num> {
+        prop_oneof![
+            num(),
+            (-1000i64..1000).prop_map(|i| Num::Real(i as f64 + 0.5)),
+            (-3i64..3).prop_map(|d| Num::Int((1i64 << 52) + d)),
+            (-3i64..3).prop_map(|d| Num::Int((1i64 << 53) + d)),
+            (-3i64..3).prop_map(|d| Num::Real(((1i64 << 52) + d) as f64 + 0.5)),
+            Just(Num::Real(0.49999999999999994)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+        /// A units term here is true exactly where SQLite's condition, as the units check writes
+        /// it, is true of the stored value, in a REAL column and in one without a type.
+        #[test]
+        fn implausible_terms_are_sqlites(v in stored(), bad in term()) {
+            let c = Connection::open_in_memory().unwrap();
+            c.execute_batch("CREATE TABLE t(r REAL, u)").unwrap();
+            c.execute("INSERT INTO t VALUES (?1, ?1)", [to_value(v)]).unwrap();
+            for col in ["r", "u"] {
+                let stored = Num::of(&c.query_row(&format!("SELECT {col} FROM t"), [], |r| r.get::<_, Value>(0)).unwrap()).unwrap();
+                let sql = match bad {
+                    Bad::Below(b) => format!("{col} < {}", whole_bound(b).unwrap()),
+                    Bad::Above(b) => format!("{col} > {}", whole_bound(b).unwrap()),
+                    Bad::NotWhole => format!("{col} != round({col})"),
+                    Bad::NotRounded(n) => format!("{col} != round({col}, {n})"),
+                };
+                let want: Option<i64> = c.query_row(&format!("SELECT {sql} FROM t"), [], |r| r.get(0)).unwrap();
+                prop_assert_eq!(bad.holds(stored), Some(want == Some(1)), "{} with {:?}", sql, stored);
+            }
         }
     }
 

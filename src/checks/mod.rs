@@ -171,6 +171,9 @@ pub struct Ctx<'a> {
     live_by_rowid: std::collections::BTreeSet<String>,
     /// Answers of queries that several checks ask word for word, each asked once.
     asked: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Asked>>>,
+    /// Implausible migrated rows (the units check's) per (migration, system), where the values
+    /// check's read of those rows counted them first.
+    implausible: std::sync::Mutex<BTreeMap<(String, i64), u64>>,
 }
 
 /// One query's rows, read by whichever check asks first (None: it failed).
@@ -312,6 +315,7 @@ impl<'a> Ctx<'a> {
             points,
             live_by_rowid,
             asked: Default::default(),
+            implausible: Default::default(),
         })
     }
 
@@ -362,6 +366,23 @@ impl<'a> Ctx<'a> {
     }
 
     /// The rowid ranges this migration's journal holds for a system (None without a journal).
+    /// Record the implausible rows of a system's migrated rows, counted by another check.
+    pub fn note_implausible(&self, mp: &MigrationPlan, system_id: i64, n: u64) {
+        self.implausible
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((mp.migration.name.clone(), system_id), n);
+    }
+
+    /// The implausible rows of a system's migrated rows, if another check counted them already.
+    pub fn implausible(&self, mp: &MigrationPlan, system_id: i64) -> Option<u64> {
+        self.implausible
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(mp.migration.name.clone(), system_id))
+            .copied()
+    }
+
     pub fn ranges(&self, mp: &MigrationPlan, system_id: i64) -> Option<&Vec<(i64, i64)>> {
         self.migrated_ranges
             .get(&(mp.migration.name.clone(), system_id))

@@ -362,8 +362,21 @@ fn differing_rows_of_system(
         ranges = in_ranges(ranges),
         ids = ids.join(", ")
     );
-    let proved =
-        super::inproc::raw_all_equal(db, mp, sp, &in_ranges(ranges), &|p| row_pairs(mp, p))?;
+    // the units check's implausible rows are among these rows: counted in the same read
+    let proved = super::inproc::raw_all_equal(
+        db,
+        mp,
+        sp,
+        &in_ranges(ranges),
+        &|p| row_pairs(mp, p),
+        &|p| super::units::bad_terms(ctx, mp, p),
+    )?
+    .map(|(totals, implausible)| {
+        if let Some(n) = implausible {
+            ctx.note_implausible(mp, sp.system_id, n);
+        }
+        totals
+    });
     let mut bad = match proved {
         Some(_) => 0,
         None => count(db, &sql, &[Value::Integer(sp.system_id)])?,
@@ -739,9 +752,16 @@ mod tests {
                     let ranges = ctx.ranges(mp, sp.system_id).cloned().unwrap_or_default();
                     (!ranges.is_empty()).then(|| {
                         let in_ranges = super::super::ranges_sql("t", &ranges, "");
-                        let counted =
-                            inproc::raw_all_equal(db, mp, sp, &in_ranges, &|p| row_pairs(mp, p))
-                                .unwrap();
+                        let counted = inproc::raw_all_equal(
+                            db,
+                            mp,
+                            sp,
+                            &in_ranges,
+                            &|p| row_pairs(mp, p),
+                            &|_| Vec::new(),
+                        )
+                        .unwrap()
+                        .map(|(totals, _)| totals);
                         // what the proof counted is what the index says
                         if let Some(c) = &counted {
                             assert_eq!(*c, migrated_rows_per_point(&ctx, db, mp, sp).unwrap());
@@ -780,6 +800,70 @@ mod tests {
             .execute_batch("PRAGMA foreign_keys = OFF")
             .unwrap();
         db
+    }
+
+    /// The units check's implausible rows, counted in the values proof's read, are the rows its
+    /// own query counts: none on a correct migration, and each implausible value the source
+    /// held and the migration carried faithfully (a power above any inverter's, a half of a
+    /// whole unit).
+    #[test]
+    fn implausible_rows_counted_in_the_proof_are_the_units_checks_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = migrated(dir.path());
+        let counts = |db: &LocalDb| -> Vec<(i64, Option<u64>, u64)> {
+            let spec = LoadedSpec::builtin();
+            let plan = plan(&spec, db, &Scope::default()).unwrap();
+            let ctx = Ctx::build(db, &plan, &super::super::SuiteOptions::default(), None).unwrap();
+            systems(&ctx)
+                .filter(|(mp, _, _)| mp.migration.kind != crate::spec::Kind::Rollup)
+                .filter_map(|(mp, sp, _)| {
+                    let ranges = ctx.ranges(mp, sp.system_id)?;
+                    let in_ranges = super::super::ranges_sql("t", ranges, "");
+                    let (_, counted) = inproc::raw_all_equal(
+                        db,
+                        mp,
+                        sp,
+                        &in_ranges,
+                        &|p| row_pairs(mp, p),
+                        &|p| super::super::units::bad_terms(&ctx, mp, p),
+                    )
+                    .unwrap()
+                    .expect("the values proof holds");
+                    let bad = super::super::units::implausible_sql(&ctx, mp, sp)?;
+                    let sql = count(
+                        db,
+                        &format!(
+                            "SELECT count(*) FROM {} AS t WHERE ({in_ranges}) AND +t.system_id = ?1 AND {bad}",
+                            q(&mp.migration.target)
+                        ),
+                        &[Value::Integer(sp.system_id)],
+                    )
+                    .unwrap();
+                    Some((sp.system_id, counted, sql))
+                })
+                .collect()
+        };
+        let clean = counts(&db);
+        assert!(clean.len() >= 3, "{clean:?}");
+        assert!(
+            clean.iter().all(|c| c.1 == Some(0) && c.2 == 0),
+            "{clean:?}"
+        );
+        db.conn()
+            .execute_batch(
+                "UPDATE readings SET solar_w = 2500000 WHERE id IN (SELECT id FROM readings WHERE system_id = 1 AND solar_w IS NOT NULL ORDER BY id LIMIT 3);
+                 UPDATE point_readings SET value = 2500000 WHERE system_id = 1 AND point_id = 1 AND measurement_time IN (SELECT inverter_time * 1000 FROM readings WHERE system_id = 1 AND solar_w = 2500000);
+                 UPDATE readings SET generator_status = 0.5 WHERE id IN (SELECT id FROM readings WHERE system_id = 2 ORDER BY id LIMIT 2);
+                 UPDATE point_readings SET value = 0.5 WHERE system_id = 2 AND point_id = (SELECT id FROM point_info WHERE system_id = 2 AND point_name = 'gen_status') AND measurement_time IN (SELECT inverter_time * 1000 FROM readings WHERE system_id = 2 AND generator_status = 0.5);",
+            )
+            .unwrap();
+        let changed = counts(&db);
+        for (system, counted, sql) in &changed {
+            assert_eq!(*counted, Some(*sql), "system {system}");
+        }
+        let of = |s: i64| changed.iter().find(|c| c.0 == s).map(|c| c.2);
+        assert_eq!(of(1), Some(3), "{changed:?}");
+        assert_eq!(of(2), Some(2), "{changed:?}");
     }
 
     /// On a correct migration every in-process proof holds (the SQL path is not needed); each
