@@ -384,29 +384,14 @@ mod tests {
     #[test]
     fn a_migrated_liveone_database_is_proved_and_a_broken_key_is_not() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.db");
-        crate::fixture::generate(
-            &path,
-            crate::fixture::FixtureOptions {
-                scale: 0.002,
-                seed: 4,
-            },
-        )
-        .unwrap();
-        let db = LocalDb::open(&path, Access::Write).unwrap();
-        let spec = crate::spec::LoadedSpec::builtin();
-        let plan =
-            crate::spec::validate::plan(&spec, &db, &crate::spec::validate::Scope::default())
-                .unwrap();
-        crate::migrate::engine::run(&db, &plan, &Default::default(), &mut |_| {}).unwrap();
+        let db = super::super::rows::tests::migrated(dir.path());
         for t in ["point_readings", "point_readings_agg_5m", "point_info"] {
             assert_eq!(violations(&db, t), 0, "{t}");
             assert!(proved_clean(&db, t).unwrap(), "{t}");
         }
         db.conn()
             .execute_batch(
-                "PRAGMA foreign_keys = OFF;
-                 INSERT INTO point_readings (system_id, point_id, measurement_time, received_time, value)
+                "INSERT INTO point_readings (system_id, point_id, measurement_time, received_time, value)
                    SELECT system_id, 999, measurement_time, received_time, value FROM point_readings LIMIT 1;
                  INSERT INTO point_readings_agg_5m (system_id, point_id, interval_end, sample_count, error_count)
                    VALUES (424242, 1, 0, 1, 0);",

@@ -720,7 +720,7 @@ fn lit_f(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::inproc;
     use super::*;
     use crate::db::Access;
@@ -781,7 +781,8 @@ mod tests {
             .collect()
     }
 
-    fn migrated(dir: &std::path::Path) -> LocalDb {
+    /// A small LiveOne-shaped database, migrated, with foreign keys off (for faults).
+    pub(in crate::checks) fn migrated(dir: &std::path::Path) -> LocalDb {
         let path = dir.join("f.db");
         crate::fixture::generate(
             &path,
