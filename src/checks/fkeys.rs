@@ -12,48 +12,17 @@
 //! the planner would not seek in) leaves it unproved, and the pragma decides.
 
 use crate::db::{Db, DbError, DbExt, Value, as_i64, as_text};
+use crate::hazards::schema::{ForeignKey, affinity, foreign_keys};
 use crate::sql::ident as q;
 
 /// The most distinct keys one foreign key is proved over (each costs a seek or two).
 const MAX_KEYS: usize = 2048;
 
-/// One foreign key: child columns and the parent's columns (None: the parent's primary key).
-struct Fk {
-    parent: String,
-    from: Vec<String>,
-    to: Vec<Option<String>>,
-}
-
 /// True when every foreign key of `table` is proved to hold for every row; false when that is
 /// not proved here (the pragma then counts).
 pub fn proved_clean(db: &dyn Db, table: &str) -> Result<bool, DbError> {
-    let mut fks: Vec<(i64, Fk)> = Vec::new();
-    for r in db.query(
-        "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-        &[Value::Text(table.into())],
-    )? {
-        let (Some(id), Some(parent), Some(from)) = (as_i64(&r[0]), as_text(&r[1]), as_text(&r[2]))
-        else {
-            return Ok(false);
-        };
-        let to = as_text(&r[3]);
-        match fks.last_mut() {
-            Some((last, fk)) if *last == id => {
-                fk.from.push(from);
-                fk.to.push(to);
-            }
-            _ => fks.push((
-                id,
-                Fk {
-                    parent,
-                    from: vec![from],
-                    to: vec![to],
-                },
-            )),
-        }
-    }
-    for (_, fk) in &fks {
-        if !fk_holds(db, table, fk)? {
+    for fk in foreign_keys(&|sql, p| db.query(sql, p), table)? {
+        if !fk_holds(db, table, &fk)? {
             return Ok(false);
         }
     }
@@ -64,11 +33,11 @@ fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-fn fk_holds(db: &dyn Db, table: &str, fk: &Fk) -> Result<bool, DbError> {
+fn fk_holds(db: &dyn Db, table: &str, fk: &ForeignKey) -> Result<bool, DbError> {
     let Some(parent_cols) = parent_key(db, fk)? else {
         return Ok(false);
     };
-    let Some(index) = child_index(db, table, &fk.from)? else {
+    let Some(index) = child_index(db, table, &fk.columns)? else {
         return Ok(false);
     };
     let Some(keys) = distinct_keys(db, table, &index)? else {
@@ -78,20 +47,23 @@ fn fk_holds(db: &dyn Db, table: &str, fk: &Fk) -> Result<bool, DbError> {
         return Ok(true);
     }
     // SQLite's default limit on parameters is 32766
-    if keys.len() * index.len() > 30_000 {
+    if keys.len() * index.cols.len() > 30_000 {
         return Ok(false);
     }
-    // the keys as the index orders their columns, the parent's columns in the same order
-    let order: Vec<usize> = index[1..]
+    // the keys hold their columns in the index's order: the parent's columns in that order
+    let parent_in_order: Vec<&String> = index
+        .cols
         .iter()
         .map(|c| {
-            fk.from
+            let k = fk
+                .columns
                 .iter()
                 .position(|f| same(f, c))
-                .expect("the index's leading columns are the key's")
+                .expect("the index's leading columns are the key's");
+            &parent_cols[k]
         })
         .collect();
-    let mut params: Vec<Value> = Vec::with_capacity(keys.len() * order.len());
+    let mut params: Vec<Value> = Vec::with_capacity(keys.len() * index.cols.len());
     let mut rows: Vec<String> = Vec::with_capacity(keys.len());
     for key in &keys {
         let slots: Vec<String> = key
@@ -103,10 +75,10 @@ fn fk_holds(db: &dyn Db, table: &str, fk: &Fk) -> Result<bool, DbError> {
             .collect();
         rows.push(format!("({})", slots.join(", ")));
     }
-    let matches: Vec<String> = order
+    let matches: Vec<String> = parent_in_order
         .iter()
         .enumerate()
-        .map(|(i, &k)| format!("p.{} = v.column{}", q(&parent_cols[k]), i + 1))
+        .map(|(i, c)| format!("p.{} = v.column{}", q(c), i + 1))
         .collect();
     let missing = db.scalar_i64(
         &format!(
@@ -123,7 +95,7 @@ fn fk_holds(db: &dyn Db, table: &str, fk: &Fk) -> Result<bool, DbError> {
 /// The parent's key columns, in the foreign key's order, when the pragma would find them as
 /// the parent's integer primary key or through a unique index with the binary collation, and
 /// none of them has TEXT affinity.
-fn parent_key(db: &dyn Db, fk: &Fk) -> Result<Option<Vec<String>>, DbError> {
+fn parent_key(db: &dyn Db, fk: &ForeignKey) -> Result<Option<Vec<String>>, DbError> {
     let p = [Value::Text(fk.parent.clone())];
     let exists = db.query(
         "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
@@ -144,16 +116,21 @@ fn parent_key(db: &dyn Db, fk: &Fk) -> Result<Option<Vec<String>>, DbError> {
             ))
         })
         .collect();
-    let cols: Vec<String> = if fk.to.iter().all(Option::is_none) {
+    let cols: Vec<String> = if fk.parent_columns.iter().all(Option::is_none) {
         let mut pk: Vec<&(String, String, i64)> = info.iter().filter(|c| c.2 > 0).collect();
         pk.sort_by_key(|c| c.2);
         pk.into_iter().map(|c| c.0.clone()).collect()
-    } else if let Some(to) = fk.to.iter().cloned().collect::<Option<Vec<String>>>() {
+    } else if let Some(to) = fk
+        .parent_columns
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<_>>>()
+    {
         to
     } else {
         return Ok(None);
     };
-    if cols.len() != fk.from.len() {
+    if cols.len() != fk.columns.len() {
         return Ok(None);
     }
     let mut declared = Vec::new();
@@ -161,30 +138,18 @@ fn parent_key(db: &dyn Db, fk: &Fk) -> Result<Option<Vec<String>>, DbError> {
         let Some(col) = info.iter().find(|i| same(&i.0, c)) else {
             return Ok(None);
         };
-        if crate::hazards::schema::affinity(&col.1) == "TEXT" {
+        if affinity(&col.1) == "TEXT" {
             return Ok(None);
         }
         declared.push(col);
     }
-    // a unique index on exactly these columns, binary collation
+    // a unique index on exactly these columns
     for r in db.query(
         "SELECT name FROM pragma_index_list(?1) WHERE \"unique\" = 1 AND partial = 0",
         &p,
     )? {
         let Some(name) = as_text(&r[0]) else { continue };
-        let keyed = index_columns(db, &name)?;
-        if keyed.len() == cols.len()
-            && keyed.iter().all(|(c, coll)| {
-                c.as_deref()
-                    .is_some_and(|c| cols.iter().any(|x| same(x, c)))
-                    && coll.as_deref().is_some_and(|k| same(k, "BINARY"))
-            })
-            && cols.iter().all(|x| {
-                keyed
-                    .iter()
-                    .any(|(c, _)| c.as_deref().is_some_and(|c| same(x, c)))
-            })
-        {
+        if binary_on_exactly(&index_columns(db, &name)?, &cols) {
             return Ok(Some(cols));
         }
     }
@@ -215,32 +180,38 @@ fn index_columns(db: &dyn Db, index: &str) -> Result<Vec<Keyed>, DbError> {
         .collect())
 }
 
+/// Whether `keyed` are exactly the columns `cols` (in any order), each with the binary
+/// collation.
+fn binary_on_exactly(keyed: &[Keyed], cols: &[String]) -> bool {
+    let named = |c: &Option<String>, x: &str| c.as_deref().is_some_and(|c| same(c, x));
+    keyed.len() == cols.len()
+        && keyed.iter().all(|(c, coll)| {
+            cols.iter().any(|x| named(c, x)) && coll.as_deref().is_some_and(|k| same(k, "BINARY"))
+        })
+        && cols.iter().all(|x| keyed.iter().any(|(c, _)| named(c, x)))
+}
+
+/// An index to seek a key's distinct values in: its name, and the key's columns in its order.
+struct SeekIndex {
+    name: String,
+    cols: Vec<String>,
+}
+
 /// An index of the child (not partial) whose leading columns are the key's columns with the
-/// binary collation, and that the planner seeks in: the key's columns in the index's order,
-/// the index's name first.
-fn child_index(db: &dyn Db, table: &str, from: &[String]) -> Result<Option<Vec<String>>, DbError> {
+/// binary collation.
+fn child_index(db: &dyn Db, table: &str, from: &[String]) -> Result<Option<SeekIndex>, DbError> {
     for r in db.query(
         "SELECT name FROM pragma_index_list(?1) WHERE partial = 0",
         &[Value::Text(table.into())],
     )? {
         let Some(name) = as_text(&r[0]) else { continue };
         let keyed = index_columns(db, &name)?;
-        if keyed.len() < from.len() {
-            continue;
-        }
-        let lead = &keyed[..from.len()];
-        let fits = lead.iter().all(|(c, coll)| {
-            c.as_deref()
-                .is_some_and(|c| from.iter().any(|f| same(f, c)))
-                && coll.as_deref().is_some_and(|k| same(k, "BINARY"))
-        }) && from.iter().all(|f| {
-            lead.iter()
-                .any(|(c, _)| c.as_deref().is_some_and(|c| same(f, c)))
-        });
-        if fits {
-            let mut out = vec![name];
-            out.extend(lead.iter().filter_map(|(c, _)| c.clone()));
-            return Ok(Some(out));
+        if keyed.len() >= from.len() && binary_on_exactly(&keyed[..from.len()], from) {
+            let cols = keyed[..from.len()]
+                .iter()
+                .filter_map(|(c, _)| c.clone())
+                .collect();
+            return Ok(Some(SeekIndex { name, cols }));
         }
     }
     Ok(None)
@@ -248,14 +219,13 @@ fn child_index(db: &dyn Db, table: &str, from: &[String]) -> Result<Option<Vec<S
 
 /// The distinct keys of the child with no NULL, each column read by seeking in the index to
 /// the next value after the last; None when a value is not an integer, there are more than
-/// `MAX_KEYS`, or the planner would sort rather than seek. `index`: the index's name, then the
-/// key's columns in its order (on return, `index` holds only the columns).
+/// `MAX_KEYS`, or the planner would sort rather than seek.
 fn distinct_keys(
     db: &dyn Db,
     table: &str,
-    index: &[String],
+    index: &SeekIndex,
 ) -> Result<Option<Vec<Vec<i64>>>, DbError> {
-    let (name, cols) = index.split_first().expect("an index name");
+    let SeekIndex { name, cols } = index;
     // per level: the first value (`IS NOT NULL`) and the next one (`> ?`)
     let level = |l: usize, first: bool| -> String {
         let mut conds: Vec<String> = (0..l)
@@ -279,6 +249,7 @@ fn distinct_keys(
         .collect();
     // every query reads the index, without a sort, and the next value is sought: otherwise
     // each key would cost a read of the whole index
+    let in_index = format!("INDEX {name}");
     for (l, (first, then)) in queries.iter().enumerate() {
         for (sql, seek) in [(first, false), (then, true)] {
             let unbound = vec![Value::Null; l + usize::from(seek)];
@@ -291,7 +262,7 @@ fn distinct_keys(
                 .collect();
             let fine = !steps.is_empty()
                 && steps.iter().all(|d| {
-                    d.contains(name.as_str())
+                    (d.ends_with(&in_index) || d.contains(&format!("{in_index} ")))
                         && !d.contains("TEMP B-TREE")
                         && (!seek || d.starts_with("SEARCH"))
                 });

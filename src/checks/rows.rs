@@ -661,8 +661,8 @@ pub fn timestamps<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 }
                 let plausible = unit.map(|(_, i)| {
                     let mut c = Vec::new();
-                    if let Some(lo) = i.min { c.push(format!("x.tt >= {}", lit_f(lo))); }
-                    if let Some(hi) = i.max { c.push(format!("x.tt <= {}", lit_f(hi))); }
+                    if let Some(lo) = i.min { c.push(format!("x.tt >= {}", super::units::number(lo))); }
+                    if let Some(hi) = i.max { c.push(format!("x.tt <= {}", super::units::number(hi))); }
                     if c.is_empty() { "1".to_string() } else { c.join(" AND ") }
                 }).unwrap_or_else(|| "1".into());
                 let (step, exists) = match &m.bucket {
@@ -709,14 +709,6 @@ pub fn timestamps<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
             })
         })
         .collect()
-}
-
-fn lit_f(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 9e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:e}")
-    }
 }
 
 #[cfg(test)]

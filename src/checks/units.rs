@@ -130,11 +130,12 @@ fn bad_row(ctx: &Ctx, mp: &MigrationPlan, p: &ResolvedPoint) -> Option<String> {
     (!bad.is_empty()).then(|| format!("({})", bad.join(" OR ")))
 }
 
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 9e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:e}")
+/// A spec number as an SQL literal: an integer when whole (SQLite then compares exactly),
+/// else a real.
+pub(super) fn number(v: f64) -> String {
+    match super::inproc::whole_bound(v) {
+        Some(i) => i.to_string(),
+        None => format!("{v:e}"),
     }
 }
 

@@ -271,7 +271,7 @@ fn is_virtual(sql: &str) -> bool {
 }
 
 /// A query: its rows.
-type Query<'a> = dyn Fn(&str, &[Value]) -> Result<Vec<Vec<Value>>, DbError> + 'a;
+pub type Query<'a> = dyn Fn(&str, &[Value]) -> Result<Vec<Vec<Value>>, DbError> + 'a;
 
 /// Rows of a query on a rusqlite connection.
 pub fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, DbError> {
@@ -287,6 +287,28 @@ pub fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Vec<V
         })
         .map_err(fail)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(fail)
+}
+
+/// A table's foreign keys, each with its columns in key order.
+pub fn foreign_keys(db: &Query, table: &str) -> Result<Vec<ForeignKey>, DbError> {
+    let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+    for r in db(
+        "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete \
+           FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        &[Value::Text(table.into())],
+    )? {
+        let id = as_i64(&r[0]).unwrap_or(0);
+        let fk = fks.entry(id).or_insert_with(|| ForeignKey {
+            columns: Vec::new(),
+            parent: as_text(&r[2]).unwrap_or_default(),
+            parent_columns: Vec::new(),
+            on_update: as_text(&r[5]).unwrap_or_default(),
+            on_delete: as_text(&r[6]).unwrap_or_default(),
+        });
+        fk.columns.push(as_text(&r[3]).unwrap_or_default());
+        fk.parent_columns.push(as_text(&r[4]));
+    }
+    Ok(fks.into_values().collect())
 }
 
 fn read_table(db: &Query, name: &str, sql: &str, count_rows: bool) -> Result<Table, DbError> {
@@ -320,23 +342,7 @@ fn read_table(db: &Query, name: &str, sql: &str, count_rows: bool) -> Result<Tab
         }
     })
     .collect();
-    let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-    for r in db(
-        "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete \
-           FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-        &t,
-    )? {
-        let id = as_i64(&r[0]).unwrap_or(0);
-        let fk = fks.entry(id).or_insert_with(|| ForeignKey {
-            columns: Vec::new(),
-            parent: as_text(&r[2]).unwrap_or_default(),
-            parent_columns: Vec::new(),
-            on_update: as_text(&r[5]).unwrap_or_default(),
-            on_delete: as_text(&r[6]).unwrap_or_default(),
-        });
-        fk.columns.push(as_text(&r[3]).unwrap_or_default());
-        fk.parent_columns.push(as_text(&r[4]));
-    }
+    let foreign_keys = foreign_keys(db, name)?;
     let mut unique: Vec<UniqueKey> = Vec::new();
     let mut pk: Vec<(i64, String)> = columns
         .iter()
@@ -393,7 +399,7 @@ fn read_table(db: &Query, name: &str, sql: &str, count_rows: bool) -> Result<Tab
         name: name.to_string(),
         sql: sql.to_string(),
         columns,
-        foreign_keys: fks.into_values().collect(),
+        foreign_keys,
         unique,
         checks: items
             .iter()
