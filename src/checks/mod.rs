@@ -365,7 +365,6 @@ impl<'a> Ctx<'a> {
             .copied()
     }
 
-    /// The rowid ranges this migration's journal holds for a system (None without a journal).
     /// Record the implausible rows of a system's migrated rows, counted by another check.
     pub fn note_implausible(&self, mp: &MigrationPlan, system_id: i64, n: u64) {
         self.implausible
@@ -383,6 +382,7 @@ impl<'a> Ctx<'a> {
             .copied()
     }
 
+    /// The rowid ranges this migration's journal holds for a system (None without a journal).
     pub fn ranges(&self, mp: &MigrationPlan, system_id: i64) -> Option<&Vec<(i64, i64)>> {
         self.migrated_ranges
             .get(&(mp.migration.name.clone(), system_id))

@@ -234,11 +234,14 @@ pub fn units<'a>(ctx: &'a Ctx<'a>) -> Vec<Task<'a>> {
                 if let Some(ranges) = ctx.ranges(mp, sp.system_id)
                     && ranges.len() <= 200
                 {
-                    all_plausible = match implausible_sql(ctx, mp, sp) {
-                        None => true,
+                    all_plausible = match (
+                        implausible_sql(ctx, mp, sp),
+                        ctx.implausible(mp, sp.system_id),
+                    ) {
+                        (None, _) => true,
                         // the values check's read of the same rows counted them
-                        Some(_) if let Some(n) = ctx.implausible(mp, sp.system_id) => n == 0,
-                        Some(bad) => {
+                        (Some(_), Some(n)) => n == 0,
+                        (Some(bad), None) => {
                             let sql = format!(
                                 "SELECT count(*) FROM {} AS t WHERE ({}) AND +t.{} = ?1 AND {bad}",
                                 q(&m.target),
